@@ -1,0 +1,101 @@
+# jitsudo: one entry point for building, testing, fuzzing and benchmarking.
+#   make            build everything
+#   make test       install missing Debian packages, build, run every check and test
+#   make asan       the same tests, built with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz       run the libFuzzer harnesses for a while (FUZZ_SECONDS each)
+#   make bench      benchmarks (numbers go into issue closing notes)
+
+BUILD ?= build
+CC ?= cc
+FUZZ_SECONDS ?= 60
+REGO_CONFORMANCE_DIR ?= ../shared/rego-conformance
+
+PKGS := jansson yaml-0.1 libpcre2-8 libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+OPTFLAGS ?= -O2
+WARNFLAGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral
+CFLAGS := -std=gnu11 -g $(OPTFLAGS) $(WARNFLAGS) -D_GNU_SOURCE -fPIC -I. $(PKG_CFLAGS) \
+	$(SANFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
+LIBS := $(PKG_LIBS) -lm
+
+COMMON_SRC := $(wildcard lib/common/*.c)
+REGO_SRC := $(wildcard lib/rego/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+REGO_OBJ := $(REGO_SRC:%.c=$(BUILD)/%.o)
+LIBCOMMON := $(BUILD)/libjitcommon.a
+LIBREGO := $(BUILD)/libjitrego.a
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+CONFORMANCE_SRC := $(wildcard tests/conformance/*.c)
+CONFORMANCE_BIN := $(BUILD)/rego-conformance
+
+PROGRAMS := $(CONFORMANCE_BIN)
+
+.PHONY: all deps test check unit conformance style format format-check asan fuzz fuzz-replay \
+	bench clean run
+all: $(PROGRAMS) $(UNIT_BIN)
+
+deps:
+	@tools/install-deps
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBREGO): $(REGO_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBREGO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBREGO) $(LIBCOMMON) \
+		$(CMOCKA_LIBS) $(LIBS)
+
+$(CONFORMANCE_BIN): $(CONFORMANCE_SRC:%.c=$(BUILD)/%.o) $(LIBREGO) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# ---- checks -------------------------------------------------------------------------------
+C_FILES = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null)
+
+style:
+	@tools/check-banned $(C_FILES)
+
+format:
+	@clang-format -i $(C_FILES)
+
+format-check:
+	@tools/check-format $(C_FILES)
+
+unit: $(UNIT_BIN)
+	@tools/run-unit $(UNIT_BIN)
+
+conformance: $(CONFORMANCE_BIN)
+	@$(CONFORMANCE_BIN) --floor tests/conformance/floor $(REGO_CONFORMANCE_DIR)/v0 \
+		$(REGO_CONFORMANCE_DIR)/v1
+
+check: style format-check unit conformance
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory check
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPTFLAGS=-O1 \
+		SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		all unit conformance
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
