@@ -15,17 +15,17 @@ struct rego_loc {
 };
 
 enum rego_term_kind {
-	REGO_TERM_SCALAR,         /* null, boolean, number or string: u.value */
-	REGO_TERM_VAR,            /* u.var; "_" is the wildcard, each occurrence a fresh var */
-	REGO_TERM_REF,            /* u.ref: head[seg0][seg1]... */
-	REGO_TERM_ARRAY,          /* u.list */
-	REGO_TERM_SET,            /* u.list ("set()" is an empty set) */
-	REGO_TERM_OBJECT,         /* u.object */
-	REGO_TERM_ARRAY_COMPR,    /* u.compr: [head | body] */
-	REGO_TERM_SET_COMPR,      /* u.compr: {head | body} */
-	REGO_TERM_OBJECT_COMPR,   /* u.compr: {key: head | body} */
-	REGO_TERM_CALL,           /* u.call: f(args) and every operator, see below */
-	REGO_TERM_TEMPLATE,       /* u.tmpl: v1 template string $"a{x}b" */
+	REGO_TERM_SCALAR,       /* null, boolean, number or string: u.value */
+	REGO_TERM_VAR,          /* u.var; "_" is the wildcard, each occurrence a fresh var */
+	REGO_TERM_REF,          /* u.ref: head[seg0][seg1]... */
+	REGO_TERM_ARRAY,        /* u.list */
+	REGO_TERM_SET,          /* u.list ("set()" is an empty set) */
+	REGO_TERM_OBJECT,       /* u.object */
+	REGO_TERM_ARRAY_COMPR,  /* u.compr: [head | body] */
+	REGO_TERM_SET_COMPR,    /* u.compr: {head | body} */
+	REGO_TERM_OBJECT_COMPR, /* u.compr: {key: head | body} */
+	REGO_TERM_CALL,         /* u.call: f(args) and every operator, see below */
+	REGO_TERM_TEMPLATE,     /* u.tmpl: v1 template string $"a{x}b" */
 };
 
 struct rego_term;
@@ -83,14 +83,14 @@ struct rego_term {
 };
 
 enum rego_expr_kind {
-	REGO_EXPR_TERM,     /* a term: true when defined and not false */
-	REGO_EXPR_UNIFY,    /* lhs = rhs */
-	REGO_EXPR_ASSIGN,   /* lhs := rhs (declares the vars of lhs) */
-	REGO_EXPR_SOME,     /* some a, b, c: vars in u.some.vars (VAR terms) */
-	REGO_EXPR_SOME_IN,  /* some [key,] value in collection */
-	REGO_EXPR_EVERY,    /* every [key,] value in domain { body } */
-	REGO_EXPR_AND,      /* experimental `lhs and rhs` (u.logic) */
-	REGO_EXPR_OR,       /* experimental `lhs or rhs` (u.logic); binds tighter than nothing:
+	REGO_EXPR_TERM,    /* a term: true when defined and not false */
+	REGO_EXPR_UNIFY,   /* lhs = rhs */
+	REGO_EXPR_ASSIGN,  /* lhs := rhs (declares the vars of lhs) */
+	REGO_EXPR_SOME,    /* some a, b, c: vars in u.some.vars (VAR terms) */
+	REGO_EXPR_SOME_IN, /* some [key,] value in collection */
+	REGO_EXPR_EVERY,   /* every [key,] value in domain { body } */
+	REGO_EXPR_AND,     /* experimental `lhs and rhs` (u.logic) */
+	REGO_EXPR_OR,      /* experimental `lhs or rhs` (u.logic); binds tighter than nothing:
 			     * `a and b or c` is `(a and b) or c` */
 };
 
@@ -152,10 +152,10 @@ struct rego_rule {
 	 * whose head is VAR a. For a v0 partial object `p[k] = v` the head is `p[k]`. For MULTI
 	 * rules the ref names the set and u.key is the element. */
 	struct rego_term *head;
-	struct rego_term *key;   /* MULTI: the element */
-	struct rego_term *value; /* SINGLE/FUNCTION: the value; a `true` SCALAR when omitted */
-	struct rego_term_list args; /* FUNCTION: parameter terms */
-	struct rego_body *body;     /* never NULL; an empty body for `p := 1` */
+	struct rego_term *key;       /* MULTI: the element */
+	struct rego_term *value;     /* SINGLE/FUNCTION: the value; a `true` SCALAR when omitted */
+	struct rego_term_list args;  /* FUNCTION: parameter terms */
+	struct rego_body *body;      /* never NULL; an empty body for `p := 1` */
 	struct rego_rule *else_rule; /* next `else` of this rule, same head, NULL at the end */
 	struct rego_module *module;
 };
@@ -167,7 +167,7 @@ struct rego_import {
 };
 
 struct rego_module {
-	const char *name;       /* file name or caller-given id, for errors */
+	const char *name;          /* file name or caller-given id, for errors */
 	struct rego_term *package; /* REF data.<package path> (string segments) */
 	struct rego_import *imports;
 	uint32_t import_count;
@@ -192,16 +192,16 @@ struct rego_parse_error {
  * JIT_ERR_INVALID and fills *err with the location and message (e.g. "unexpected } token").
  * With `experimental_keywords`, `and` / `or` are parsed as infix logic operators. */
 int rego_parse_module(struct rego_arena *arena, const char *name, const char *text, size_t len,
-		      enum rego_syntax syntax, bool experimental_keywords,
-		      struct rego_module **ret, struct rego_parse_error *err);
+                      enum rego_syntax syntax, bool experimental_keywords, struct rego_module **ret,
+                      struct rego_parse_error *err);
 
 /* Parses a query body ("data.test.p = x", "x := 1; y = x + 1") with the keywords of the given
  * syntax (REGO_SYNTAX_AUTO means v1 keywords are available). */
 int rego_parse_query(struct rego_arena *arena, const char *text, size_t len,
-		     enum rego_syntax syntax, struct rego_body **ret, struct rego_parse_error *err);
+                     enum rego_syntax syntax, struct rego_body **ret, struct rego_parse_error *err);
 
 /* Parses a single term (used for input_term and for tests). */
-int rego_parse_term(struct rego_arena *arena, const char *text, size_t len,
-		    struct rego_term **ret, struct rego_parse_error *err);
+int rego_parse_term(struct rego_arena *arena, const char *text, size_t len, struct rego_term **ret,
+                    struct rego_parse_error *err);
 
 #endif

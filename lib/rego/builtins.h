@@ -20,7 +20,7 @@ enum rego_error_kind {
 	REGO_ERR_INTERNAL = 5, /* out of memory and similar (evaluator only) */
 	REGO_ERR_COMPILE = 6,  /* "rego_compile_error" / parse errors (compiler only) */
 	REGO_ERR_PARSE = 7,
-	REGO_ERR_UNSAFE = 8,   /* "rego_unsafe_var_error" */
+	REGO_ERR_UNSAFE = 8, /* "rego_unsafe_var_error" */
 	REGO_ERR_RECURSION = 9,
 };
 
@@ -41,21 +41,22 @@ struct rego_builtin_ctx {
  *   return rego_builtin_error(ctx, REGO_ERR_TYPE, "operand 1 must be string but got %s", ...);
  * The message is prefixed with "<name>: " by the evaluator, as OPA prints it. */
 int rego_builtin_error(struct rego_builtin_ctx *ctx, enum rego_error_kind kind, const char *fmt,
-		       ...) __attribute__((format(printf, 3, 4)));
+                       ...) __attribute__((format(printf, 3, 4)));
 
 /* Shorthand for the standard operand type error:
  *   "operand <pos> must be <want> but got <type of got>". pos is 1-based. */
 int rego_builtin_type_error(struct rego_builtin_ctx *ctx, int pos, const char *want,
-			    const struct rego_value *got);
+                            const struct rego_value *got);
 
 /* A built-in function. `args` holds exactly `arity` evaluated values. On success sets *ret and
  * returns 0; returns REGO_UNDEFINED for no result; or a negative code from rego_builtin_error. */
 typedef int (*rego_builtin_fn)(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
-			       const struct rego_value **ret);
+                               const struct rego_value **ret);
 
 enum rego_builtin_flags {
-	REGO_BUILTIN_DEPRECATED = 1 << 0, /* only in v0 modules (all, any, set_diff, re_match, ...) */
-	REGO_BUILTIN_MEMO = 1 << 1,       /* non-deterministic: one result per arguments per query */
+	REGO_BUILTIN_DEPRECATED = 1
+	                          << 0, /* only in v0 modules (all, any, set_diff, re_match, ...) */
+	REGO_BUILTIN_MEMO = 1 << 1,     /* non-deterministic: one result per arguments per query */
 };
 
 struct rego_builtin {
@@ -66,15 +67,15 @@ struct rego_builtin {
 };
 
 /* Each group file defines one table ending with a {NULL} entry. */
-extern const struct rego_builtin rego_builtins_core[];      /* operators, aggregates, types */
-extern const struct rego_builtin rego_builtins_numbers[];   /* arithmetic, bits, numbers.range */
-extern const struct rego_builtin rego_builtins_strings[];   /* strings.*, sprintf, format_int */
-extern const struct rego_builtin rego_builtins_regex[];     /* regex.*, glob.* */
+extern const struct rego_builtin rego_builtins_core[];        /* operators, aggregates, types */
+extern const struct rego_builtin rego_builtins_numbers[];     /* arithmetic, bits, numbers.range */
+extern const struct rego_builtin rego_builtins_strings[];     /* strings.*, sprintf, format_int */
+extern const struct rego_builtin rego_builtins_regex[];       /* regex.*, glob.* */
 extern const struct rego_builtin rego_builtins_collections[]; /* arrays, sets, objects */
-extern const struct rego_builtin rego_builtins_encoding[];  /* json, yaml, base64, hex, url */
-extern const struct rego_builtin rego_builtins_time[];      /* time.* */
-extern const struct rego_builtin rego_builtins_net[];       /* net.cidr_*, units, semver, uuid */
-extern const struct rego_builtin rego_builtins_crypto[];    /* crypto.*, io.jwt.* */
+extern const struct rego_builtin rego_builtins_encoding[];    /* json, yaml, base64, hex, url */
+extern const struct rego_builtin rego_builtins_time[];        /* time.* */
+extern const struct rego_builtin rego_builtins_net[];         /* net.cidr_*, units, semver, uuid */
+extern const struct rego_builtin rego_builtins_crypto[];      /* crypto.*, io.jwt.* */
 
 /* Looks a built-in up by name (NULL when unknown). `v1` hides deprecated ones. */
 const struct rego_builtin *rego_builtin_lookup(const char *name, size_t len, bool v1);

@@ -13,13 +13,13 @@
 /* Error codes; the strings are OPA's. */
 enum jit_rego_error_code {
 	JIT_REGO_OK = 0,
-	JIT_REGO_PARSE_ERROR,    /* "rego_parse_error" */
-	JIT_REGO_COMPILE_ERROR,  /* "rego_compile_error" (also unsafe vars, recursion, ...) */
-	JIT_REGO_TYPE_ERROR,     /* "eval_type_error" */
-	JIT_REGO_BUILTIN_ERROR,  /* "eval_builtin_error" */
-	JIT_REGO_CONFLICT_ERROR, /* "eval_conflict_error" */
-	JIT_REGO_LIMIT_ERROR,    /* "eval_limit_error": step budget, depth or memory exhausted */
-	JIT_REGO_INTERNAL_ERROR, /* "eval_internal_error": out of memory */
+	JIT_REGO_PARSE_ERROR,      /* "rego_parse_error" */
+	JIT_REGO_COMPILE_ERROR,    /* "rego_compile_error" (also unsafe vars, recursion, ...) */
+	JIT_REGO_TYPE_ERROR,       /* "eval_type_error" */
+	JIT_REGO_BUILTIN_ERROR,    /* "eval_builtin_error" */
+	JIT_REGO_CONFLICT_ERROR,   /* "eval_conflict_error" */
+	JIT_REGO_LIMIT_ERROR,      /* "eval_limit_error": step budget, depth or memory exhausted */
+	JIT_REGO_INTERNAL_ERROR,   /* "eval_internal_error": out of memory */
 	JIT_REGO_INVALID_ARGUMENT, /* bad JSON data/input, unknown rule path */
 };
 
@@ -47,11 +47,11 @@ struct jit_rego_module_source {
 
 struct jit_rego_options {
 	enum jit_rego_syntax syntax;
-	bool strict_builtin_errors;  /* built-in errors fail the query instead of being undefined */
-	bool experimental_keywords;  /* `and` / `or` */
-	uint64_t max_steps;          /* per evaluation; 0 = default (10,000,000) */
-	uint32_t max_depth;          /* nested rule/function calls; 0 = default (256) */
-	size_t max_memory;           /* bytes per evaluation; 0 = default (64 MiB) */
+	bool strict_builtin_errors; /* built-in errors fail the query instead of being undefined */
+	bool experimental_keywords; /* `and` / `or` */
+	uint64_t max_steps;         /* per evaluation; 0 = default (10,000,000) */
+	uint32_t max_depth;         /* nested rule/function calls; 0 = default (256) */
+	size_t max_memory;          /* bytes per evaluation; 0 = default (64 MiB) */
 };
 
 struct jit_rego_policy;
@@ -60,28 +60,28 @@ struct jit_rego_policy;
  * On success returns 0 and sets *ret_policy; otherwise returns a negative code and fills
  * *error (when non-NULL). Compiling does not take ownership of anything passed in. */
 int jit_rego_compile(const struct jit_rego_module_source *modules, size_t module_count,
-		     const json_t *data, const struct jit_rego_options *options,
-		     struct jit_rego_policy **ret_policy, struct jit_rego_error *error);
+                     const json_t *data, const struct jit_rego_options *options,
+                     struct jit_rego_policy **ret_policy, struct jit_rego_error *error);
 void jit_rego_policy_free(struct jit_rego_policy *policy);
 
 /* A prepared query: parsed and compiled once, evaluated many times. */
 struct jit_rego_query;
 int jit_rego_prepare(struct jit_rego_policy *policy, const char *query,
-		     struct jit_rego_query **ret_query, struct jit_rego_error *error);
+                     struct jit_rego_query **ret_query, struct jit_rego_error *error);
 /* Prepares `data.<path>` for rule evaluation: path "jitsudo.eligibility.allow". */
 int jit_rego_prepare_rule(struct jit_rego_policy *policy, const char *path,
-			  struct jit_rego_query **ret_query, struct jit_rego_error *error);
+                          struct jit_rego_query **ret_query, struct jit_rego_error *error);
 void jit_rego_query_free(struct jit_rego_query *query);
 
 /* An input converted once to the engine's representation, reusable across evaluations. */
 struct jit_rego_input;
 int jit_rego_input_from_json(const json_t *input, struct jit_rego_input **ret_input,
-			     struct jit_rego_error *error);
+                             struct jit_rego_error *error);
 int jit_rego_input_from_text(const char *json_text, size_t length,
-			     struct jit_rego_input **ret_input, struct jit_rego_error *error);
+                             struct jit_rego_input **ret_input, struct jit_rego_error *error);
 /* An input written as a Rego term (literals only: may contain sets and non-string keys). */
 int jit_rego_input_from_rego(const char *term_text, size_t length,
-			     struct jit_rego_input **ret_input, struct jit_rego_error *error);
+                             struct jit_rego_input **ret_input, struct jit_rego_error *error);
 void jit_rego_input_free(struct jit_rego_input *input);
 
 /* Per-thread evaluation state (arena, caches), reused across evaluations. */
@@ -94,20 +94,20 @@ void jit_rego_eval_free(struct jit_rego_eval *eval);
  * returns a negative code and fills *error. Blocks only for the evaluation itself, which is
  * bounded by the policy's budgets. */
 int jit_rego_eval_query(struct jit_rego_eval *eval, struct jit_rego_query *query,
-			const struct jit_rego_input *input, json_t **ret_results,
-			struct jit_rego_error *error);
+                        const struct jit_rego_input *input, json_t **ret_results,
+                        struct jit_rego_error *error);
 
 /* Evaluates a rule query (from jit_rego_prepare_rule) and returns its value as JSON in
  * *ret_value (a new reference), or NULL in *ret_value when the rule is undefined. */
 int jit_rego_eval_rule(struct jit_rego_eval *eval, struct jit_rego_query *query,
-		       const struct jit_rego_input *input, json_t **ret_value,
-		       struct jit_rego_error *error);
+                       const struct jit_rego_input *input, json_t **ret_value,
+                       struct jit_rego_error *error);
 
 /* Fast path for decisions: evaluates a rule query and reports whether its value is `true`.
  * Allocates nothing that survives the call. */
 int jit_rego_eval_bool(struct jit_rego_eval *eval, struct jit_rego_query *query,
-		       const struct jit_rego_input *input, bool *ret_allowed,
-		       struct jit_rego_error *error);
+                       const struct jit_rego_input *input, bool *ret_allowed,
+                       struct jit_rego_error *error);
 
 /* Options applied per evaluation, overriding the clock for tests (0 = real time). */
 void jit_rego_eval_set_time(struct jit_rego_eval *eval, int64_t now_ns);

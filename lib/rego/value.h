@@ -87,14 +87,14 @@ const struct rego_value *rego_string_wrap(struct rego_arena *arena, const char *
 
 /* Array of `n` items, copied from `items` (which may be a temporary). */
 const struct rego_value *rego_array(struct rego_arena *arena, const struct rego_value *const *items,
-				    size_t n);
+                                    size_t n);
 /* Set of `n` items: sorts and removes duplicates. `items` is copied. */
 const struct rego_value *rego_set(struct rego_arena *arena, const struct rego_value *const *items,
-				  size_t n);
+                                  size_t n);
 /* Object from `n` members: sorts by key. On duplicate keys the last member wins. `members` is
  * copied. */
 const struct rego_value *rego_object(struct rego_arena *arena, const struct rego_member *members,
-				     size_t n);
+                                     size_t n);
 
 /* Growable list of values in an arena, for building arrays, sets and objects of unknown size. */
 struct rego_vec {
@@ -123,7 +123,7 @@ struct rego_member_vec {
 };
 void rego_member_vec_init(struct rego_member_vec *vec, struct rego_arena *arena);
 int rego_member_vec_push(struct rego_member_vec *vec, const struct rego_value *key,
-			 const struct rego_value *value);
+                         const struct rego_value *value);
 static inline const struct rego_value *
 rego_member_vec_to_object(const struct rego_member_vec *vec)
 {
@@ -143,9 +143,9 @@ uint64_t rego_hash(const struct rego_value *v);
 
 /* Lookups. Return NULL when absent. */
 const struct rego_value *rego_object_get(const struct rego_value *object,
-					 const struct rego_value *key);
+                                         const struct rego_value *key);
 const struct rego_value *rego_object_get_string(const struct rego_value *object, const char *key,
-						size_t key_len);
+                                                size_t key_len);
 bool rego_set_contains(const struct rego_value *set, const struct rego_value *v);
 
 /* Numbers. rego_number_int64 returns true and sets *ret when the number is integral and fits. */
@@ -175,7 +175,7 @@ json_t *rego_to_json(const struct rego_value *v);
 /* Parses JSON text straight into a value (faster than going through jansson). Returns 0 and
  * sets *ret, or a negative JIT_ERR_INVALID / -ENOMEM. */
 int rego_parse_json(struct rego_arena *arena, const char *text, size_t len,
-		    const struct rego_value **ret);
+                    const struct rego_value **ret);
 
 /* Text forms, appended to a growable arena string. Both return 0 or -ENOMEM.
  * rego_format_json: the JSON text of the value as rego_to_json would produce it, compact, keys
@@ -190,7 +190,7 @@ struct rego_strbuf {
 void rego_strbuf_init(struct rego_strbuf *sb, struct rego_arena *arena);
 int rego_strbuf_append(struct rego_strbuf *sb, const char *s, size_t len);
 int rego_strbuf_appendf(struct rego_strbuf *sb, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 /* Returns the NUL-terminated text as a string value (no copy). */
 const struct rego_value *rego_strbuf_to_value(struct rego_strbuf *sb);
 int rego_format_json(struct rego_strbuf *sb, const struct rego_value *v);

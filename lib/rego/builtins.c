@@ -1,0 +1,134 @@
+/* The registry of built-in functions (a sorted index over the group tables, built once) and
+ * the helpers built-in authors share: error reporting and UTF-8 decoding. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/common/errors.h"
+#include "lib/rego/builtins.h"
+
+static const struct rego_builtin *const builtin_groups[] = {
+	rego_builtins_core,  rego_builtins_numbers,     rego_builtins_strings,
+	rego_builtins_regex, rego_builtins_collections, rego_builtins_encoding,
+	rego_builtins_time,  rego_builtins_net,         rego_builtins_crypto,
+};
+
+#define BUILTIN_INDEX_MAX 512
+
+static const struct rego_builtin *builtin_index[BUILTIN_INDEX_MAX];
+static size_t builtin_index_length;
+static pthread_once_t builtin_index_once = PTHREAD_ONCE_INIT;
+
+static int
+compare_builtin_names(const void *a, const void *b)
+{
+	const struct rego_builtin *x = *(const struct rego_builtin *const *)a;
+	const struct rego_builtin *y = *(const struct rego_builtin *const *)b;
+	return strcmp(x->name, y->name);
+}
+
+static void
+builtin_index_build(void)
+{
+	for (size_t g = 0; g < sizeof(builtin_groups) / sizeof(builtin_groups[0]); g++)
+		for (const struct rego_builtin *b = builtin_groups[g]; b->name; b++)
+			if (builtin_index_length < BUILTIN_INDEX_MAX)
+				builtin_index[builtin_index_length++] = b;
+	qsort(builtin_index, builtin_index_length, sizeof(builtin_index[0]), compare_builtin_names);
+}
+
+const struct rego_builtin *
+rego_builtin_lookup(const char *name, size_t len, bool v1)
+{
+	pthread_once(&builtin_index_once, builtin_index_build);
+	size_t lo = 0, hi = builtin_index_length;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const char *candidate = builtin_index[mid]->name;
+		int c = strncmp(candidate, name, len);
+		if (c == 0 && candidate[len] != '\0')
+			c = 1;
+		if (c == 0) {
+			const struct rego_builtin *b = builtin_index[mid];
+			if (v1 && (b->flags & REGO_BUILTIN_DEPRECATED))
+				return NULL;
+			return b;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+int
+rego_builtin_error(struct rego_builtin_ctx *ctx, enum rego_error_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ctx->error_message, sizeof(ctx->error_message), fmt, ap);
+	va_end(ap);
+	ctx->error_kind = kind;
+	return kind == REGO_ERR_TYPE ? JIT_ERR_INVALID : -EDOM;
+}
+
+int
+rego_builtin_type_error(struct rego_builtin_ctx *ctx, int pos, const char *want,
+                        const struct rego_value *got)
+{
+	return rego_builtin_error(ctx, REGO_ERR_TYPE, "operand %d must be %s but got %s", pos, want,
+	                          rego_type_name(got));
+}
+
+uint32_t
+rego_utf8_next(const char *s, size_t len, size_t *i)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t at = *i;
+	unsigned char c = p[at];
+	uint32_t cp;
+	size_t need;
+	if (c < 0x80) {
+		*i = at + 1;
+		return c;
+	} else if ((c & 0xe0) == 0xc0) {
+		cp = c & 0x1f;
+		need = 1;
+	} else if ((c & 0xf0) == 0xe0) {
+		cp = c & 0x0f;
+		need = 2;
+	} else if ((c & 0xf8) == 0xf0) {
+		cp = c & 0x07;
+		need = 3;
+	} else {
+		*i = at + 1;
+		return 0xfffd;
+	}
+	for (size_t k = 1; k <= need; k++) {
+		if (at + k >= len || (p[at + k] & 0xc0) != 0x80) {
+			*i = at + 1;
+			return 0xfffd;
+		}
+		cp = (cp << 6) | (p[at + k] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF are invalid. */
+	if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000)) {
+		*i = at + 1;
+		return 0xfffd;
+	}
+	*i = at + need + 1;
+	return cp;
+}
+
+size_t
+rego_utf8_length(const char *s, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; n++)
+		rego_utf8_next(s, len, &i);
+	return n;
+}
