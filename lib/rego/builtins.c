@@ -72,7 +72,7 @@ rego_builtin_error(struct rego_builtin_ctx *ctx, enum rego_error_kind kind, cons
 	vsnprintf(ctx->error_message, sizeof(ctx->error_message), fmt, ap);
 	va_end(ap);
 	ctx->error_kind = kind;
-	return kind == REGO_ERR_TYPE ? JIT_ERR_INVALID : -EDOM;
+	return JIT_ERR_INVALID;
 }
 
 int
