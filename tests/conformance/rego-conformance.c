@@ -418,7 +418,7 @@ case_judge(struct runner *runner, yaml_document_t *document, const struct test_c
 		                    tc->want_error_code ? tc->want_error_code : "(any code)",
 		                    tc->want_error ? tc->want_error : "");
 	} else if (want_rows) {
-		rego_strbuf_append(&sb, "  want: ", 7);
+		rego_strbuf_appendf(&sb, "  want: ");
 		detail_value(&sb, want_rows);
 		rego_strbuf_append(&sb, "\n", 1);
 	}
@@ -427,7 +427,7 @@ case_judge(struct runner *runner, yaml_document_t *document, const struct test_c
 		                    jit_rego_error_code_name(outcome->error.code),
 		                    outcome->error.message);
 	} else if (outcome->rows) {
-		rego_strbuf_append(&sb, "  got:  ", 8);
+		rego_strbuf_appendf(&sb, "  got:  ");
 		detail_value(&sb, outcome->rows);
 		rego_strbuf_append(&sb, "\n", 1);
 	}
