@@ -35,6 +35,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 CONFORMANCE_SRC := $(wildcard tests/conformance/*.c)
 CONFORMANCE_BIN := $(BUILD)/rego-conformance
+FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY_BIN := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-replay/%)
 
 PROGRAMS := $(CONFORMANCE_BIN)
 
@@ -65,6 +67,17 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBREGO) $(LIBCOMMON)
 $(CONFORMANCE_BIN): $(CONFORMANCE_SRC:%.c=$(BUILD)/%.o) $(LIBREGO) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# A fuzz harness linked with libFuzzer (built by `make fuzz`, with clang, into build-fuzz/).
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIBREGO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LDFLAGS) -fsanitize=fuzzer $(LIBREGO) \
+		$(LIBCOMMON) $(LIBS)
+
+# The same harness with a main() that runs each corpus file once (tests/fuzz/replay.c).
+$(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBREGO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay.c $(LDFLAGS) $(LIBREGO) $(LIBCOMMON) $(LIBS)
+
 # ---- checks -------------------------------------------------------------------------------
 C_FILES = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null)
 
@@ -84,7 +97,19 @@ conformance: $(CONFORMANCE_BIN)
 	@$(CONFORMANCE_BIN) --floor tests/conformance/floor $(REGO_CONFORMANCE_DIR)/v0 \
 		$(REGO_CONFORMANCE_DIR)/v1
 
-check: style format-check unit conformance
+fuzz-replay: $(FUZZ_REPLAY_BIN)
+	@for h in $(FUZZ_HARNESSES); do $(BUILD)/fuzz-replay/$$h tests/fuzz/corpus/$$h || exit 1; done
+
+# New inputs go to build-fuzz/corpus/<harness>; the committed seeds are only read.
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPTFLAGS=-O1 EXTRA_CFLAGS=-Wno-error \
+		SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
+		$(FUZZ_HARNESSES:%=build-fuzz/fuzz/%)
+	@for h in $(FUZZ_HARNESSES); do mkdir -p build-fuzz/corpus/$$h && \
+		build-fuzz/fuzz/$$h -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$h \
+		tests/fuzz/corpus/$$h || exit 1; done
+
+check: style format-check unit conformance fuzz-replay
 
 test: deps
 	@$(MAKE) --no-print-directory all

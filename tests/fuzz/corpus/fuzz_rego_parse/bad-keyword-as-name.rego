@@ -1,0 +1,3 @@
+package k
+
+if := 1

@@ -1,0 +1,4 @@
+package broken
+
+p if {
+	x := [1, 2

@@ -1,0 +1,4 @@
+package uni
+
+msg := "日本語 ✓"
+len := count(msg)

@@ -1,0 +1,9 @@
+package legacy
+
+allow {
+	input.user == "root"
+}
+
+allow = true {
+	input.admin
+}

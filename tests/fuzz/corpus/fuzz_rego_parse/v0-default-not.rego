@@ -1,0 +1,7 @@
+package legacy.neg
+
+default deny = false
+
+deny {
+	not input.ok
+}

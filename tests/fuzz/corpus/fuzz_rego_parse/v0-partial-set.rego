@@ -1,0 +1,5 @@
+package legacy.sets
+
+names[n] {
+	n := input.people[_].name
+}

@@ -1,0 +1,6 @@
+package team
+
+members contains name if {
+	some name in input.people
+	startswith(name, "a")
+}

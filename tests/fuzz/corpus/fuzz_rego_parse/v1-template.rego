@@ -1,0 +1,3 @@
+package tmpl
+
+greeting := $"hello {input.name}, you are {input.age} years"
