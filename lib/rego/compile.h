@@ -187,6 +187,7 @@ struct jit_rego_policy {
 struct jit_rego_query {
 	struct jit_rego_policy *policy;
 	struct rego_arena arena;
+	struct doc_node *node; /* rule queries that name a tree node: evaluated directly */
 	struct cbody *body;
 	uint32_t frame_size;
 	/* Result variables: name and slot, in order of first appearance. */
