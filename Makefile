@@ -109,6 +109,15 @@ fuzz: deps
 		build-fuzz/fuzz/$$h -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$h \
 		tests/fuzz/corpus/$$h || exit 1; done
 
+BENCH_BIN := $(BUILD)/bench/bench_rego
+
+$(BUILD)/bench/%: tests/bench/%.c $(LIBREGO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LIBREGO) $(LIBCOMMON) $(LIBS)
+
+bench: $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
 check: style format-check unit conformance fuzz-replay
 
 test: deps
