@@ -1932,9 +1932,9 @@ compile_rule_clause(struct compiler *c, struct pending_rule *p, struct rego_rule
 	if (!scope_push(c))
 		return out_of_memory(c);
 	int r = 0;
-	/* Function parameters are patterns bound on entry. */
+	/* Function parameters are patterns bound on entry; they shadow rules of the package. */
 	for (uint32_t i = 0; i < args->length && r == 0; i++)
-		r = predeclare_term(c, args->items[i]);
+		r = declare_pattern_vars(c, args->items[i]);
 	if (r == 0)
 		r = predeclare_body(c, rule->body);
 	if (r == 0 && rule->key)

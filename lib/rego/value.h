@@ -196,7 +196,7 @@ const struct rego_value *rego_strbuf_to_value(struct rego_strbuf *sb);
 int rego_format_json(struct rego_strbuf *sb, const struct rego_value *v);
 int rego_format_rego(struct rego_strbuf *sb, const struct rego_value *v);
 /* Formats a number the way OPA prints it (integers exactly, floats in the shortest form that
- * round-trips, e.g. 0.1, 1e+21). */
+ * round-trips, e.g. 0.1, 1e+21, 1e-07, as Go prints them). */
 int rego_format_number(struct rego_strbuf *sb, const struct rego_value *v);
 
 #endif

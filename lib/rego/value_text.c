@@ -558,13 +558,7 @@ rego_format_number(struct rego_strbuf *sb, const struct rego_value *v)
 		if (strtod(buf, NULL) == v->u.real)
 			break;
 	}
-	/* %g writes 1e+21 and 1e-07; JSON and OPA write exponents without leading zeros. */
-	char *e = strchr(buf, 'e');
-	if (e) {
-		char *digit = e + 2;
-		while (*digit == '0' && digit[1] != '\0')
-			memmove(digit, digit + 1, strlen(digit));
-	}
+	/* %g and Go's strconv agree on the exponent form: 1e+21, 1e-07. */
 	return rego_strbuf_append(sb, buf, strlen(buf));
 }
 
