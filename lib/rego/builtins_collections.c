@@ -181,6 +181,10 @@ builtin_array_slice(struct rego_builtin_ctx *ctx, const struct rego_value *const
 		start = 0;
 	else if (start > stop)
 		start = stop;
+	if (stop == start) {
+		*ret = &rego_empty_array;
+		return 0;
+	}
 	return result(ctx, rego_array(ctx->arena, a->u.items + start, (size_t)(stop - start)), ret);
 }
 
@@ -916,17 +920,16 @@ patch_edit_at(struct rego_arena *arena, const struct rego_value *doc,
 		        rego_arena_alloc(arena, (out_n + 1) * sizeof(*items));
 		if (!items)
 			return -1;
-		memcpy(items, doc->u.items, at * sizeof(*items));
-		if (edit == PATCH_INSERT) {
+		const struct rego_value *const *in = doc->u.items;
+		size_t after = n - at - (edit == PATCH_INSERT ? 0 : 1);
+		size_t resume = at + (edit == PATCH_INSERT ? 0 : 1);
+		size_t out_at = at + (edit == PATCH_DELETE ? 0 : 1);
+		if (at > 0)
+			memcpy(items, in, at * sizeof(*items));
+		if (edit != PATCH_DELETE)
 			items[at] = value;
-			memcpy(items + at + 1, doc->u.items + at, (n - at) * sizeof(*items));
-		} else if (edit == PATCH_DELETE) {
-			memcpy(items + at, doc->u.items + at + 1, (n - at - 1) * sizeof(*items));
-		} else {
-			items[at] = value;
-			memcpy(items + at + 1, doc->u.items + at + 1,
-			       (n - at - 1) * sizeof(*items));
-		}
+		if (after > 0)
+			memcpy(items + out_at, in + resume, after * sizeof(*items));
 		*ret = rego_array(arena, items, out_n);
 		return *ret ? 0 : -1;
 	}
