@@ -604,8 +604,10 @@ regex_get(struct rego_builtin_ctx *ctx, enum pattern_kind kind, const char *extr
 	uint32_t extra_len32 = (uint32_t)extra_len;
 	key[0] = (char)kind;
 	memcpy(key + 1, &extra_len32, sizeof(extra_len32));
-	memcpy(key + 1 + sizeof(uint32_t), extra, extra_len);
-	memcpy(key + 1 + sizeof(uint32_t) + extra_len, pattern, len);
+	if (extra_len > 0)
+		memcpy(key + 1 + sizeof(uint32_t), extra, extra_len);
+	if (len > 0)
+		memcpy(key + 1 + sizeof(uint32_t) + extra_len, pattern, len);
 	struct regex_entry *e = cache_acquire(key, key_len);
 	if (e) {
 		*ret = e;
