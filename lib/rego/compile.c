@@ -820,8 +820,6 @@ compile_call(struct compiler *c, const struct rego_term *term, struct cterm **re
 	if (t->u.call.length != t->u.call.arity && t->u.call.length != t->u.call.arity + 1)
 		return compile_error(c, term->loc, "function %s has arity %u, got %u arguments",
 		                     name.data, t->u.call.arity, t->u.call.length);
-	if (t->u.call.kind == CALL_WALK && t->u.call.length != 2)
-		t->u.call.kind = CALL_BUILTIN; /* walk(x) without an output cannot be a relation */
 	t->ground = false;
 	*ret = t;
 	return 0;

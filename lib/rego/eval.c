@@ -1297,7 +1297,8 @@ walk_relation(struct rego_eval *ev, struct walk_rel_ctx *w, const struct rego_va
 	if (!out)
 		return oom(ev);
 	struct cont k = { call_output_bound, (void *)w->k };
-	if ((r = unify_value(ev, w->f, w->output, out, &k)) < 0 || r == STOP)
+	r = w->output ? unify_value(ev, w->f, w->output, out, &k) : vk_call(ev, w->k, out);
+	if (r < 0 || r == STOP)
 		return r;
 	if (v->type != REGO_ARRAY && v->type != REGO_OBJECT && v->type != REGO_SET)
 		return 0;
@@ -1326,8 +1327,9 @@ call_args_done(struct rego_eval *ev, struct seq_ctx *s)
 	struct call_ctx *c = s->ctx;
 	const struct cterm *t = c->t;
 	bool relation = t->u.call.length == t->u.call.arity + 1;
-	if (t->u.call.kind == CALL_WALK && relation && !ev->mocks) {
-		struct walk_rel_ctx w = { s->f, t->u.call.args[1], c->k, { 0 } };
+	if (t->u.call.kind == CALL_WALK) {
+		/* walk is a relation: one result per node, bound to the output or yielded. */
+		struct walk_rel_ctx w = { s->f, relation ? t->u.call.args[1] : NULL, c->k, { 0 } };
 		rego_vec_init(&w.path, &ev->arena);
 		return walk_relation(ev, &w, s->values[0]);
 	}

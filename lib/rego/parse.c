@@ -71,6 +71,7 @@ struct parser {
 	int depth;            /* recursion, bounded by PARSE_MAX_DEPTH */
 	int nest;             /* open ( [ { of terms */
 	int body_nest;        /* nest of the body being parsed: newlines end expressions there */
+	bool no_bar;          /* `|` ends the term: the head of a comprehension */
 	struct rego_loc base; /* offset for sub-parsers (templates) */
 };
 
@@ -806,8 +807,11 @@ parse_primary(struct parser *p, struct rego_term **ret)
 	int r;
 	/* Inside brackets newlines do not end expressions. */
 	bool bracket = t->kind == T_LPAREN || t->kind == T_LBRACK || t->kind == T_LBRACE;
-	if (bracket)
+	bool saved_no_bar = p->no_bar;
+	if (bracket) {
 		p->nest++;
+		p->no_bar = false;
+	}
 	switch (t->kind) {
 	case T_NUMBER:
 	case T_STRING:
@@ -844,7 +848,10 @@ parse_primary(struct parser *p, struct rego_term **ret)
 			break;
 		}
 		struct rego_term *first;
-		if ((r = parse_in(p, &first)) < 0)
+		p->no_bar = true;
+		r = parse_in(p, &first);
+		p->no_bar = false;
+		if (r < 0)
 			return r;
 		if (accept(p, T_BAR)) {
 			r = parse_comprehension(p, REGO_TERM_ARRAY_COMPR, NULL, first, T_RBRACK,
@@ -882,10 +889,12 @@ parse_primary(struct parser *p, struct rego_term **ret)
 			break;
 		}
 		struct rego_term *first, *value;
-		if ((r = parse_in(p, &first)) < 0)
-			return r;
-		if (accept(p, T_COLON)) {
-			if ((r = parse_in(p, &value)) < 0)
+		p->no_bar = true;
+		r = parse_in(p, &first);
+		if (r == 0 && accept(p, T_COLON)) {
+			r = parse_in(p, &value);
+			p->no_bar = false;
+			if (r < 0)
 				return r;
 			if (accept(p, T_BAR)) {
 				r = parse_comprehension(p, REGO_TERM_OBJECT_COMPR, first, value,
@@ -977,8 +986,10 @@ parse_primary(struct parser *p, struct rego_term **ret)
 	default:
 		return unexpected(p);
 	}
-	if (bracket)
+	if (bracket) {
 		p->nest--;
+		p->no_bar = saved_no_bar;
+	}
 	if (!term)
 		return p->failed ? JIT_ERR_INVALID : -ENOMEM;
 	return parse_suffixes(p, term, 0, ret);
@@ -1055,7 +1066,8 @@ parse_binary(struct parser *p, int level, struct rego_term **ret)
 		for (const struct binop *o = ops; o->name; o++)
 			if (o->kind == t->kind)
 				op = o;
-		if (!op || (t->nl_before && p->nest == p->body_nest))
+		if (!op || (t->nl_before && p->nest == p->body_nest) ||
+		    (t->kind == T_BAR && p->no_bar))
 			break;
 		next(p);
 		struct rego_term *rhs;
