@@ -514,6 +514,30 @@ accept_word(struct parser *p, const char *word)
 	return true;
 }
 
+/* A keyword directly followed by `.` is a name (a rule or package called `if`, `as`, ...). */
+static bool
+used_as_name(struct parser *p)
+{
+	const struct tok *n = peek_at(p, 1);
+	return n->kind == T_DOT && !n->space_before;
+}
+
+/* Is the next token the keyword `word` (and not a name spelled like it)? */
+static bool
+keyword_here(struct parser *p, const char *word)
+{
+	return tok_is(peek(p), word) && !used_as_name(p);
+}
+
+static bool
+accept_keyword(struct parser *p, const char *word)
+{
+	if (!keyword_here(p, word))
+		return false;
+	next(p);
+	return true;
+}
+
 static const char *
 tok_desc(const struct tok *t, char *buf, size_t n)
 {
@@ -960,6 +984,11 @@ parse_primary(struct parser *p, struct rego_term **ret)
 		break;
 	}
 	case T_IDENT:
+		if (used_as_name(p)) {
+			next(p);
+			term = var_new(p, t->text, t->length, t->loc);
+			break;
+		}
 		if (tok_is(t, "true") || tok_is(t, "false")) {
 			next(p);
 			term = scalar_new(p, rego_bool(tok_is(t, "true")), t->loc);
@@ -1226,7 +1255,7 @@ parse_with(struct parser *p, struct rego_expr *e)
 {
 	int r;
 	uint32_t cap = 0;
-	while (tok_is(peek(p), "with")) {
+	while (keyword_here(p, "with")) {
 		const struct tok *w = next(p);
 		struct rego_term *target, *value;
 		if ((r = parse_primary(p, &target)) < 0)
@@ -1256,7 +1285,7 @@ static int
 parse_expr(struct parser *p, struct rego_expr **ret)
 {
 	const struct tok *start = peek(p);
-	bool negated = accept_word(p, "not");
+	bool negated = accept_keyword(p, "not");
 	struct rego_term *lhs, *rhs;
 	int r = parse_in(p, &lhs);
 	if (r < 0)
@@ -1461,10 +1490,9 @@ parse_logic_or(struct parser *p, struct rego_expr **ret)
 static int
 parse_literal(struct parser *p, struct rego_expr **ret)
 {
-	const struct tok *t = peek(p);
-	if (tok_is(t, "some"))
+	if (keyword_here(p, "some"))
 		return parse_some(p, ret);
-	if (p->kw_every && tok_is(t, "every"))
+	if (p->kw_every && keyword_here(p, "every"))
 		return parse_every(p, ret);
 	if (p->kw_and || p->kw_or)
 		return parse_logic_or(p, ret);
@@ -1558,7 +1586,7 @@ parse_rule_body(struct parser *p, struct rego_loc loc, bool *ret_had_if, struct 
 {
 	int r;
 	*ret_had_if = false;
-	if (p->kw_if && accept_word(p, "if")) {
+	if (p->kw_if && accept_keyword(p, "if")) {
 		*ret_had_if = true;
 		if (accept(p, T_LBRACE))
 			return parse_body(p, T_RBRACE, ret);
@@ -1598,7 +1626,7 @@ parse_else(struct parser *p, struct rego_rule *rule)
 {
 	struct rego_rule *prev = rule;
 	int r;
-	while (tok_is(peek(p), "else")) {
+	while (keyword_here(p, "else")) {
 		const struct tok *t = next(p);
 		struct rego_rule *e = rego_arena_zalloc(p->arena, sizeof(*e));
 		if (!e)
@@ -1628,10 +1656,10 @@ static int
 parse_rule(struct parser *p, struct rego_module *m, struct rule_list *rules)
 {
 	const struct tok *start = peek(p);
-	bool is_default = accept_word(p, "default");
+	bool is_default = accept_keyword(p, "default");
 	struct rego_term *head;
 	int r;
-	if (peek(p)->kind != T_IDENT || is_keyword(p, peek(p)))
+	if (peek(p)->kind != T_IDENT || (is_keyword(p, peek(p)) && !used_as_name(p)))
 		return unexpected(p);
 	uint32_t head_start = p->pos;
 	if ((r = parse_primary(p, &head)) < 0)
@@ -1651,7 +1679,7 @@ parse_rule(struct parser *p, struct rego_module *m, struct rule_list *rules)
 	if (!head_name_ok(head))
 		return fail(p, head->loc, "invalid rule head");
 	rule->head = head;
-	if (p->kw_contains && tok_is(peek(p), "contains")) {
+	if (p->kw_contains && keyword_here(p, "contains")) {
 		next(p);
 		if (rule->kind == REGO_RULE_FUNCTION || is_default)
 			return fail(p, start->loc, "contains cannot be used here");
@@ -1863,12 +1891,12 @@ parse_module_as(struct rego_arena *arena, const char *name, const char *text, si
 	if ((r = package_ref(&p, pkg, &m->package)) < 0)
 		return r;
 	uint32_t import_cap = 0;
-	while (tok_is(peek(&p), "import"))
+	while (keyword_here(&p, "import"))
 		if ((r = parse_import(&p, m, &import_cap)) < 0)
 			return r;
 	struct rule_list rules = { 0 };
 	while (peek(&p)->kind != T_EOF) {
-		if (tok_is(peek(&p), "import"))
+		if (keyword_here(&p, "import"))
 			return fail(&p, peek(&p)->loc, "imports must appear before rules");
 		if ((r = parse_rule(&p, m, &rules)) < 0)
 			return r;
