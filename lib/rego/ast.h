@@ -83,14 +83,15 @@ struct rego_term {
 };
 
 enum rego_expr_kind {
-	REGO_EXPR_TERM,    /* a term: true when defined and not false */
-	REGO_EXPR_UNIFY,   /* lhs = rhs */
-	REGO_EXPR_ASSIGN,  /* lhs := rhs (declares the vars of lhs) */
-	REGO_EXPR_SOME,    /* some a, b, c: vars in u.some.vars (VAR terms) */
-	REGO_EXPR_SOME_IN, /* some [key,] value in collection */
-	REGO_EXPR_EVERY,   /* every [key,] value in domain { body } */
-	REGO_EXPR_AND,     /* experimental `lhs and rhs` (u.logic) */
-	REGO_EXPR_OR,      /* experimental `lhs or rhs` (u.logic); binds tighter than nothing:
+	REGO_EXPR_TERM,     /* a term: true when defined and not false */
+	REGO_EXPR_UNIFY,    /* lhs = rhs */
+	REGO_EXPR_ASSIGN,   /* lhs := rhs (declares the vars of lhs) */
+	REGO_EXPR_SOME,     /* some a, b, c: vars in u.some.vars (VAR terms) */
+	REGO_EXPR_SOME_IN,  /* some [key,] value in collection */
+	REGO_EXPR_EVERY,    /* every [key,] value in domain { body } */
+	REGO_EXPR_NOT_BODY, /* `not { body }` (import future.keywords.not): u.not_body */
+	REGO_EXPR_AND,      /* experimental `lhs and rhs` (u.logic) */
+	REGO_EXPR_OR,       /* experimental `lhs or rhs` (u.logic); binds tighter than nothing:
 			     * `a and b or c` is `(a and b) or c` */
 };
 
@@ -126,6 +127,9 @@ struct rego_expr {
 		struct {
 			struct rego_expr *lhs, *rhs;
 		} logic;
+		struct {
+			struct rego_body *body;
+		} not_body;
 	} u;
 	struct rego_with *with;
 	uint32_t with_count;

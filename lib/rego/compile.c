@@ -1015,7 +1015,7 @@ expr_all_slots(const struct cexpr *e, struct slotset *out)
 	term_all_slots(e->collection, out);
 	if (e->body) {
 		body_all_slots(e->body, out);
-		if (e->kind == CE_EVERY)
+		if (e->kind == CE_EVERY || e->kind == CE_NOT_BODY)
 			for (uint32_t sl = e->first_slot; sl < e->end_slot; sl++)
 				if (sl / 64 < out->words)
 					out->bits[sl / 64] &= ~(1ull << (sl % 64));
@@ -1617,6 +1617,18 @@ compile_expr(struct compiler *c, const struct rego_expr *e, struct cexpr **ret)
 		scope_pop(c);
 		break;
 	}
+	case REGO_EXPR_NOT_BODY:
+		x->kind = CE_NOT_BODY;
+		if (!scope_push(c))
+			return out_of_memory(c);
+		x->every_key_slot = x->every_value_slot = UINT32_MAX;
+		r = predeclare_body(c, e->u.not_body.body);
+		if (r == 0)
+			r = compile_body(c, e->u.not_body.body, &x->body);
+		x->first_slot = c->scope->first_slot;
+		x->end_slot = c->next_slot;
+		scope_pop(c);
+		break;
 	case REGO_EXPR_AND:
 	case REGO_EXPR_OR:
 		x->kind = e->kind == REGO_EXPR_AND ? CE_AND : CE_OR;

@@ -67,6 +67,7 @@ struct parser {
 	bool v1;                                  /* v1 syntax rules */
 	bool kw_if, kw_in, kw_contains, kw_every; /* keywords enabled */
 	bool experimental, kw_and, kw_or;
+	bool kw_not; /* `not { body }` */
 	bool rego_v1_import;
 	int depth;            /* recursion, bounded by PARSE_MAX_DEPTH */
 	int nest;             /* open ( [ { of terms */
@@ -1287,10 +1288,23 @@ parse_expr(struct parser *p, struct rego_expr **ret)
 	const struct tok *start = peek(p);
 	bool negated = accept_keyword(p, "not");
 	struct rego_term *lhs, *rhs;
-	int r = parse_in(p, &lhs);
-	if (r < 0)
-		return r;
 	struct rego_expr *e;
+	int r;
+	if (negated && p->kw_not && peek(p)->kind == T_LBRACE) {
+		next(p);
+		if (!(e = expr_new(p, REGO_EXPR_NOT_BODY, start->loc)))
+			return -ENOMEM;
+		if ((r = enter_nesting(p, start->loc)) < 0)
+			return r;
+		r = parse_body(p, T_RBRACE, &e->u.not_body.body);
+		p->depth--;
+		if (r < 0 || (r = parse_with(p, e)) < 0)
+			return r;
+		*ret = e;
+		return 0;
+	}
+	if ((r = parse_in(p, &lhs)) < 0)
+		return r;
 	const struct tok *t = peek(p);
 	if (p->kw_in && t->kind == T_COMMA && !t->nl_before) {
 		/* k, v in collection */
@@ -1828,6 +1842,8 @@ parse_import(struct parser *p, struct rego_module *m, uint32_t *cap)
 			p->kw_contains = true;
 		else if (strcmp(kw, "every") == 0)
 			p->kw_every = p->kw_in = true;
+		else if (strcmp(kw, "not") == 0)
+			p->kw_not = true;
 		else if (strcmp(kw, "and") == 0 && p->experimental)
 			p->kw_and = true;
 		else if (strcmp(kw, "or") == 0 && p->experimental)
