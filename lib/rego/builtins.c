@@ -9,10 +9,27 @@
 #include "lib/common/errors.h"
 #include "lib/rego/builtins.h"
 
+/* Built-ins jitsudo deliberately refuses: policies never reach the network. They exist so that
+ * policies naming them compile (and tests can replace them with `with`), and fail closed. */
+static int
+refuse_network(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
+               const struct rego_value **ret)
+{
+	return rego_builtin_error(ctx, REGO_ERR_BUILTIN,
+	                          "network access is not available to jitsudo policies");
+}
+
+static const struct rego_builtin rego_builtins_refused[] = {
+	{ "http.send", 1, 0, refuse_network },
+	{ "net.lookup_ip_addr", 1, 0, refuse_network },
+	{ NULL, 0, 0, NULL },
+};
+
 static const struct rego_builtin *const builtin_groups[] = {
-	rego_builtins_core,  rego_builtins_numbers,     rego_builtins_strings,
-	rego_builtins_regex, rego_builtins_collections, rego_builtins_encoding,
-	rego_builtins_time,  rego_builtins_net,         rego_builtins_crypto,
+	rego_builtins_refused,  rego_builtins_core,  rego_builtins_numbers,
+	rego_builtins_strings,  rego_builtins_regex, rego_builtins_collections,
+	rego_builtins_encoding, rego_builtins_time,  rego_builtins_net,
+	rego_builtins_crypto,
 };
 
 #define BUILTIN_INDEX_MAX 512

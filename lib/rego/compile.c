@@ -473,8 +473,11 @@ predeclare_body(struct compiler *c, const struct rego_body *body)
 		default:
 			break;
 		}
+		/* A with value that is a bare name replaces a function: it declares nothing. */
 		for (uint32_t w = 0; w < e->with_count && r == 0; w++)
-			r = predeclare_term(c, e->with[w].value);
+			if (e->with[w].value->kind != REGO_TERM_VAR &&
+			    e->with[w].value->kind != REGO_TERM_REF)
+				r = predeclare_term(c, e->with[w].value);
 	}
 	return r;
 }
@@ -1268,7 +1271,7 @@ expr_ready(struct reorder *ro, const struct cexpr *e, struct slotset *bound)
 {
 	struct compiler *c = ro->c;
 	for (uint32_t i = 0; i < e->with_count; i++)
-		if (!term_evaluable(e->with[i].value, bound))
+		if (e->with[i].value && !term_evaluable(e->with[i].value, bound))
 			return false;
 	if (e->negated || e->kind == CE_NOT_BODY) {
 		/* Every variable shared with the rest of the body must be bound already. */
@@ -1444,9 +1447,7 @@ compile_with(struct compiler *c, const struct rego_with *w, struct cwith *out)
 		return compile_error(
 		        c, w->loc,
 		        "with keyword target must reference existing input, data, or a function");
-	int r = compile_term(c, w->value, &out->value);
-	if (r < 0)
-		return r;
+	int r;
 	if (strcmp(head, "input") == 0 || strcmp(head, "data") == 0) {
 		out->target_kind = strcmp(head, "input") == 0 ? WITH_INPUT : WITH_DATA;
 		if (target->kind == REGO_TERM_REF) {
@@ -1515,7 +1516,7 @@ compile_with(struct compiler *c, const struct rego_with *w, struct cwith *out)
 					for (uint32_t k = 0; k < extra; k++)
 						out->path[depth + k] = ref->u.ref.segments[k];
 					out->path_length = depth + extra;
-					return 0;
+					return compile_term(c, w->value, &out->value);
 				}
 				return compile_error(
 				        c, w->loc,
@@ -1534,27 +1535,27 @@ compile_with(struct compiler *c, const struct rego_with *w, struct cwith *out)
 		}
 		/* The replacement may itself name a function or built-in. */
 		const struct rego_term *v = w->value;
-		if (v->kind == REGO_TERM_VAR || v->kind == REGO_TERM_REF) {
+		const char *vhead =
+		        v->kind == REGO_TERM_VAR ? v->u.var.name
+		        : v->kind == REGO_TERM_REF && v->u.ref.head->kind == REGO_TERM_VAR
+		                ? v->u.ref.head->u.var.name
+		                : NULL;
+		if (vhead) {
 			struct doc_node *vf = resolve_function(c, v);
-			if (vf) {
+			struct rego_strbuf vname;
+			rego_strbuf_init(&vname, c->arena);
+			uint32_t slot;
+			if (vf)
 				out->value_function = vf;
-			} else {
-				struct rego_strbuf vname;
-				rego_strbuf_init(&vname, c->arena);
-				uint32_t slot;
-				const char *vhead = v->kind == REGO_TERM_VAR
-				                            ? v->u.var.name
-				                            : v->u.ref.head->u.var.name;
-				if (v->u.ref.head->kind == REGO_TERM_VAR &&
-				    !scope_find(c->scope, vhead, &slot) &&
-				    !name_is_global(c, vhead) && callee_name(c, v, &vname) == 0 &&
-				    vname.data)
-					out->value_builtin = rego_builtin_lookup(
-					        vname.data, vname.length, c->v1);
-			}
+			else if (!scope_find(c->scope, vhead, &slot) && !name_is_global(c, vhead) &&
+			         callee_name(c, v, &vname) == 0 && vname.data)
+				out->value_builtin =
+				        rego_builtin_lookup(vname.data, vname.length, c->v1);
+			if (out->value_function || out->value_builtin)
+				return 0;
 		}
 	}
-	return 0;
+	return compile_term(c, w->value, &out->value);
 }
 
 static int

@@ -1176,12 +1176,18 @@ apply_call(struct rego_eval *ev, const struct cterm *t, const struct rego_value 
 		        find_mock(ev, t->u.call.kind == CALL_FUNCTION ? NULL : b,
 		                  t->u.call.kind == CALL_FUNCTION ? t->u.call.node : NULL);
 		if (m) {
-			if (m->value_function)
-				return call_function(ev, m->value_function, args, t->loc, ret);
-			if (m->value_builtin)
-				return call_builtin(ev, m->value_builtin, args, t->loc, ret);
-			*ret = m->value;
-			return 0;
+			if (!m->value_function && !m->value_builtin) {
+				*ret = m->value;
+				return 0;
+			}
+			/* The replacement runs without mocks, so it may call the original. */
+			struct eval_mock *saved = ev->mocks;
+			ev->mocks = NULL;
+			int r = m->value_function
+			                ? call_function(ev, m->value_function, args, t->loc, ret)
+			                : call_builtin(ev, m->value_builtin, args, t->loc, ret);
+			ev->mocks = saved;
+			return r;
 		}
 	}
 	int c;
@@ -1704,12 +1710,12 @@ every_cb(struct rego_eval *ev, const struct rego_value *c, void *ctx)
 	struct iterate_ctx *it = ctx;
 	struct every_ctx ec = { it->f, it->e, false };
 	struct cont k = { every_member, &ec };
-	int r;
-	if (c->type == REGO_ARRAY || c->type == REGO_OBJECT || c->type == REGO_SET) {
-		r = for_each_member(ev, it->f, c, it->e->a, it->e->b, &k);
-		if (r < 0)
-			return r;
-	}
+	/* A domain that is not a collection makes `every` false, not vacuously true. */
+	if (c->type != REGO_ARRAY && c->type != REGO_OBJECT && c->type != REGO_SET)
+		return 0;
+	int r = for_each_member(ev, it->f, c, it->e->a, it->e->b, &k);
+	if (r < 0)
+		return r;
 	if (ec.failed)
 		return 0;
 	return k_call(ev, it->k);

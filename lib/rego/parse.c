@@ -1602,8 +1602,33 @@ parse_rule_body(struct parser *p, struct rego_loc loc, bool *ret_had_if, struct 
 	*ret_had_if = false;
 	if (p->kw_if && accept_keyword(p, "if")) {
 		*ret_had_if = true;
-		if (accept(p, T_LBRACE))
-			return parse_body(p, T_RBRACE, ret);
+		if (peek(p)->kind == T_LBRACE) {
+			/* `if {` opens a body, unless what follows is an object or set term
+			 * used as the one-literal body: try the body first, then the term. */
+			uint32_t saved_pos = p->pos;
+			struct rego_parse_error saved_err = *p->err;
+			next(p);
+			if ((r = parse_body(p, T_RBRACE, ret)) == 0 || r == -ENOMEM)
+				return r;
+			p->pos = saved_pos;
+			p->failed = false;
+			struct rego_parse_error body_err = *p->err;
+			*p->err = saved_err;
+			struct rego_expr *e;
+			if (parse_literal(p, &e) < 0) {
+				*p->err = body_err;
+				return JIT_ERR_INVALID;
+			}
+			struct rego_body *b = empty_body(p, loc);
+			struct rego_expr **exprs = rego_arena_alloc(p->arena, sizeof(*exprs));
+			if (!b || !exprs)
+				return -ENOMEM;
+			exprs[0] = e;
+			b->exprs = exprs;
+			b->length = 1;
+			*ret = b;
+			return 0;
+		}
 		struct rego_expr *e;
 		if ((r = parse_literal(p, &e)) < 0)
 			return r;
