@@ -1044,6 +1044,7 @@ body_all_slots(const struct cbody *b, struct slotset *out)
  * appear as plain ref segments counting as bindable (they iterate)? `scope_first` marks slots
  * local to closures compiled inside: those are not free. */
 static bool term_evaluable(const struct cterm *t, const struct slotset *bound);
+static bool pattern_ready(const struct cterm *t, const struct slotset *bound);
 
 static bool
 term_evaluable(const struct cterm *t, const struct slotset *bound)
@@ -1060,8 +1061,9 @@ term_evaluable(const struct cterm *t, const struct slotset *bound)
 			return false;
 		for (uint32_t i = 0; i < t->u.ref.length; i++) {
 			const struct cterm *s = t->u.ref.segments[i];
-			if (s->kind == CT_LOCAL)
-				continue; /* iterates when unbound */
+			/* A variable, or a composite holding variables, iterates when unbound. */
+			if (s->kind == CT_LOCAL || pattern_ready(s, bound))
+				continue;
 			if (!term_evaluable(s, bound))
 				return false;
 		}

@@ -537,11 +537,21 @@ walk_value(struct rego_eval *ev, struct frame *f, const struct rego_value *v,
 	return eval_term(ev, f, seg, &kk);
 }
 
-/* Base document below `base` for a key (NULL when absent). */
+/* Base document below `base` for a key (NULL when absent). The base document is JSON, so
+ * an integer key also finds the member named by its decimal text (data[2] is data["2"]). */
 static const struct rego_value *
 base_child(const struct rego_value *base, const struct rego_value *key)
 {
-	return base && base->type == REGO_OBJECT ? rego_object_get(base, key) : NULL;
+	if (!base || base->type != REGO_OBJECT)
+		return NULL;
+	const struct rego_value *v = rego_object_get(base, key);
+	int64_t i;
+	if (!v && key->type == REGO_NUMBER && rego_number_int64(key, &i)) {
+		char text[24];
+		int n = snprintf(text, sizeof(text), "%lld", (long long)i);
+		v = rego_object_get_string(base, text, (size_t)n);
+	}
+	return v;
 }
 
 struct data_key_ctx {

@@ -520,7 +520,7 @@ static bool
 used_as_name(struct parser *p)
 {
 	const struct tok *n = peek_at(p, 1);
-	return n->kind == T_DOT && !n->space_before;
+	return (n->kind == T_DOT || n->kind == T_LPAREN) && !n->space_before;
 }
 
 /* Is the next token the keyword `word` (and not a name spelled like it)? */
@@ -985,7 +985,7 @@ parse_primary(struct parser *p, struct rego_term **ret)
 		break;
 	}
 	case T_IDENT:
-		if (used_as_name(p)) {
+		if (is_keyword(p, t) && used_as_name(p)) {
 			next(p);
 			term = var_new(p, t->text, t->length, t->loc);
 			break;
