@@ -31,7 +31,9 @@ struct compiler {
 	bool v1;
 	struct scope *scope;
 	uint32_t next_slot;
-	const char **slot_names; /* for messages */
+	const char **slot_names;        /* for messages */
+	const struct rego_value **skip; /* names (as char *) pass 1 must not declare */
+	size_t skip_count;
 	uint32_t slot_names_capacity;
 };
 
@@ -359,6 +361,9 @@ predeclare_name(struct compiler *c, const char *name)
 	uint32_t slot;
 	if (is_wildcard(name) || scope_find(c->scope, name, &slot) || name_is_global(c, name))
 		return 0;
+	for (size_t i = 0; i < c->skip_count; i++)
+		if (strcmp((const char *)c->skip[i], name) == 0)
+			return 0;
 	return scope_declare(c, c->scope, name, NULL);
 }
 
@@ -431,27 +436,62 @@ declare_pattern_vars(struct compiler *c, const struct rego_term *t)
 	}
 }
 
+/* Adds the names a pattern declares (`x`, `[a, b]`, `{"k": v}`) to `out`. */
+static int
+collect_pattern_names(struct compiler *c, const struct rego_term *t, struct rego_vec *out)
+{
+	int r = 0;
+	if (!t)
+		return 0;
+	switch (t->kind) {
+	case REGO_TERM_VAR:
+		if (is_wildcard(t->u.var.name))
+			return 0;
+		return rego_vec_push(out, (const struct rego_value *)t->u.var.name) < 0
+		               ? out_of_memory(c)
+		               : 0;
+	case REGO_TERM_ARRAY:
+		for (uint32_t i = 0; i < t->u.list.length && r == 0; i++)
+			r = collect_pattern_names(c, t->u.list.items[i], out);
+		return r;
+	case REGO_TERM_OBJECT:
+		for (uint32_t i = 0; i < t->u.object.length && r == 0; i++)
+			r = collect_pattern_names(c, t->u.object.values[i], out);
+		return r;
+	default:
+		return 0;
+	}
+}
+
+/* Pass 1 over a body: declares its unification variables up front, so that closures written
+ * before the expression that binds a variable still see it. Variables declared with `:=`,
+ * `some` or `some ... in` are left out: they exist from their declaration on (declared by
+ * compile_expr), as OPA scopes them. */
 static int
 predeclare_body(struct compiler *c, const struct rego_body *body)
 {
 	int r = 0;
-	/* Declarations first: `some` and `:=` shadow rules and outer variables. */
+	struct rego_vec declared;
+	rego_vec_init(&declared, c->arena);
 	for (uint32_t i = 0; i < body->length && r == 0; i++) {
 		const struct rego_expr *e = body->exprs[i];
 		if (e->kind == REGO_EXPR_SOME) {
-			for (uint32_t k = 0; k < e->u.some.vars.length && r == 0; k++) {
-				const struct rego_term *v = e->u.some.vars.items[k];
-				if (v->kind == REGO_TERM_VAR && !is_wildcard(v->u.var.name))
-					r = scope_declare(c, c->scope, v->u.var.name, NULL);
-			}
+			for (uint32_t k = 0; k < e->u.some.vars.length && r == 0; k++)
+				r = collect_pattern_names(c, e->u.some.vars.items[k], &declared);
 		} else if (e->kind == REGO_EXPR_ASSIGN) {
-			r = declare_pattern_vars(c, e->u.binary.lhs);
+			r = collect_pattern_names(c, e->u.binary.lhs, &declared);
 		} else if (e->kind == REGO_EXPR_SOME_IN) {
-			r = declare_pattern_vars(c, e->u.some_in.key);
+			r = collect_pattern_names(c, e->u.some_in.key, &declared);
 			if (r == 0)
-				r = declare_pattern_vars(c, e->u.some_in.value);
+				r = collect_pattern_names(c, e->u.some_in.value, &declared);
 		}
 	}
+	if (r < 0)
+		return r;
+	const struct rego_value **saved_skip = c->skip;
+	size_t saved_count = c->skip_count;
+	c->skip = declared.items;
+	c->skip_count = declared.length;
 	for (uint32_t i = 0; i < body->length && r == 0; i++) {
 		const struct rego_expr *e = body->exprs[i];
 		switch (e->kind) {
@@ -459,10 +499,12 @@ predeclare_body(struct compiler *c, const struct rego_body *body)
 			r = predeclare_term(c, e->u.term);
 			break;
 		case REGO_EXPR_UNIFY:
-		case REGO_EXPR_ASSIGN:
 			r = predeclare_term(c, e->u.binary.lhs);
 			if (r == 0)
 				r = predeclare_term(c, e->u.binary.rhs);
+			break;
+		case REGO_EXPR_ASSIGN:
+			r = predeclare_term(c, e->u.binary.rhs);
 			break;
 		case REGO_EXPR_SOME_IN:
 			r = predeclare_term(c, e->u.some_in.collection);
@@ -479,6 +521,8 @@ predeclare_body(struct compiler *c, const struct rego_body *body)
 			    e->with[w].value->kind != REGO_TERM_REF)
 				r = predeclare_term(c, e->with[w].value);
 	}
+	c->skip = saved_skip;
+	c->skip_count = saved_count;
 	return r;
 }
 
@@ -1575,20 +1619,31 @@ compile_expr(struct compiler *c, const struct rego_expr *e, struct cexpr **ret)
 		r = compile_term(c, e->u.term, &x->a);
 		break;
 	case REGO_EXPR_UNIFY:
-	case REGO_EXPR_ASSIGN:
 		x->kind = CE_UNIFY;
 		r = compile_term(c, e->u.binary.lhs, &x->a);
 		if (r == 0)
 			r = compile_term(c, e->u.binary.rhs, &x->b);
 		break;
+	case REGO_EXPR_ASSIGN:
+		/* The right side sees the names before the declaration; the left declares. */
+		x->kind = CE_UNIFY;
+		r = compile_term(c, e->u.binary.rhs, &x->b);
+		if (r == 0)
+			r = declare_pattern_vars(c, e->u.binary.lhs);
+		if (r == 0)
+			r = compile_term(c, e->u.binary.lhs, &x->a);
+		break;
 	case REGO_EXPR_SOME_IN:
 		x->kind = CE_SOME_IN;
-		if (e->u.some_in.key)
+		r = compile_term(c, e->u.some_in.collection, &x->collection);
+		if (r == 0)
+			r = declare_pattern_vars(c, e->u.some_in.key);
+		if (r == 0)
+			r = declare_pattern_vars(c, e->u.some_in.value);
+		if (r == 0 && e->u.some_in.key)
 			r = compile_term(c, e->u.some_in.key, &x->a);
 		if (r == 0)
 			r = compile_term(c, e->u.some_in.value, &x->b);
-		if (r == 0)
-			r = compile_term(c, e->u.some_in.collection, &x->collection);
 		break;
 	case REGO_EXPR_EVERY: {
 		x->kind = CE_EVERY;
@@ -1640,8 +1695,11 @@ compile_expr(struct compiler *c, const struct rego_expr *e, struct cexpr **ret)
 			r = compile_expr(c, e->u.logic.rhs, &x->right);
 		break;
 	case REGO_EXPR_SOME:
-		*ret = NULL; /* a declaration only */
-		return 0;
+		/* A declaration only: the names are new locals from here on. */
+		for (uint32_t k = 0; k < e->u.some.vars.length && r == 0; k++)
+			r = declare_pattern_vars(c, e->u.some.vars.items[k]);
+		*ret = NULL;
+		return r;
 	}
 	if (r < 0)
 		return r;
@@ -1950,12 +2008,6 @@ compile_rule_clause(struct compiler *c, struct pending_rule *p, struct rego_rule
 		r = declare_pattern_vars(c, args->items[i]);
 	if (r == 0)
 		r = predeclare_body(c, rule->body);
-	if (r == 0 && rule->key)
-		r = predeclare_term(c, rule->key);
-	for (uint32_t i = p->ground; i < p->total && r == 0; i++)
-		r = predeclare_term(c, p->segments[i]);
-	if (r == 0 && rule->value)
-		r = predeclare_term(c, rule->value);
 	if (r < 0)
 		return r;
 	cr->arity = args->length;
@@ -1968,6 +2020,15 @@ compile_rule_clause(struct compiler *c, struct pending_rule *p, struct rego_rule
 				return r;
 	}
 	if ((r = compile_body(c, rule->body, &cr->body)) < 0)
+		return r;
+	/* Head terms name variables of the body (declared by now) or of their own. */
+	if (rule->key)
+		r = predeclare_term(c, rule->key);
+	for (uint32_t i = p->ground; i < p->total && r == 0; i++)
+		r = predeclare_term(c, p->segments[i]);
+	if (r == 0 && rule->value)
+		r = predeclare_term(c, rule->value);
+	if (r < 0)
 		return r;
 	if (rule->key && (r = compile_term(c, rule->key, &cr->key)) < 0)
 		return r;
