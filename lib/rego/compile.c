@@ -596,7 +596,9 @@ make_data_ref(struct compiler *c, struct doc_node *node, struct cterm **segments
 {
 	/* Walk constant segments down the tree while nodes exist. */
 	uint32_t i = 0;
-	while (i < n && segments[i]->kind == CT_VALUE) {
+	/* Stop at rules with variables in their heads: they may define documents below. */
+	while (i < n && segments[i]->kind == CT_VALUE &&
+	       !(node->rule_count && node->rule_kind == CR_OBJECT)) {
 		struct doc_node *child = rego_doc_child_value(node, segments[i]->u.value);
 		if (!child)
 			break;

@@ -954,6 +954,70 @@ eval_rules(struct rego_eval *ev, struct doc_node *node, const struct rego_value 
 	return r < 0 ? r : 0;
 }
 
+/* How many object levels the rules of `node` build from their head variables (the shortest
+ * head): the rule values start below that. */
+static int
+object_rule_depth(const struct doc_node *node)
+{
+	int depth = -1;
+	for (uint32_t i = 0; i < node->rule_count; i++) {
+		int d = node->rules[i]->kind == CR_OBJECT ? (int)node->rules[i]->key_path_length
+		                                          : 0;
+		if (depth < 0 || d < depth)
+			depth = d;
+	}
+	return depth < 0 ? 0 : depth;
+}
+
+/* Merges two documents defined for the same path: sets unite, objects merge key by key,
+ * equal values stay, anything else is a conflict. */
+static int
+merge_documents(struct rego_eval *ev, const struct doc_node *node, const struct rego_value *a,
+                const struct rego_value *b, int levels, const struct rego_value **ret)
+{
+	if (rego_equal(a, b)) {
+		*ret = a;
+		return 0;
+	}
+	/* Below `levels` the objects are rule values, which other rules may not extend. */
+	if (a->type == REGO_SET && b->type == REGO_SET && levels >= 0) {
+		struct rego_vec all;
+		rego_vec_init(&all, &ev->arena);
+		for (uint32_t i = 0; i < a->length; i++)
+			if (rego_vec_push(&all, a->u.items[i]) < 0)
+				return oom(ev);
+		for (uint32_t i = 0; i < b->length; i++)
+			if (rego_vec_push(&all, b->u.items[i]) < 0)
+				return oom(ev);
+		*ret = rego_vec_to_set(&all);
+		return *ret ? 0 : oom(ev);
+	}
+	if (a->type == REGO_OBJECT && b->type == REGO_OBJECT && levels > 0) {
+		struct rego_member_vec m;
+		rego_member_vec_init(&m, &ev->arena);
+		for (uint32_t i = 0; i < a->length; i++) {
+			const struct rego_value *key = a->u.members[i].key,
+			                        *v = a->u.members[i].value;
+			const struct rego_value *other = rego_object_get(b, key);
+			int r;
+			if (other && (r = merge_documents(ev, node, v, other, levels - 1, &v)) < 0)
+				return r;
+			if (rego_member_vec_push(&m, key, v) < 0)
+				return oom(ev);
+		}
+		for (uint32_t i = 0; i < b->length; i++)
+			if (!rego_object_get(a, b->u.members[i].key) &&
+			    rego_member_vec_push(&m, b->u.members[i].key, b->u.members[i].value) <
+			            0)
+				return oom(ev);
+		*ret = rego_member_vec_to_object(&m);
+		return *ret ? 0 : oom(ev);
+	}
+	return eval_error(ev, JIT_REGO_CONFLICT_ERROR,
+	                  node->rule_count ? node->rules[0]->loc : (struct rego_loc){ 0 },
+	                  "object keys must be unique");
+}
+
 /* The document at `node`: its rules' value, or the object of its children merged with the
  * base document. Cached per evaluation generation. */
 static int
@@ -1002,7 +1066,19 @@ node_value(struct rego_eval *ev, struct doc_node *node, const struct rego_value 
 			if (child->rule_kind == CR_FUNCTION && child->rule_count)
 				continue;
 			const struct rego_value *cv;
+			const struct rego_value *mine =
+			        own ? rego_object_get(own, child->key) : NULL;
 			r = node_value(ev, child, base_child(base, child->key), &cv);
+			/* Rules with variables in their heads and rules below may define the same
+			 * key: their documents merge, and differing leaves conflict. */
+			if (r >= 0 && cv && mine)
+				r = merge_documents(ev, node, mine, cv,
+				                    node->rule_count
+				                            ? object_rule_depth(node) - 1
+				                            : 4096 /* base data merges freely */,
+				                    &cv);
+			else if (r >= 0 && !cv)
+				cv = mine;
 			if (r >= 0 && cv && rego_member_vec_push(&members, child->key, cv) < 0)
 				r = oom(ev);
 		}

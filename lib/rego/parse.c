@@ -1743,7 +1743,7 @@ parse_rule(struct parser *p, struct rego_module *m, struct rule_list *rules)
 		return r;
 	/* v0: `p[x] { ... }` with no value is a partial set with element x. */
 	if (rule->kind == REGO_RULE_SINGLE && !rule->value && !p->v1 && !p->rego_v1_import &&
-	    head->kind == REGO_TERM_REF && head->u.ref.segments.length == 1) {
+	    !had_if && head->kind == REGO_TERM_REF && head->u.ref.segments.length == 1) {
 		/* `p.q { }` names a rule q; only `p[x] { }` is a set. */
 		bool dotted = p->toks[head_start + 1].kind == T_DOT;
 		if (!dotted) {
