@@ -602,6 +602,19 @@ eval_data(struct rego_eval *ev, struct frame *f, struct doc_node *node,
 		base = base_child(base, key);
 		i++;
 		if (!child) {
+			/* Plain JSON from here on: keep JSON's key rules while segments are known. */
+			while (base && i < n) {
+				const struct cterm *s = segs[i];
+				const struct rego_value *kv =
+				        s->kind == CT_VALUE ? s->u.value
+				        : s->kind == CT_LOCAL && f->slots[s->u.slot]
+				                ? f->slots[s->u.slot]
+				                : NULL;
+				if (!kv || base->type != REGO_OBJECT)
+					break;
+				base = base_child(base, kv);
+				i++;
+			}
 			if (!base)
 				return 0;
 			return walk_value(ev, f, base, segs, n, i, k);

@@ -684,6 +684,7 @@ call_new(struct parser *p, const char *name, struct rego_loc loc, struct rego_te
 /* ---- terms ----------------------------------------------------------------------------- */
 
 static int parse_in(struct parser *p, struct rego_term **ret);
+static int parse_in_kv(struct parser *p, struct rego_term **ret);
 static int parse_rel(struct parser *p, struct rego_term **ret);
 static int parse_body(struct parser *p, enum tok_kind end, struct rego_body **ret);
 static int parse_template(struct parser *p, const struct tok *t, struct rego_term **ret);
@@ -854,7 +855,7 @@ parse_primary(struct parser *p, struct rego_term **ret)
 		next(p);
 		if ((r = enter_nesting(p, t->loc)) < 0)
 			return r;
-		r = parse_in(p, &term);
+		r = parse_in_kv(p, &term);
 		p->depth--;
 		if (r < 0)
 			return r;
@@ -1121,6 +1122,53 @@ parse_rel(struct parser *p, struct rego_term **ret)
 	return parse_binary(p, 0, ret);
 }
 
+/* Membership where `key, value in collection` is allowed too: at the top of an expression
+ * and inside parentheses, where a comma cannot separate list items. */
+static int
+parse_in_kv(struct parser *p, struct rego_term **ret)
+{
+	struct rego_term *lhs;
+	int r = parse_rel(p, &lhs);
+	if (r < 0)
+		return r;
+	for (;;) {
+		const struct tok *t = peek(p);
+		if (p->kw_in && t->kind == T_COMMA && !t->nl_before) {
+			uint32_t saved = p->pos;
+			struct rego_parse_error saved_err = *p->err;
+			struct rego_term *value, *coll;
+			next(p);
+			if (parse_rel(p, &value) == 0 && keyword_here(p, "in")) {
+				const struct tok *in = next(p);
+				if ((r = parse_rel(p, &coll)) < 0)
+					return r;
+				lhs = call_new(p, "internal.member_3", in->loc, lhs, value, coll);
+				if (!lhs)
+					return -ENOMEM;
+				continue;
+			}
+			p->pos = saved;
+			p->failed = false;
+			*p->err = saved_err;
+			break;
+		}
+		if (p->kw_in && keyword_here(p, "in") &&
+		    (!t->nl_before || p->nest > p->body_nest)) {
+			next(p);
+			struct rego_term *rhs;
+			if ((r = parse_rel(p, &rhs)) < 0)
+				return r;
+			lhs = call_new(p, "internal.member_2", t->loc, lhs, rhs, NULL);
+			if (!lhs)
+				return -ENOMEM;
+			continue;
+		}
+		break;
+	}
+	*ret = lhs;
+	return 0;
+}
+
 static int
 parse_in(struct parser *p, struct rego_term **ret)
 {
@@ -1303,27 +1351,12 @@ parse_expr(struct parser *p, struct rego_expr **ret)
 		*ret = e;
 		return 0;
 	}
-	if ((r = parse_in(p, &lhs)) < 0)
+	if ((r = parse_in_kv(p, &lhs)) < 0)
 		return r;
 	const struct tok *t = peek(p);
-	if (p->kw_in && t->kind == T_COMMA && !t->nl_before) {
-		/* k, v in collection */
-		next(p);
-		struct rego_term *value, *coll;
-		if ((r = parse_rel(p, &value)) < 0)
-			return r;
-		if (!accept_word(p, "in"))
-			return unexpected(p);
-		if ((r = parse_rel(p, &coll)) < 0)
-			return r;
-		lhs = call_new(p, "internal.member_3", t->loc, lhs, value, coll);
-		if (!lhs)
-			return -ENOMEM;
-		t = peek(p);
-	}
 	if ((t->kind == T_UNIFY || t->kind == T_ASSIGN) && !t->nl_before) {
 		next(p);
-		if ((r = parse_in(p, &rhs)) < 0)
+		if ((r = parse_in_kv(p, &rhs)) < 0)
 			return r;
 		e = expr_new(p, t->kind == T_UNIFY ? REGO_EXPR_UNIFY : REGO_EXPR_ASSIGN,
 		             start->loc);
