@@ -1917,6 +1917,7 @@ package_node(struct compiler *c, const struct rego_module *m, struct doc_node **
 		if (!node)
 			return out_of_memory(c);
 	}
+	node->is_package = true;
 	*ret = node;
 	return 0;
 }

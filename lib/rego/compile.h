@@ -168,6 +168,7 @@ struct doc_node {
 	struct crule *default_rule;
 	uint8_t rule_kind;    /* enum crule_kind of its rules, when rule_count > 0 */
 	bool has_rules_below; /* some descendant holds rules */
+	bool is_package;      /* named by a package clause: defined (at least {}) */
 	uint32_t id;          /* index into evaluation caches */
 	uint32_t arity;       /* functions */
 	const char *path;     /* "data.a.b", for messages */

@@ -1064,7 +1064,7 @@ node_value(struct rego_eval *ev, struct doc_node *node, const struct rego_value 
 	} else {
 		v = base;
 	}
-	if (r >= 0 && node->child_count) {
+	if (r >= 0 && (node->child_count || (node->is_package && !node->rule_count))) {
 		struct rego_member_vec members;
 		rego_member_vec_init(&members, &ev->arena);
 		const struct rego_value *own = v && v->type == REGO_OBJECT ? v : NULL;
@@ -1095,7 +1095,7 @@ node_value(struct rego_eval *ev, struct doc_node *node, const struct rego_value 
 			if (r >= 0 && cv && rego_member_vec_push(&members, child->key, cv) < 0)
 				r = oom(ev);
 		}
-		if (r >= 0 && (own || !v || members.length)) {
+		if (r >= 0 && (own || !v || members.length || node->is_package)) {
 			if (!own && v && v->type != REGO_OBJECT) {
 				/* A non-object value with children below cannot merge: keep it. */
 			} else {

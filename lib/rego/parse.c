@@ -318,11 +318,12 @@ lex(struct parser *p)
 			size_t j = i + (template ? 2 : 1);
 			size_t start = j;
 			while (j < n && s[j] != q) {
-				if (q == '"' && s[j] == '\\')
+				if (s[j] == '\\' &&
+				    (q == '"' || (template && j + 1 < n && s[j + 1] == '{')))
 					j++;
 				else if (q == '"' && s[j] == '\n')
 					return fail(p, loc, "non-terminated string");
-				if (template && s[j] == '{') {
+				else if (template && s[j] == '{') {
 					/* Skip the interpolated expression, strings inside included. */
 					int depth = 0;
 					while (j < n) {
