@@ -83,15 +83,15 @@ struct rego_term {
 };
 
 enum rego_expr_kind {
-	REGO_EXPR_TERM,     /* a term: true when defined and not false */
-	REGO_EXPR_UNIFY,    /* lhs = rhs */
-	REGO_EXPR_ASSIGN,   /* lhs := rhs (declares the vars of lhs) */
-	REGO_EXPR_SOME,     /* some a, b, c: vars in u.some.vars (VAR terms) */
-	REGO_EXPR_SOME_IN,  /* some [key,] value in collection */
-	REGO_EXPR_EVERY,    /* every [key,] value in domain { body } */
-	REGO_EXPR_NOT_BODY, /* `not { body }` (import future.keywords.not): u.not_body */
-	REGO_EXPR_AND,      /* experimental `lhs and rhs` (u.logic) */
-	REGO_EXPR_OR,       /* experimental `lhs or rhs` (u.logic); binds tighter than nothing:
+	REGO_EXPR_TERM,    /* a term: true when defined and not false */
+	REGO_EXPR_UNIFY,   /* lhs = rhs */
+	REGO_EXPR_ASSIGN,  /* lhs := rhs (declares the vars of lhs) */
+	REGO_EXPR_SOME,    /* some a, b, c: vars in u.some.vars (VAR terms) */
+	REGO_EXPR_SOME_IN, /* some [key,] value in collection */
+	REGO_EXPR_EVERY,   /* every [key,] value in domain { body } */
+	REGO_EXPR_BODY, /* `{ body }`: negated in `not { body }` (future.keywords.not), or an operand of the experimental and/or: u.not_body */
+	REGO_EXPR_AND,  /* experimental `lhs and rhs` (u.logic) */
+	REGO_EXPR_OR,   /* experimental `lhs or rhs` (u.logic); binds tighter than nothing:
 			     * `a and b or c` is `(a and b) or c` */
 };
 

@@ -1064,7 +1064,7 @@ expr_all_slots(const struct cexpr *e, struct slotset *out)
 	term_all_slots(e->collection, out);
 	if (e->body) {
 		body_all_slots(e->body, out);
-		if (e->kind == CE_EVERY || e->kind == CE_NOT_BODY)
+		if (e->kind == CE_EVERY || e->kind == CE_BODY)
 			for (uint32_t sl = e->first_slot; sl < e->end_slot; sl++)
 				if (sl / 64 < out->words)
 					out->bits[sl / 64] &= ~(1ull << (sl % 64));
@@ -1321,8 +1321,9 @@ expr_ready(struct reorder *ro, const struct cexpr *e, struct slotset *bound)
 	for (uint32_t i = 0; i < e->with_count; i++)
 		if (e->with[i].value && !term_evaluable(e->with[i].value, bound))
 			return false;
-	if (e->negated || e->kind == CE_NOT_BODY) {
-		/* Every variable shared with the rest of the body must be bound already. */
+	if (e->negated || e->kind == CE_BODY || e->kind == CE_AND || e->kind == CE_OR) {
+		/* These bind nothing outside: every variable shared with the rest of the
+		 * body must be bound already. */
 		struct slotset mine;
 		if (slotset_init(c, &mine) < 0)
 			return false;
@@ -1394,17 +1395,9 @@ expr_ready(struct reorder *ro, const struct cexpr *e, struct slotset *bound)
 static void
 expr_binds(const struct cexpr *e, struct slotset *bound)
 {
-	if (e->negated || e->kind == CE_NOT_BODY || e->kind == CE_EVERY)
+	if (e->negated || e->kind == CE_BODY || e->kind == CE_EVERY || e->kind == CE_AND ||
+	    e->kind == CE_OR)
 		return;
-	if (e->kind == CE_OR) {
-		/* Only what both sides bind is bound afterwards. */
-		return;
-	}
-	if (e->kind == CE_AND) {
-		expr_binds(e->left, bound);
-		expr_binds(e->right, bound);
-		return;
-	}
 	if (e->a)
 		term_binds(e->a, bound);
 	if (e->b)
@@ -1677,8 +1670,9 @@ compile_expr(struct compiler *c, const struct rego_expr *e, struct cexpr **ret)
 		scope_pop(c);
 		break;
 	}
-	case REGO_EXPR_NOT_BODY:
-		x->kind = CE_NOT_BODY;
+	case REGO_EXPR_BODY:
+		/* A sub-body with a scope of its own; negated for not { }. */
+		x->kind = CE_BODY;
 		if (!scope_push(c))
 			return out_of_memory(c);
 		x->every_key_slot = x->every_value_slot = UINT32_MAX;

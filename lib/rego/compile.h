@@ -92,7 +92,7 @@ enum cexpr_kind {
 	CE_UNIFY,
 	CE_SOME_IN,
 	CE_EVERY,
-	CE_NOT_BODY, /* negation of a compiled sub-body (u.sub) */
+	CE_BODY, /* a sub-body with its own scope (e->body); `negated` for not { } */
 	CE_AND,
 	CE_OR,
 };

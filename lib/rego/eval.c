@@ -1820,19 +1820,6 @@ every_cb(struct rego_eval *ev, const struct rego_value *c, void *ctx)
 	return k_call(ev, it->k);
 }
 
-struct and_ctx {
-	struct frame *f;
-	const struct cexpr *right;
-	const struct cont *k;
-};
-
-static int
-and_left_done(struct rego_eval *ev, void *ctx)
-{
-	struct and_ctx *a = ctx;
-	return eval_expr(ev, a->f, a->right, a->k);
-}
-
 static int
 eval_expr_inner(struct rego_eval *ev, struct frame *f, const struct cexpr *e, const struct cont *k)
 {
@@ -1854,18 +1841,23 @@ eval_expr_inner(struct rego_eval *ev, struct frame *f, const struct cexpr *e, co
 		struct vcont vk = { every_cb, &it };
 		return eval_term(ev, f, e->collection, &vk);
 	}
-	case CE_NOT_BODY:
+	case CE_BODY:
 		return eval_body(ev, f, e->body, 0, k);
-	case CE_AND: {
-		struct and_ctx a = { f, e->right, k };
-		struct cont kk = { and_left_done, &a };
-		return eval_expr(ev, f, e->left, &kk);
-	}
+	case CE_AND:
 	case CE_OR: {
-		int r = eval_expr(ev, f, e->left, k);
-		if (r < 0 || r == STOP)
+		/* Each operand is a check of its own: it succeeds at most once and binds
+		 * nothing outside, so the expression succeeds once or not at all. */
+		struct cont stop = { stop_cb, NULL };
+		int r = eval_expr(ev, f, e->left, &stop);
+		if (r < 0)
 			return r;
-		return eval_expr(ev, f, e->right, k);
+		bool left = r == STOP;
+		if (e->kind == CE_AND ? left : !left) {
+			if ((r = eval_expr(ev, f, e->right, &stop)) < 0)
+				return r;
+			left = r == STOP;
+		}
+		return left ? k_call(ev, k) : 0;
 	}
 	}
 	return 0;
@@ -1874,7 +1866,7 @@ eval_expr_inner(struct rego_eval *ev, struct frame *f, const struct cexpr *e, co
 static int
 eval_expr_plain(struct rego_eval *ev, struct frame *f, const struct cexpr *e, const struct cont *k)
 {
-	if (!e->negated && e->kind != CE_NOT_BODY)
+	if (!e->negated)
 		return eval_expr_inner(ev, f, e, k);
 	struct cont stop = { stop_cb, NULL };
 	int r = eval_expr_inner(ev, f, e, &stop);

@@ -1341,7 +1341,7 @@ parse_expr(struct parser *p, struct rego_expr **ret)
 	int r;
 	if (negated && p->kw_not && peek(p)->kind == T_LBRACE) {
 		next(p);
-		if (!(e = expr_new(p, REGO_EXPR_NOT_BODY, start->loc)))
+		if (!(e = expr_new(p, REGO_EXPR_BODY, start->loc)))
 			return -ENOMEM;
 		if ((r = enter_nesting(p, start->loc)) < 0)
 			return r;
@@ -1349,6 +1349,7 @@ parse_expr(struct parser *p, struct rego_expr **ret)
 		p->depth--;
 		if (r < 0 || (r = parse_with(p, e)) < 0)
 			return r;
+		e->negated = true;
 		*ret = e;
 		return 0;
 	}
@@ -1454,19 +1455,24 @@ parse_every(struct parser *p, struct rego_expr **ret)
 	return 0;
 }
 
-/* Does the parenthesised group starting here contain `and` / `or` at its own level? */
+/* Does the parenthesised group starting at token `at` contain `and` / `or` outside of any
+ * bracket or brace (parentheses nested inside it included)? */
 static bool
-group_is_logic(struct parser *p)
+group_is_logic(struct parser *p, uint32_t at)
 {
-	int depth = 0;
-	for (uint32_t i = p->pos; i < p->count; i++) {
+	int parens = 0, brackets = 0;
+	for (uint32_t i = at; i < p->count; i++) {
 		const struct tok *t = &p->toks[i];
-		if (t->kind == T_LPAREN || t->kind == T_LBRACK || t->kind == T_LBRACE)
-			depth++;
-		else if (t->kind == T_RPAREN || t->kind == T_RBRACK || t->kind == T_RBRACE) {
-			if (--depth == 0)
+		if (t->kind == T_LPAREN)
+			parens++;
+		else if (t->kind == T_RPAREN) {
+			if (--parens == 0)
 				return false;
-		} else if (depth == 1 && (tok_is(t, "and") || tok_is(t, "or")))
+		} else if (t->kind == T_LBRACK || t->kind == T_LBRACE)
+			brackets++;
+		else if (t->kind == T_RBRACK || t->kind == T_RBRACE)
+			brackets--;
+		else if (brackets == 0 && (tok_is(t, "and") || tok_is(t, "or")))
 			return true;
 		else if (t->kind == T_EOF)
 			return false;
@@ -1474,14 +1480,67 @@ group_is_logic(struct parser *p)
 	return false;
 }
 
+/* Wraps one expression into a body of its own. */
+static struct rego_body *
+body_of(struct parser *p, struct rego_expr *e)
+{
+	struct rego_body *b = rego_arena_zalloc(p->arena, sizeof(*b));
+	struct rego_expr **exprs = rego_arena_alloc(p->arena, sizeof(*exprs));
+	if (!b || !exprs)
+		return NULL;
+	exprs[0] = e;
+	b->exprs = exprs;
+	b->length = 1;
+	b->loc = e->loc;
+	return b;
+}
+
 static int parse_logic_or(struct parser *p, struct rego_expr **ret);
 
 static int
 parse_logic_unit(struct parser *p, struct rego_expr **ret)
 {
-	if (peek(p)->kind == T_LPAREN && group_is_logic(p)) {
+	int r;
+	const struct tok *start = peek(p);
+	if (keyword_here(p, "not") && peek_at(p, 1)->kind == T_LPAREN &&
+	    group_is_logic(p, p->pos + 1)) {
+		/* not (a or b): the negation of a group. */
+		next(p);
+		struct rego_expr *inner, *e;
+		if ((r = parse_logic_unit(p, &inner)) < 0)
+			return r;
+		if (!(e = expr_new(p, REGO_EXPR_BODY, start->loc)) ||
+		    !(e->u.not_body.body = body_of(p, inner)))
+			return -ENOMEM;
+		e->negated = true;
+		*ret = e;
+		return 0;
+	}
+	if (start->kind == T_LBRACE) {
+		/* An explicit body operand `{ a := 1; a > 0 }`, unless it is a set or object
+		 * term: try the body, fall back to an expression. */
+		uint32_t saved_pos = p->pos;
+		struct rego_parse_error saved_err = *p->err;
+		struct rego_expr *e;
+		if (!(e = expr_new(p, REGO_EXPR_BODY, start->loc)))
+			return -ENOMEM;
+		next(p);
+		if ((r = enter_nesting(p, start->loc)) < 0)
+			return r;
+		r = parse_body(p, T_RBRACE, &e->u.not_body.body);
+		p->depth--;
+		if (r == 0) {
+			*ret = e;
+			return 0;
+		}
+		if (r == -ENOMEM)
+			return r;
+		p->pos = saved_pos;
+		p->failed = false;
+		*p->err = saved_err;
+	}
+	if (peek(p)->kind == T_LPAREN && group_is_logic(p, p->pos)) {
 		const struct tok *t = next(p);
-		int r;
 		if ((r = enter_nesting(p, t->loc)) < 0)
 			return r;
 		p->nest++;
