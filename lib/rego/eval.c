@@ -74,9 +74,11 @@ eval_error(struct rego_eval *ev, enum jit_rego_error_code code, struct rego_loc 
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
 		ev->error_code = code;
+		/* OPA's form: module:row: code: message. */
 		if (loc.line)
-			snprintf(ev->error_message, sizeof(ev->error_message), "%u:%u: %s: %s",
-			         loc.line, loc.column, jit_rego_error_code_name(code), msg);
+			snprintf(ev->error_message, sizeof(ev->error_message), "%s:%u: %s: %s",
+			         ev->module ? ev->module : "query", loc.line,
+			         jit_rego_error_code_name(code), msg);
 		else
 			snprintf(ev->error_message, sizeof(ev->error_message), "%s: %s",
 			         jit_rego_error_code_name(code), msg);
@@ -833,6 +835,8 @@ eval_clause(struct rego_eval *ev, struct rule_ctx *rc, const struct crule *claus
 		rc->rule = clause;
 		struct cont k = { done, rc };
 		int r;
+		const char *saved_module = ev->module;
+		ev->module = clause->module;
 		if (args && clause->arity) {
 			struct params_ctx p = { f, clause->body, &k };
 			struct cont after = { params_bound, &p };
@@ -843,6 +847,7 @@ eval_clause(struct rego_eval *ev, struct rule_ctx *rc, const struct crule *claus
 		} else {
 			r = eval_body(ev, f, clause->body, 0, &k);
 		}
+		ev->module = saved_module;
 		if (r < 0)
 			return r;
 		/* A clause that produced a value ends the else chain. */
@@ -2064,6 +2069,7 @@ rego_eval_begin(struct rego_eval *ev, const struct jit_rego_policy *policy,
 	ev->data = policy->data;
 	ev->mocks = NULL;
 	ev->memo = NULL;
+	ev->module = NULL;
 	ev->steps = 0;
 	ev->max_steps = policy->max_steps;
 	ev->depth = 0;

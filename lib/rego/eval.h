@@ -35,6 +35,7 @@ struct rego_eval {
 	bool strict;
 	int64_t now_ns, fixed_now_ns;
 	uint64_t seed;
+	const char *module; /* module of the rule being evaluated, for messages */
 	enum jit_rego_error_code error_code;
 	char error_message[512];
 };

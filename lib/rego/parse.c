@@ -93,6 +93,39 @@ fail(struct parser *p, struct rego_loc loc, const char *fmt, ...)
 	return JIT_ERR_INVALID;
 }
 
+/* A position to come back to when a tentative parse fails (for the few places where Rego
+ * needs more than one token of lookahead). */
+struct parse_mark {
+	uint32_t pos;
+	int depth, nest, body_nest;
+	bool no_bar;
+	struct rego_parse_error err;
+};
+
+static void
+mark_take(const struct parser *p, struct parse_mark *m)
+{
+	m->pos = p->pos;
+	m->depth = p->depth;
+	m->nest = p->nest;
+	m->body_nest = p->body_nest;
+	m->no_bar = p->no_bar;
+	m->err = *p->err;
+}
+
+/* Goes back to the mark, forgetting the failure since. */
+static void
+mark_reset(struct parser *p, const struct parse_mark *m)
+{
+	p->pos = m->pos;
+	p->depth = m->depth;
+	p->nest = m->nest;
+	p->body_nest = m->body_nest;
+	p->no_bar = m->no_bar;
+	p->failed = false;
+	*p->err = m->err;
+}
+
 /* ---- lexer ----------------------------------------------------------------------------- */
 
 static bool
@@ -958,6 +991,9 @@ parse_primary(struct parser *p, struct rego_term **ret)
 			term->u.object.length = keys.length;
 			break;
 		}
+		p->no_bar = false;
+		if (r < 0)
+			return r;
 		if (accept(p, T_BAR)) {
 			r = parse_comprehension(p, REGO_TERM_SET_COMPR, NULL, first, T_RBRACE,
 			                        t->loc, &term);
@@ -1135,8 +1171,8 @@ parse_in_kv(struct parser *p, struct rego_term **ret)
 	for (;;) {
 		const struct tok *t = peek(p);
 		if (p->kw_in && t->kind == T_COMMA && !t->nl_before) {
-			uint32_t saved = p->pos;
-			struct rego_parse_error saved_err = *p->err;
+			struct parse_mark mark;
+			mark_take(p, &mark);
 			struct rego_term *value, *coll;
 			next(p);
 			if (parse_rel(p, &value) == 0 && keyword_here(p, "in")) {
@@ -1148,9 +1184,7 @@ parse_in_kv(struct parser *p, struct rego_term **ret)
 					return -ENOMEM;
 				continue;
 			}
-			p->pos = saved;
-			p->failed = false;
-			*p->err = saved_err;
+			mark_reset(p, &mark);
 			break;
 		}
 		if (p->kw_in && keyword_here(p, "in") &&
@@ -1519,8 +1553,8 @@ parse_logic_unit(struct parser *p, struct rego_expr **ret)
 	if (start->kind == T_LBRACE) {
 		/* An explicit body operand `{ a := 1; a > 0 }`, unless it is a set or object
 		 * term: try the body, fall back to an expression. */
-		uint32_t saved_pos = p->pos;
-		struct rego_parse_error saved_err = *p->err;
+		struct parse_mark mark;
+		mark_take(p, &mark);
 		struct rego_expr *e;
 		if (!(e = expr_new(p, REGO_EXPR_BODY, start->loc)))
 			return -ENOMEM;
@@ -1535,9 +1569,7 @@ parse_logic_unit(struct parser *p, struct rego_expr **ret)
 		}
 		if (r == -ENOMEM)
 			return r;
-		p->pos = saved_pos;
-		p->failed = false;
-		*p->err = saved_err;
+		mark_reset(p, &mark);
 	}
 	if (peek(p)->kind == T_LPAREN && group_is_logic(p, p->pos)) {
 		const struct tok *t = next(p);
@@ -1698,15 +1730,13 @@ parse_rule_body(struct parser *p, struct rego_loc loc, bool *ret_had_if, struct 
 		if (peek(p)->kind == T_LBRACE) {
 			/* `if {` opens a body, unless what follows is an object or set term
 			 * used as the one-literal body: try the body first, then the term. */
-			uint32_t saved_pos = p->pos;
-			struct rego_parse_error saved_err = *p->err;
+			struct parse_mark mark;
+			mark_take(p, &mark);
 			next(p);
 			if ((r = parse_body(p, T_RBRACE, ret)) == 0 || r == -ENOMEM)
 				return r;
-			p->pos = saved_pos;
-			p->failed = false;
 			struct rego_parse_error body_err = *p->err;
-			*p->err = saved_err;
+			mark_reset(p, &mark);
 			struct rego_expr *e;
 			if (parse_literal(p, &e) < 0) {
 				*p->err = body_err;
