@@ -76,6 +76,8 @@ extern const struct rego_builtin rego_builtins_encoding[];    /* json, yaml, bas
 extern const struct rego_builtin rego_builtins_time[];        /* time.* */
 extern const struct rego_builtin rego_builtins_net[];         /* net.cidr_*, units, semver, uuid */
 extern const struct rego_builtin rego_builtins_crypto[];      /* crypto.*, io.jwt.* */
+extern const struct rego_builtin rego_builtins_codec[]; /* json, yaml, base64, hex, urlquery, uri */
+extern const struct rego_builtin rego_builtins_clock[]; /* time.*, units.* */
 
 /* Looks a built-in up by name (NULL when unknown). `v1` hides deprecated ones. */
 const struct rego_builtin *rego_builtin_lookup(const char *name, size_t len, bool v1);
