@@ -1092,6 +1092,35 @@ body_all_slots(const struct cbody *b, struct slotset *out)
 static bool term_evaluable(const struct cterm *t, const struct slotset *bound);
 static bool pattern_ready(const struct cterm *t, const struct slotset *bound);
 
+static void term_binds(const struct cterm *t, struct slotset *out);
+
+/* Are the terms evaluable together? One may bind a variable another needs (x == obj[x]): the
+ * evaluator then takes them in that order (see seq_run), up to 64 terms. */
+static bool
+list_evaluable(struct cterm *const *items, uint32_t n, const struct slotset *bound)
+{
+	bool each = true;
+	for (uint32_t i = 0; i < n && each; i++)
+		each = term_evaluable(items[i], bound);
+	if (each || n > 64)
+		return each;
+	uint64_t words[bound->words];
+	struct slotset tmp = { words, bound->words };
+	memcpy(words, bound->bits, sizeof(words));
+	uint64_t done = 0, all = n == 64 ? ~0ull : (1ull << n) - 1;
+	bool progress = true;
+	while (done != all && progress) {
+		progress = false;
+		for (uint32_t i = 0; i < n; i++)
+			if (!(done & (1ull << i)) && term_evaluable(items[i], &tmp)) {
+				done |= 1ull << i;
+				term_binds(items[i], &tmp);
+				progress = true;
+			}
+	}
+	return done == all;
+}
+
 static bool
 term_evaluable(const struct cterm *t, const struct slotset *bound)
 {
@@ -1117,10 +1146,7 @@ term_evaluable(const struct cterm *t, const struct slotset *bound)
 	case CT_ARRAY:
 	case CT_SET:
 	case CT_TEMPLATE:
-		for (uint32_t i = 0; i < t->u.list.length; i++)
-			if (!term_evaluable(t->u.list.items[i], bound))
-				return false;
-		return true;
+		return list_evaluable(t->u.list.items, t->u.list.length, bound);
 	case CT_OBJECT:
 		for (uint32_t i = 0; i < t->u.object.length; i++)
 			if (!term_evaluable(t->u.object.keys[i], bound) ||
@@ -1130,10 +1156,7 @@ term_evaluable(const struct cterm *t, const struct slotset *bound)
 	case CT_CALL: {
 		uint32_t inputs =
 		        t->u.call.length > t->u.call.arity ? t->u.call.arity : t->u.call.length;
-		for (uint32_t i = 0; i < inputs; i++)
-			if (!term_evaluable(t->u.call.args[i], bound))
-				return false;
-		return true;
+		return list_evaluable(t->u.call.args, inputs, bound);
 	}
 	case CT_ARRAY_COMPR:
 	case CT_SET_COMPR:

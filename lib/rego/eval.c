@@ -1337,8 +1337,9 @@ struct seq_ctx {
 	struct frame *f;
 	struct cterm *const *terms;
 	const struct rego_value **values;
-	uint32_t n, i;
-	int (*done)(struct rego_eval *ev, struct seq_ctx *s);
+	uint32_t n, i; /* i: next position (lists longer than 64) or the one being evaluated */
+	uint64_t done; /* positions evaluated, for lists of up to 64 */
+	int (*done_fn)(struct rego_eval *ev, struct seq_ctx *s);
 	void *ctx;
 };
 
@@ -1350,30 +1351,59 @@ seq_value_cb(struct rego_eval *ev, const struct rego_value *v, void *ctx)
 	struct seq_ctx *s = ctx;
 	s->values[s->i] = v;
 	struct seq_ctx next = *s;
-	next.i = s->i + 1;
+	if (s->n <= 64)
+		next.done |= 1ull << s->i;
+	else
+		next.i = s->i + 1;
 	return seq_run(ev, &next);
+}
+
+/* The value of a term that needs no generator (constant, bound variable, input), or NULL. */
+static const struct rego_value *
+seq_immediate(struct rego_eval *ev, const struct seq_ctx *s, const struct cterm *t)
+{
+	if (t->kind == CT_VALUE)
+		return t->u.value;
+	if (t->kind == CT_LOCAL)
+		return s->f->slots[t->u.slot];
+	if (t->kind == CT_INPUT)
+		return ev->input;
+	return NULL;
 }
 
 static int
 seq_run(struct rego_eval *ev, struct seq_ctx *s)
 {
-	/* Constants and bound variables need no generator. */
-	while (s->i < s->n) {
-		const struct cterm *t = s->terms[s->i];
-		if (t->kind == CT_VALUE)
-			s->values[s->i] = t->u.value;
-		else if (t->kind == CT_LOCAL && s->f->slots[t->u.slot])
-			s->values[s->i] = s->f->slots[t->u.slot];
-		else if (t->kind == CT_INPUT && ev->input)
-			s->values[s->i] = ev->input;
-		else
-			break;
-		s->i++;
+	if (s->n > 64) {
+		while (s->i < s->n && (s->values[s->i] = seq_immediate(ev, s, s->terms[s->i])))
+			s->i++;
+		if (s->i == s->n)
+			return s->done_fn(ev, s);
+		struct vcont k = { seq_value_cb, s };
+		return eval_term(ev, s->f, s->terms[s->i], &k);
 	}
-	if (s->i == s->n)
-		return s->done(ev, s);
+	/* Terms in order, except that a variable another term binds (x == obj[x]) waits for
+	 * that term. */
+	uint32_t pick = s->n;
+	for (uint32_t i = 0; i < s->n; i++) {
+		if (s->done & (1ull << i))
+			continue;
+		const struct cterm *t = s->terms[i];
+		if ((s->values[i] = seq_immediate(ev, s, t))) {
+			s->done |= 1ull << i;
+			continue;
+		}
+		if (pick == s->n && t->kind != CT_LOCAL)
+			pick = i;
+	}
+	if (s->done == (s->n == 64 ? ~0ull : (1ull << s->n) - 1))
+		return s->done_fn(ev, s);
+	if (pick == s->n)
+		return eval_error(ev, JIT_REGO_INTERNAL_ERROR, s->terms[0]->loc,
+		                  "variable used before it is bound");
+	s->i = pick;
 	struct vcont k = { seq_value_cb, s };
-	return eval_term(ev, s->f, s->terms[s->i], &k);
+	return eval_term(ev, s->f, s->terms[pick], &k);
 }
 
 struct call_ctx {
@@ -1467,7 +1497,7 @@ eval_call(struct rego_eval *ev, struct frame *f, const struct cterm *t, const st
 	if (t->u.call.kind == CALL_PRINT)
 		inputs = 0; /* print never fails, whatever its arguments */
 	struct call_ctx c = { t, k };
-	struct seq_ctx s = { f, t->u.call.args, vals, inputs, 0, call_args_done, &c };
+	struct seq_ctx s = { f, t->u.call.args, vals, inputs, 0, 0, call_args_done, &c };
 	return seq_run(ev, &s);
 }
 
@@ -1562,7 +1592,7 @@ eval_template(struct rego_eval *ev, struct frame *f, const struct cterm *t, cons
 		parts[i] = c;
 	}
 	struct composite_ctx c = { t, k };
-	struct seq_ctx s = { f, parts, values, n, 0, template_done, &c };
+	struct seq_ctx s = { f, parts, values, n, 0, 0, template_done, &c };
 	return seq_run(ev, &s);
 }
 
@@ -1599,9 +1629,9 @@ compr_body_done(struct rego_eval *ev, void *ctx)
 	struct cterm *terms[2] = { c->t->u.compr.key, c->t->u.compr.head };
 	struct seq_ctx s;
 	if (c->t->kind == CT_OBJECT_COMPR)
-		s = (struct seq_ctx){ c->f, terms, values, 2, 0, compr_key_value_done, c };
+		s = (struct seq_ctx){ c->f, terms, values, 2, 0, 0, compr_key_value_done, c };
 	else
-		s = (struct seq_ctx){ c->f, terms + 1, values, 1, 0, compr_key_value_done, c };
+		s = (struct seq_ctx){ c->f, terms + 1, values, 1, 0, 0, compr_key_value_done, c };
 	return seq_run(ev, &s);
 }
 
@@ -1673,7 +1703,7 @@ eval_term(struct rego_eval *ev, struct frame *f, const struct cterm *t, const st
 		        rego_arena_alloc(&ev->arena, (n + 1) * sizeof(*values));
 		if (!values)
 			return oom(ev);
-		struct seq_ctx s = { f, t->u.list.items, values, n, 0, array_done, &c };
+		struct seq_ctx s = { f, t->u.list.items, values, n, 0, 0, array_done, &c };
 		return seq_run(ev, &s);
 	}
 	case CT_OBJECT: {
@@ -1688,7 +1718,7 @@ eval_term(struct rego_eval *ev, struct frame *f, const struct cterm *t, const st
 			terms[2 * i] = t->u.object.keys[i];
 			terms[2 * i + 1] = t->u.object.values[i];
 		}
-		struct seq_ctx s = { f, terms, values, 2 * n, 0, object_done, &c };
+		struct seq_ctx s = { f, terms, values, 2 * n, 0, 0, object_done, &c };
 		return seq_run(ev, &s);
 	}
 	case CT_ARRAY_COMPR:
