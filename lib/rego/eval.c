@@ -987,6 +987,9 @@ object_rule_depth(const struct doc_node *node)
 	return depth < 0 ? 0 : depth;
 }
 
+/* Passed as `levels` when merging base data with rules: merge at any depth. */
+#define BASE_MERGE_LEVELS 4096
+
 /* Merges two documents defined for the same path: sets unite, objects merge key by key,
  * equal values stay, anything else is a conflict. */
 static int
@@ -1030,6 +1033,11 @@ merge_documents(struct rego_eval *ev, const struct doc_node *node, const struct 
 				return oom(ev);
 		*ret = rego_member_vec_to_object(&m);
 		return *ret ? 0 : oom(ev);
+	}
+	if (levels >= BASE_MERGE_LEVELS / 2) {
+		/* Base data and a rule at the same path: the base document wins, as in OPA. */
+		*ret = a;
+		return 0;
 	}
 	return eval_error(ev, JIT_REGO_CONFLICT_ERROR,
 	                  node->rule_count ? node->rules[0]->loc : (struct rego_loc){ 0 },
@@ -1091,9 +1099,8 @@ node_value(struct rego_eval *ev, struct doc_node *node, const struct rego_value 
 			 * key: their documents merge, and differing leaves conflict. */
 			if (r >= 0 && cv && mine)
 				r = merge_documents(ev, node, mine, cv,
-				                    node->rule_count
-				                            ? object_rule_depth(node) - 1
-				                            : 4096 /* base data merges freely */,
+				                    node->rule_count ? object_rule_depth(node) - 1
+				                                     : BASE_MERGE_LEVELS,
 				                    &cv);
 			else if (r >= 0 && !cv)
 				cv = mine;
