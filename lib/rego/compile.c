@@ -2116,6 +2116,200 @@ compile_rule_clause(struct compiler *c, struct pending_rule *p, struct rego_rule
 	return 0;
 }
 
+/* ---- recursion ------------------------------------------------------------------------- */
+
+/* Rules may not depend on themselves (OPA's rego_recursion_error). A rule depends on every
+ * document it references — a node and the rules below it — and on the functions it calls.
+ * The check walks that graph depth first, colouring nodes: 1 on the current path, 2 done. */
+struct recursion_walk {
+	struct compiler *c;
+	uint8_t *colour;        /* by node id */
+	struct doc_node **path; /* nodes on the current path, for the message */
+	uint32_t depth;
+};
+
+static int recursion_visit(struct recursion_walk *w, struct doc_node *node);
+
+static int recursion_body(struct recursion_walk *w, const struct cbody *b);
+
+static int
+recursion_node_deps(struct recursion_walk *w, struct doc_node *node)
+{
+	/* Referencing a document evaluates its rules and every rule below it. */
+	int r = 0;
+	if (node->rule_count || node->default_rule)
+		r = recursion_visit(w, node);
+	for (uint32_t i = 0; i < node->child_count && r == 0; i++)
+		if (node->children[i]->rule_count || node->children[i]->default_rule ||
+		    node->children[i]->has_rules_below)
+			r = recursion_node_deps(w, node->children[i]);
+	return r;
+}
+
+static int
+recursion_term(struct recursion_walk *w, const struct cterm *t)
+{
+	int r = 0;
+	if (!t)
+		return 0;
+	switch (t->kind) {
+	case CT_DATA:
+		return recursion_node_deps(w, t->u.node);
+	case CT_REF:
+		if (t->u.ref.base->kind == CT_DATA) {
+			/* data.<node>.x where x names no node below: only base data, unless the
+			 * node itself holds rules. */
+			struct doc_node *node = t->u.ref.base->u.node;
+			const struct cterm *first = t->u.ref.segments[0];
+			if (node->rule_count || node->default_rule)
+				r = recursion_visit(w, node);
+			else if (first->kind == CT_VALUE &&
+			         rego_doc_child_value(node, first->u.value))
+				r = recursion_term(w, t->u.ref.base);
+			/* A variable first segment (data[x]) is resolved at run time, where the
+			 * evaluator detects recursion; the check follows static references. */
+		} else {
+			r = recursion_term(w, t->u.ref.base);
+		}
+		for (uint32_t i = 0; i < t->u.ref.length && r == 0; i++)
+			r = recursion_term(w, t->u.ref.segments[i]);
+		return r;
+	case CT_ARRAY:
+	case CT_SET:
+	case CT_TEMPLATE:
+		for (uint32_t i = 0; i < t->u.list.length && r == 0; i++)
+			r = recursion_term(w, t->u.list.items[i]);
+		return r;
+	case CT_OBJECT:
+		for (uint32_t i = 0; i < t->u.object.length && r == 0; i++) {
+			r = recursion_term(w, t->u.object.keys[i]);
+			if (r == 0)
+				r = recursion_term(w, t->u.object.values[i]);
+		}
+		return r;
+	case CT_ARRAY_COMPR:
+	case CT_SET_COMPR:
+	case CT_OBJECT_COMPR:
+		r = recursion_term(w, t->u.compr.key);
+		if (r == 0)
+			r = recursion_term(w, t->u.compr.head);
+		if (r == 0)
+			r = recursion_body(w, t->u.compr.body);
+		return r;
+	case CT_CALL:
+		if (t->u.call.kind == CALL_FUNCTION)
+			r = recursion_visit(w, t->u.call.node);
+		for (uint32_t i = 0; i < t->u.call.length && r == 0; i++)
+			r = recursion_term(w, t->u.call.args[i]);
+		return r;
+	default:
+		return 0;
+	}
+}
+
+static int
+recursion_expr(struct recursion_walk *w, const struct cexpr *e)
+{
+	int r = recursion_term(w, e->a);
+	if (r == 0)
+		r = recursion_term(w, e->b);
+	if (r == 0)
+		r = recursion_term(w, e->collection);
+	if (r == 0 && e->body)
+		r = recursion_body(w, e->body);
+	if (r == 0 && e->left)
+		r = recursion_expr(w, e->left);
+	if (r == 0 && e->right)
+		r = recursion_expr(w, e->right);
+	for (uint32_t i = 0; i < e->with_count && r == 0; i++) {
+		r = recursion_term(w, e->with[i].value);
+		if (r == 0 && e->with[i].value_function)
+			r = recursion_visit(w, e->with[i].value_function);
+	}
+	return r;
+}
+
+static int
+recursion_body(struct recursion_walk *w, const struct cbody *b)
+{
+	int r = 0;
+	for (uint32_t i = 0; b && i < b->length && r == 0; i++)
+		r = recursion_expr(w, b->exprs[i]);
+	return r;
+}
+
+static int
+recursion_rule(struct recursion_walk *w, const struct crule *rule)
+{
+	int r = 0;
+	for (; rule && r == 0; rule = rule->else_rule) {
+		r = recursion_body(w, rule->body);
+		if (r == 0)
+			r = recursion_term(w, rule->value);
+		if (r == 0)
+			r = recursion_term(w, rule->key);
+		for (uint32_t i = 0; i < rule->key_path_length && r == 0; i++)
+			r = recursion_term(w, rule->key_path[i]);
+	}
+	return r;
+}
+
+static int
+recursion_visit(struct recursion_walk *w, struct doc_node *node)
+{
+	if (w->colour[node->id] == 2)
+		return 0;
+	if (w->colour[node->id] == 1) {
+		struct rego_strbuf sb;
+		rego_strbuf_init(&sb, w->c->arena);
+		uint32_t start = 0;
+		while (start < w->depth && w->path[start] != node)
+			start++;
+		for (uint32_t i = start; i < w->depth; i++) {
+			rego_strbuf_append(&sb, w->path[i]->path, strlen(w->path[i]->path));
+			rego_strbuf_append(&sb, " -> ", 4);
+		}
+		rego_strbuf_append(&sb, node->path, strlen(node->path));
+		const struct crule *first = node->rule_count ? node->rules[0] : node->default_rule;
+		w->c->module = NULL;
+		return compile_error(w->c, first ? first->loc : (struct rego_loc){ 0 },
+		                     "rego_recursion_error: rule %s is recursive: %s", node->path,
+		                     sb.data ? sb.data : node->path);
+	}
+	w->colour[node->id] = 1;
+	w->path[w->depth++] = node;
+	int r = 0;
+	for (uint32_t i = 0; i < node->rule_count && r == 0; i++)
+		r = recursion_rule(w, node->rules[i]);
+	if (r == 0 && node->default_rule)
+		r = recursion_rule(w, node->default_rule);
+	w->depth--;
+	w->colour[node->id] = 2;
+	return r;
+}
+
+static int
+recursion_check_tree(struct recursion_walk *w, struct doc_node *node)
+{
+	int r = 0;
+	if (node->rule_count || node->default_rule)
+		r = recursion_visit(w, node);
+	for (uint32_t i = 0; i < node->child_count && r == 0; i++)
+		r = recursion_check_tree(w, node->children[i]);
+	return r;
+}
+
+static int
+check_recursion(struct compiler *c)
+{
+	struct recursion_walk w = { .c = c };
+	w.colour = rego_arena_zalloc(c->arena, c->policy->node_count + 1);
+	w.path = rego_arena_alloc(c->arena, (c->policy->node_count + 1) * sizeof(*w.path));
+	if (!w.colour || !w.path)
+		return out_of_memory(c);
+	return recursion_check_tree(&w, c->policy->root);
+}
+
 int
 rego_compile_policy(struct jit_rego_policy *policy, struct rego_module **modules, size_t count,
                     struct jit_rego_error *error)
@@ -2155,7 +2349,7 @@ rego_compile_policy(struct jit_rego_policy *policy, struct rego_module **modules
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return check_recursion(&c);
 }
 
 int

@@ -139,11 +139,22 @@ test_step_budget_stops_hostile_policy(UNUSED_STATE)
 static void
 test_depth_and_memory_limits(UNUSED_STATE)
 {
-	/* Functions may not recurse at compile time in OPA; ours bounds it at run time. */
-	const char *deep = "package t\nf(x) := y if { y := f(x + 1) }\np := f(0)\n";
+	/* Recursion is refused when the policy is compiled, through any number of rules. */
+	const char *r =
+	        decide("package t\nf(x) := y if { y := f(x + 1) }\np := f(0)\n", NULL, "t.p", NULL);
+	assert_non_null(strstr(r, "rego_recursion_error: rule data.t.f is recursive"));
+	r = decide("package t\np := q\nq := r\nr := count(data.t)\n", NULL, "t.p", NULL);
+	assert_non_null(strstr(r, "data.t.p -> data.t.q -> data.t.r -> data.t.p"));
+	/* A long chain of rules is bounded by the call depth. */
+	char chain[8192];
+	size_t len = (size_t)snprintf(chain, sizeof(chain), "package t\n");
+	for (int i = 0; i < 100; i++)
+		len += (size_t)snprintf(chain + len, sizeof(chain) - len, "p%d := p%d\n", i, i + 1);
+	snprintf(chain + len, sizeof(chain) - len, "p100 := 1\n");
 	struct jit_rego_options opts = { .max_depth = 64 };
-	const char *r = decide(deep, &opts, "t.p", NULL);
-	assert_non_null(strstr(r, "eval_limit_error"));
+	r = decide(chain, &opts, "t.p0", NULL);
+	assert_non_null(strstr(r, "eval_limit_error: maximum call depth of 64 exceeded"));
+	assert_string_equal(decide(chain, NULL, "t.p0", NULL), "1");
 	/* A comprehension that would build a huge set runs into the memory bound. */
 	const char *big = "package t\np := {[a, b] | some a in numbers.range(1, 3000); "
 	                  "some b in numbers.range(1, 3000)}\n";
