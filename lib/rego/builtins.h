@@ -78,6 +78,7 @@ extern const struct rego_builtin rego_builtins_net[];         /* net.cidr_*, uni
 extern const struct rego_builtin rego_builtins_crypto[];      /* crypto.*, io.jwt.* */
 extern const struct rego_builtin rego_builtins_codec[]; /* json, yaml, base64, hex, urlquery, uri */
 extern const struct rego_builtin rego_builtins_clock[]; /* time.*, units.* */
+extern const struct rego_builtin rego_builtins_network[]; /* net.cidr_*, semver.*, uuid.* */
 
 /* Looks a built-in up by name (NULL when unknown). `v1` hides deprecated ones. */
 const struct rego_builtin *rego_builtin_lookup(const char *name, size_t len, bool v1);
