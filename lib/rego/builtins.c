@@ -150,3 +150,11 @@ rego_utf8_length(const char *s, size_t len)
 		rego_utf8_next(s, len, &i);
 	return n;
 }
+
+size_t
+rego_builtin_all(const struct rego_builtin *const **ret)
+{
+	pthread_once(&builtin_index_once, builtin_index_build);
+	*ret = builtin_index;
+	return builtin_index_length;
+}

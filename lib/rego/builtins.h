@@ -80,6 +80,9 @@ extern const struct rego_builtin rego_builtins_codec[]; /* json, yaml, base64, h
 extern const struct rego_builtin rego_builtins_clock[]; /* time.*, units.* */
 extern const struct rego_builtin rego_builtins_network[]; /* net.cidr_*, semver.*, uuid.* */
 
+/* Every registered built-in, sorted by name (for listings and tests). */
+size_t rego_builtin_all(const struct rego_builtin *const **ret);
+
 /* Looks a built-in up by name (NULL when unknown). `v1` hides deprecated ones. */
 const struct rego_builtin *rego_builtin_lookup(const char *name, size_t len, bool v1);
 
