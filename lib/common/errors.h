@@ -9,13 +9,13 @@ enum {
 	JIT_ERR_INVALID = -(JIT_ERR_BASE + 1),   /* malformed input */
 	JIT_ERR_TOO_LARGE = -(JIT_ERR_BASE + 2), /* input over its bound */
 	JIT_ERR_NOT_FOUND = -(JIT_ERR_BASE + 3),
-	JIT_ERR_CONFLICT = -(JIT_ERR_BASE + 4),  /* illegal state change or duplicate */
-	JIT_ERR_DENIED = -(JIT_ERR_BASE + 5),    /* a policy or a rule refused */
-	JIT_ERR_TIMEOUT = -(JIT_ERR_BASE + 6),   /* a deadline passed */
-	JIT_ERR_PROTOCOL = -(JIT_ERR_BASE + 7),  /* a peer spoke out of turn */
+	JIT_ERR_CONFLICT = -(JIT_ERR_BASE + 4), /* illegal state change or duplicate */
+	JIT_ERR_DENIED = -(JIT_ERR_BASE + 5),   /* a policy or a rule refused */
+	JIT_ERR_TIMEOUT = -(JIT_ERR_BASE + 6),  /* a deadline passed */
+	JIT_ERR_PROTOCOL = -(JIT_ERR_BASE + 7), /* a peer spoke out of turn */
 	JIT_ERR_UNAVAILABLE = -(JIT_ERR_BASE + 8),
 	JIT_ERR_INTERNAL = -(JIT_ERR_BASE + 9),
-	JIT_ERR_LIMIT = -(JIT_ERR_BASE + 10),    /* an evaluation budget was exhausted */
+	JIT_ERR_LIMIT = -(JIT_ERR_BASE + 10), /* an evaluation budget was exhausted */
 	JIT_ERR_LAST = -(JIT_ERR_BASE + 11),
 };
 

@@ -15,19 +15,19 @@
 #define JIT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* Moves ownership out of a cleanup-managed local: returns the pointer and leaves NULL behind. */
-#define TAKE_PTR(p)                                                                                \
-	({                                                                                         \
-		__typeof__(p) _taken = (p);                                                        \
-		(p) = NULL;                                                                        \
-		_taken;                                                                            \
+#define TAKE_PTR(p)                         \
+	({                                  \
+		__typeof__(p) _taken = (p); \
+		(p) = NULL;                 \
+		_taken;                     \
 	})
 
 /* Same for descriptors: returns the fd and leaves -1 behind. */
-#define TAKE_FD(fd)                                                                                \
-	({                                                                                         \
-		int _taken_fd = (fd);                                                              \
-		(fd) = -1;                                                                         \
-		_taken_fd;                                                                         \
+#define TAKE_FD(fd)                   \
+	({                            \
+		int _taken_fd = (fd); \
+		(fd) = -1;            \
+		_taken_fd;            \
 	})
 
 static inline void
@@ -48,10 +48,10 @@ jit_closep(int *fd)
 #define _cleanup_close_ _cleanup_(jit_closep)
 
 /* Defines a `name##p` helper so `_cleanup_(name##p)` can run a destructor that accepts NULL. */
-#define JIT_DEFINE_CLEANUP(type, func)                                                             \
-	static inline void func##p(type *p)                                                        \
-	{                                                                                          \
-		func(*p);                                                                          \
+#define JIT_DEFINE_CLEANUP(type, func)      \
+	static inline void func##p(type *p) \
+	{                                   \
+		func(*p);                   \
 	}
 
 #endif
