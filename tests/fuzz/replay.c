@@ -56,7 +56,7 @@ static int
 replay_file(const char *path)
 {
 	_cleanup_free_ uint8_t *data = NULL;
-	size_t size;
+	size_t size = 0;
 	int r = read_file(path, &data, &size);
 	if (r < 0) {
 		fprintf(stderr, "replay: %s: %s\n", path, strerror(-r));
