@@ -19,8 +19,77 @@ refuse_network(struct rego_builtin_ctx *ctx, const struct rego_value *const *arg
 	                          "network access is not available to jitsudo policies");
 }
 
+/* http.send checks its request object as OPA does (so policy authors get the same errors)
+ * and then refuses: jitsudo policies never reach the network. */
+static int
+refuse_http_send(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
+                 const struct rego_value **ret)
+{
+	static const char *const allowed[] = {
+		"body",
+		"cache",
+		"cache_ignored_headers",
+		"caching_mode",
+		"enable_redirect",
+		"force_cache",
+		"force_cache_duration_seconds",
+		"force_json_decode",
+		"force_yaml_decode",
+		"headers",
+		"max_retry_attempts",
+		"method",
+		"raise_error",
+		"raw_body",
+		"timeout",
+		"tls_ca_cert",
+		"tls_ca_cert_env_variable",
+		"tls_ca_cert_file",
+		"tls_client_cert",
+		"tls_client_cert_env_variable",
+		"tls_client_cert_file",
+		"tls_client_key",
+		"tls_client_key_env_variable",
+		"tls_client_key_file",
+		"tls_insecure_skip_verify",
+		"tls_server_name",
+		"tls_use_system_certs",
+		"url",
+	};
+	const struct rego_value *req = args[0];
+	if (req->type != REGO_OBJECT)
+		return rego_builtin_type_error(ctx, 1, "object", req);
+	struct rego_vec unknown, missing;
+	rego_vec_init(&unknown, ctx->arena);
+	rego_vec_init(&missing, ctx->arena);
+	for (uint32_t i = 0; i < req->length; i++) {
+		const struct rego_value *key = req->u.members[i].key;
+		bool known = false;
+		for (size_t k = 0;
+		     key->type == REGO_STRING && k < sizeof(allowed) / sizeof(*allowed); k++)
+			known = known || strcmp(key->u.string, allowed[k]) == 0;
+		if (!known && rego_vec_push(&unknown, key) < 0)
+			return rego_builtin_error(ctx, REGO_ERR_INTERNAL, "out of memory");
+	}
+	static const char *const required[] = { "method", "url" };
+	for (size_t k = 0; k < 2; k++)
+		if (!rego_object_get_string(req, required[k], strlen(required[k])) &&
+		    rego_vec_push(&missing, rego_string_cstr(ctx->arena, required[k])) < 0)
+			return rego_builtin_error(ctx, REGO_ERR_INTERNAL, "out of memory");
+	struct rego_vec *bad = unknown.length ? &unknown : missing.length ? &missing : NULL;
+	if (bad) {
+		struct rego_strbuf sb;
+		rego_strbuf_init(&sb, ctx->arena);
+		if (rego_format_rego(&sb, rego_vec_to_set(bad)) < 0)
+			return rego_builtin_error(ctx, REGO_ERR_INTERNAL, "out of memory");
+		return rego_builtin_error(ctx, REGO_ERR_TYPE, "%s request parameters(s): %s",
+		                          bad == &unknown ? "invalid" : "missing required",
+		                          sb.data);
+	}
+	return refuse_network(ctx, args, ret);
+}
+
 static const struct rego_builtin rego_builtins_refused[] = {
-	{ "http.send", 1, 0, refuse_network },
+	{ "http.send", 1, 0, refuse_http_send },
 	{ "net.lookup_ip_addr", 1, 0, refuse_network },
 	{ NULL, 0, 0, NULL },
 };
