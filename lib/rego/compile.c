@@ -2013,6 +2013,32 @@ place_rule(struct compiler *c, struct pending_rule *p)
 	return doc_node_add_rule(c, node, cr);
 }
 
+/* Can a function parameter bind the argument on entry (a variable, a constant, or an array or
+ * object of those)? Other terms (refs, calls, templates) are compared after the body. */
+static bool
+head_pattern(const struct rego_term *t)
+{
+	switch (t->kind) {
+	case REGO_TERM_VAR:
+	case REGO_TERM_SCALAR:
+		return true;
+	case REGO_TERM_ARRAY:
+	case REGO_TERM_SET:
+		for (uint32_t i = 0; i < t->u.list.length; i++)
+			if (!head_pattern(t->u.list.items[i]))
+				return false;
+		return true;
+	case REGO_TERM_OBJECT:
+		for (uint32_t i = 0; i < t->u.object.length; i++)
+			if (!head_pattern(t->u.object.keys[i]) ||
+			    !head_pattern(t->u.object.values[i]))
+				return false;
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Compiles one rule clause (and its else chain) into `cr`. */
 static int
 compile_rule_clause(struct compiler *c, struct pending_rule *p, struct rego_rule *rule,
@@ -2035,12 +2061,39 @@ compile_rule_clause(struct compiler *c, struct pending_rule *p, struct rego_rule
 		cr->args = rego_arena_alloc(c->arena, args->length * sizeof(*cr->args));
 		if (!cr->args)
 			return out_of_memory(c);
-		for (uint32_t i = 0; i < args->length; i++)
+		for (uint32_t i = 0; i < args->length; i++) {
+			if (!head_pattern(args->items[i])) {
+				/* A parameter such as f($"{x}") or f(input.y) is compared with the
+				 * argument after the body has run: bind a fresh slot now. */
+				if (!(cr->args[i] = cterm_new(c, CT_LOCAL, args->items[i]->loc)))
+					return out_of_memory(c);
+				cr->args[i]->u.slot = slot_new(c, "_");
+				continue;
+			}
 			if ((r = compile_term(c, args->items[i], &cr->args[i])) < 0)
 				return r;
+		}
 	}
 	if ((r = compile_body(c, rule->body, &cr->body)) < 0)
 		return r;
+	for (uint32_t i = 0; i < args->length; i++) {
+		if (head_pattern(args->items[i]))
+			continue;
+		struct cexpr *x = rego_arena_zalloc(c->arena, sizeof(*x));
+		struct cexpr **exprs =
+		        rego_arena_alloc(c->arena, (cr->body->length + 1) * sizeof(*exprs));
+		if (!x || !exprs)
+			return out_of_memory(c);
+		if ((r = predeclare_term(c, args->items[i])) < 0 ||
+		    (r = compile_term(c, args->items[i], &x->b)) < 0)
+			return r;
+		x->kind = CE_UNIFY;
+		x->loc = args->items[i]->loc;
+		x->a = cr->args[i];
+		memcpy(exprs, cr->body->exprs, cr->body->length * sizeof(*exprs));
+		exprs[cr->body->length++] = x;
+		cr->body->exprs = exprs;
+	}
 	/* Head terms name variables of the body (declared by now) or of their own. */
 	if (rule->key)
 		r = predeclare_term(c, rule->key);

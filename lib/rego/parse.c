@@ -2124,6 +2124,29 @@ parse_sub_term(struct parser *outer, const char *text, size_t len, struct rego_l
 	int r = lex(&p);
 	if (r == 0)
 		r = parse_in(&p, ret);
+	if (r == 0 && keyword_here(&p, "with")) {
+		/* {term with ... as ...}: evaluated as [v | v := term with ...][0], so the
+		 * modifiers apply to the term alone and an undefined term stays undefined. */
+		struct rego_expr *e = expr_new(&p, REGO_EXPR_ASSIGN, (*ret)->loc);
+		struct rego_term *v = var_new(&p, "__template_value", 16, (*ret)->loc);
+		struct rego_term *compr = term_new(&p, REGO_TERM_ARRAY_COMPR, (*ret)->loc);
+		struct rego_term *ref = term_new(&p, REGO_TERM_REF, (*ret)->loc);
+		struct rego_term **segs = rego_arena_alloc(p.arena, sizeof(*segs));
+		struct rego_body *body = e ? body_of(&p, e) : NULL;
+		if (!e || !v || !compr || !ref || !segs || !body ||
+		    !(segs[0] = scalar_new(&p, rego_int(p.arena, 0), (*ret)->loc)))
+			return -ENOMEM;
+		e->u.binary.lhs = v;
+		e->u.binary.rhs = *ret;
+		if ((r = parse_with(&p, e)) < 0)
+			return r;
+		compr->u.compr.head = v;
+		compr->u.compr.body = body;
+		ref->u.ref.head = compr;
+		ref->u.ref.segments.items = segs;
+		ref->u.ref.segments.length = 1;
+		*ret = ref;
+	}
 	if (r == 0 && peek(&p)->kind != T_EOF)
 		r = unexpected(&p);
 	if (p.failed)
