@@ -1,5 +1,6 @@
 /* The registry of built-in functions (a sorted index over the group tables, built once) and
  * the helpers built-in authors share: error reporting and UTF-8 decoding. */
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,9 +89,32 @@ refuse_http_send(struct rego_builtin_ctx *ctx, const struct rego_value *const *a
 	return refuse_network(ctx, args, ret);
 }
 
+/* net.lookup_ip_addr answers for literal addresses (no lookup needed) and refuses names:
+ * policies do not resolve DNS. */
+static int
+lookup_ip_literal(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
+                  const struct rego_value **ret)
+{
+	const struct rego_value *name = args[0];
+	unsigned char addr[16];
+	char text[INET6_ADDRSTRLEN];
+	if (name->type != REGO_STRING)
+		return rego_builtin_type_error(ctx, 1, "string", name);
+	int family = inet_pton(AF_INET, name->u.string, addr) == 1    ? AF_INET
+	             : inet_pton(AF_INET6, name->u.string, addr) == 1 ? AF_INET6
+	                                                              : 0;
+	if (!family || strlen(name->u.string) != name->length)
+		return refuse_network(ctx, args, ret);
+	if (!inet_ntop(family, addr, text, sizeof(text)))
+		return rego_builtin_error(ctx, REGO_ERR_BUILTIN, "cannot format address");
+	const struct rego_value *ip = rego_string_cstr(ctx->arena, text);
+	*ret = ip ? rego_set(ctx->arena, &ip, 1) : NULL;
+	return *ret ? 0 : rego_builtin_error(ctx, REGO_ERR_INTERNAL, "out of memory");
+}
+
 static const struct rego_builtin rego_builtins_refused[] = {
 	{ "http.send", 1, 0, refuse_http_send },
-	{ "net.lookup_ip_addr", 1, 0, refuse_network },
+	{ "net.lookup_ip_addr", 1, 0, lookup_ip_literal },
 	{ NULL, 0, 0, NULL },
 };
 

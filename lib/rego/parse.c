@@ -1506,7 +1506,8 @@ group_is_logic(struct parser *p, uint32_t at)
 			brackets++;
 		else if (t->kind == T_RBRACK || t->kind == T_RBRACE)
 			brackets--;
-		else if (brackets == 0 && (tok_is(t, "and") || tok_is(t, "or")))
+		else if (brackets == 0 &&
+		         (tok_is(t, "and") || tok_is(t, "or") || tok_is(t, "with")))
 			return true;
 		else if (t->kind == T_EOF)
 			return false;
