@@ -152,7 +152,10 @@ canonical_path(struct text *out, const char *path, bool normalize)
 {
 	size_t n = strlen(path);
 	if (n == 0) {
-		text_str(out, "/");
+		/* An empty path is "/" once normalised; unnormalised it stays empty (as OPA's
+		 * providers.aws.sign_req signs a URL without a path). */
+		if (normalize)
+			text_str(out, "/");
 		return 0;
 	}
 	if (n > JIT_SIGV4_MAX_FIELD)
@@ -379,6 +382,7 @@ jit_sigv4_result_free(struct jit_sigv4_result *result)
 	free(result->amz_date);
 	free(result->authorization);
 	free(result->payload_hash);
+	free(result->signed_headers);
 	free(result->query);
 	memset(result, 0, sizeof(*result));
 }
@@ -419,8 +423,13 @@ jit_sigv4_sign(const struct jit_sigv4_request *request, const struct jit_sigv4_p
 	    snprintf(credential, sizeof(credential), "%s/%s", params->access_key_id, scope) >=
 	            (int)sizeof(credential))
 		return JIT_ERR_TOO_LARGE;
-	sha256_hex(request->body ? request->body : "", request->body ? request->body_length : 0,
-	           payload);
+	if (params->payload_hash && strlen(params->payload_hash) < sizeof(payload))
+		memcpy(payload, params->payload_hash, strlen(params->payload_hash) + 1);
+	else if (params->payload_hash)
+		return JIT_ERR_TOO_LARGE;
+	else
+		sha256_hex(request->body ? request->body : "",
+		           request->body ? request->body_length : 0, payload);
 
 	for (size_t i = 0; i < request->header_count && r == 0; i++)
 		r = add_header(headers, &header_count, request->headers[i].name,
@@ -541,6 +550,7 @@ jit_sigv4_sign(const struct jit_sigv4_request *request, const struct jit_sigv4_p
 	result.signature = strdup(signature_hex);
 	result.amz_date = strdup(amz_date);
 	result.payload_hash = strdup(payload);
+	result.signed_headers = strdup(signed_names.data ? signed_names.data : "");
 	if (params->query) {
 		text_str(&query, "&X-Amz-Signature=");
 		text_str(&query, signature_hex);
@@ -557,7 +567,7 @@ jit_sigv4_sign(const struct jit_sigv4_request *request, const struct jit_sigv4_p
 		text_free(&auth);
 	}
 	if (!result.canonical_request || !result.string_to_sign || !result.signature ||
-	    !result.amz_date || !result.payload_hash ||
+	    !result.amz_date || !result.payload_hash || !result.signed_headers ||
 	    (params->query ? !result.query : !result.authorization)) {
 		jit_sigv4_result_free(&result);
 		r = -ENOMEM;

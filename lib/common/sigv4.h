@@ -39,6 +39,7 @@ struct jit_sigv4_params {
 	bool omit_session_token;  /* sign without the token, add it afterwards */
 	bool query;               /* presign: signature in the query string */
 	uint32_t expires_seconds; /* query signing: X-Amz-Expires */
+	const char *payload_hash; /* instead of the body's hash, e.g. "UNSIGNED-PAYLOAD" */
 };
 
 /* Everything the signature is made of (for tests and debugging) and what to send. All strings
@@ -46,11 +47,12 @@ struct jit_sigv4_params {
 struct jit_sigv4_result {
 	char *canonical_request;
 	char *string_to_sign;
-	char *signature;     /* 64 hex digits */
-	char *amz_date;      /* 20150830T123600Z */
-	char *authorization; /* header signing: the Authorization header value */
-	char *payload_hash;  /* hex SHA-256 of the body */
-	char *query;         /* query signing: the full query string to send */
+	char *signature;      /* 64 hex digits */
+	char *amz_date;       /* 20150830T123600Z */
+	char *authorization;  /* header signing: the Authorization header value */
+	char *payload_hash;   /* hex SHA-256 of the body */
+	char *signed_headers; /* "host;x-amz-date" */
+	char *query;          /* query signing: the full query string to send */
 };
 
 /* Signs `request`. Returns 0 and fills *ret, or JIT_ERR_INVALID (missing field, bad

@@ -79,6 +79,7 @@ extern const struct rego_builtin rego_builtins_crypto[];      /* crypto.*, io.jw
 extern const struct rego_builtin rego_builtins_codec[]; /* json, yaml, base64, hex, urlquery, uri */
 extern const struct rego_builtin rego_builtins_clock[]; /* time.*, units.* */
 extern const struct rego_builtin rego_builtins_network[]; /* net.cidr_*, semver.*, uuid.* */
+extern const struct rego_builtin rego_builtins_aws[];     /* providers.aws.sign_req */
 
 /* Every registered built-in, sorted by name (for listings and tests). */
 size_t rego_builtin_all(const struct rego_builtin *const **ret);
