@@ -1582,9 +1582,7 @@ eval_template(struct rego_eval *ev, struct frame *f, const struct cterm *t, cons
 		parts[i] = (struct cterm *)p;
 		if (p->kind == CT_VALUE)
 			continue;
-		/* Each interpolation takes its single value; several values are an error. */
-		struct rego_vec all;
-		rego_vec_init(&all, &ev->arena);
+		/* Each interpolation takes the first value its expression has. */
 		const struct rego_value *v;
 		int r = eval_one(ev, f, p, &v);
 		if (r < 0)
