@@ -112,7 +112,17 @@ lookup_ip_literal(struct rego_builtin_ctx *ctx, const struct rego_value *const *
 	return *ret ? 0 : rego_builtin_error(ctx, REGO_ERR_INTERNAL, "out of memory");
 }
 
+/* opa.runtime: jitsudo exposes no runtime configuration or environment to policies. */
+static int
+empty_runtime(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
+              const struct rego_value **ret)
+{
+	*ret = &rego_empty_object;
+	return 0;
+}
+
 static const struct rego_builtin rego_builtins_refused[] = {
+	{ "opa.runtime", 0, 0, empty_runtime },
 	{ "http.send", 1, 0, refuse_http_send },
 	{ "net.lookup_ip_addr", 1, 0, lookup_ip_literal },
 	{ NULL, 0, 0, NULL },

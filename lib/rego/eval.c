@@ -118,6 +118,9 @@ static int walk_value(struct rego_eval *ev, struct frame *f, const struct rego_v
 static int eval_data(struct rego_eval *ev, struct frame *f, struct doc_node *node,
                      const struct rego_value *base, struct cterm *const *segs, uint32_t n,
                      uint32_t i, const struct vcont *k);
+static int call_function(struct rego_eval *ev, struct doc_node *node,
+                         const struct rego_value *const *args, struct rego_loc loc,
+                         const struct rego_value **ret);
 static int node_value(struct rego_eval *ev, struct doc_node *node, const struct rego_value *base,
                       const struct rego_value **ret);
 
@@ -623,7 +626,7 @@ eval_data(struct rego_eval *ev, struct frame *f, struct doc_node *node,
 		}
 		node = child;
 	}
-	if (node->rule_count && node->rule_kind == CR_FUNCTION)
+	if (node->rule_count && node->rule_kind == CR_FUNCTION && node->arity > 0)
 		return 0;
 	const struct rego_value *v;
 	if ((r = node_value(ev, node, base, &v)) < 0)
@@ -1074,6 +1077,11 @@ node_value(struct rego_eval *ev, struct doc_node *node, const struct rego_value 
 	if (node->rule_count || node->default_rule) {
 		if (node->rule_kind != CR_FUNCTION)
 			r = eval_rules(ev, node, &v);
+		else if (node->arity == 0) /* f() := 1 is a document like a constant */
+			r = call_function(ev, node, NULL,
+			                  node->rule_count ? node->rules[0]->loc
+			                                   : (struct rego_loc){ 0 },
+			                  &v);
 	} else {
 		v = base;
 	}
@@ -1089,7 +1097,8 @@ node_value(struct rego_eval *ev, struct doc_node *node, const struct rego_value 
 					r = oom(ev);
 		for (uint32_t i = 0; i < node->child_count && r >= 0; i++) {
 			struct doc_node *child = node->children[i];
-			if (child->rule_kind == CR_FUNCTION && child->rule_count)
+			if (child->rule_kind == CR_FUNCTION && child->rule_count &&
+			    child->arity > 0)
 				continue;
 			const struct rego_value *cv;
 			const struct rego_value *mine =
@@ -2176,7 +2185,7 @@ rego_eval_query_body(struct rego_eval *ev, const struct jit_rego_query *query, r
 int
 rego_eval_node(struct rego_eval *ev, struct doc_node *node, const struct rego_value **ret)
 {
-	if (node->rule_count && node->rule_kind == CR_FUNCTION) {
+	if (node->rule_count && node->rule_kind == CR_FUNCTION && node->arity > 0) {
 		*ret = NULL;
 		return 0;
 	}
