@@ -1,5 +1,5 @@
-/* Built-in functions: codec group — base64 (standard and URL alphabets) and hex, with Go's
- * error texts ("illegal base64 data at input byte N"). */
+/* Built-in functions: codec group — JSON text, URL query encoding, base64 (standard and URL
+ * alphabets) and hex, with Go's error texts ("illegal base64 data at input byte N"). */
 #include <string.h>
 
 #include "lib/rego/builtins.h"
@@ -272,7 +272,316 @@ hex_decode(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
 	return *ret ? 0 : oom(ctx);
 }
 
+/* ---- JSON --------------------------------------------------------------------------------- */
+
+static int
+json_marshal(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
+             const struct rego_value **ret)
+{
+	struct rego_strbuf sb;
+	rego_strbuf_init(&sb, ctx->arena);
+	if (rego_format_json(&sb, args[0]) < 0)
+		return oom(ctx);
+	*ret = rego_strbuf_to_value(&sb);
+	return *ret ? 0 : oom(ctx);
+}
+
+/* Indented JSON as Go's MarshalIndent writes it, with the prefix also before the first line
+ * (as OPA's json.marshal_with_options does). */
+static int
+indent_json(struct rego_strbuf *sb, const struct rego_value *v, const char *prefix,
+            const char *indent, int depth)
+{
+	int r = 0;
+	if (depth > 512)
+		return -1;
+	bool array = v->type == REGO_ARRAY || v->type == REGO_SET;
+	if ((!array && v->type != REGO_OBJECT) || v->length == 0) {
+		if (v->type == REGO_SET && v->length == 0)
+			return rego_strbuf_append(sb, "[]", 2);
+		return rego_format_json(sb, v);
+	}
+	r = rego_strbuf_append(sb, array ? "[" : "{", 1);
+	for (uint32_t i = 0; i < v->length && r == 0; i++) {
+		r = rego_strbuf_appendf(sb, "%s\n%s", i ? "," : "", prefix);
+		for (int d = 0; d <= depth && r == 0; d++)
+			r = rego_strbuf_append(sb, indent, strlen(indent));
+		if (r == 0 && !array) {
+			r = rego_format_json(sb, v->u.members[i].key);
+			if (r == 0)
+				r = rego_strbuf_append(sb, ": ", 2);
+		}
+		if (r == 0)
+			r = indent_json(sb, array ? v->u.items[i] : v->u.members[i].value, prefix,
+			                indent, depth + 1);
+	}
+	if (r == 0)
+		r = rego_strbuf_appendf(sb, "\n%s", prefix);
+	for (int d = 0; d < depth && r == 0; d++)
+		r = rego_strbuf_append(sb, indent, strlen(indent));
+	if (r == 0)
+		r = rego_strbuf_append(sb, array ? "]" : "}", 1);
+	return r;
+}
+
+static int
+json_marshal_with_options(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
+                          const struct rego_value **ret)
+{
+	const struct rego_value *opts = args[1];
+	if (opts->type != REGO_OBJECT)
+		return rego_builtin_type_error(ctx, 2, "object", opts);
+	const char *prefix = "", *indent = "\t";
+	bool pretty = false;
+	for (uint32_t i = 0; i < opts->length; i++) {
+		const struct rego_value *k = opts->u.members[i].key, *v = opts->u.members[i].value;
+		const char *name = k->type == REGO_STRING ? k->u.string : "";
+		if (strcmp(name, "prefix") == 0 && v->type == REGO_STRING) {
+			prefix = v->u.string;
+			pretty = true;
+		} else if (strcmp(name, "indent") == 0 && v->type == REGO_STRING) {
+			indent = v->u.string;
+			pretty = true;
+		} else if (strcmp(name, "pretty") == 0 && v->type == REGO_BOOLEAN) {
+			/* pretty: false wins over any prefix or indent. */
+			if (!v->u.boolean)
+				return json_marshal(ctx, args, ret);
+			pretty = true;
+		} else {
+			struct rego_strbuf key;
+			rego_strbuf_init(&key, ctx->arena);
+			if (rego_format_json(&key, k) < 0)
+				return oom(ctx);
+			return rego_builtin_error(ctx, REGO_ERR_TYPE,
+			                          "object contained unknown key %s", key.data);
+		}
+	}
+	if (!pretty)
+		return json_marshal(ctx, args, ret);
+	struct rego_strbuf sb;
+	rego_strbuf_init(&sb, ctx->arena);
+	if (rego_strbuf_append(&sb, prefix, strlen(prefix)) < 0 ||
+	    indent_json(&sb, args[0], prefix, indent, 0) < 0)
+		return oom(ctx);
+	*ret = rego_strbuf_to_value(&sb);
+	return *ret ? 0 : oom(ctx);
+}
+
+static int
+json_unmarshal(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
+               const struct rego_value **ret)
+{
+	const struct rego_value *in = args[0];
+	if (in->type != REGO_STRING)
+		return rego_builtin_type_error(ctx, 1, "string", in);
+	if (rego_parse_json(ctx->arena, in->u.string, in->length, ret) < 0)
+		return rego_builtin_error(ctx, REGO_ERR_BUILTIN, "invalid JSON");
+	return 0;
+}
+
+static int
+json_is_valid(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
+              const struct rego_value **ret)
+{
+	const struct rego_value *in = args[0], *parsed;
+	*ret = rego_bool(in->type == REGO_STRING &&
+	                 rego_parse_json(ctx->arena, in->u.string, in->length, &parsed) == 0);
+	return 0;
+}
+
+/* ---- URL query encoding (Go's QueryEscape / QueryUnescape) ------------------------------- */
+
+static int
+query_escape(struct rego_strbuf *sb, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.' || c == '~')
+			r = rego_strbuf_append(sb, (const char *)&c, 1);
+		else if (c == ' ')
+			r = rego_strbuf_append(sb, "+", 1);
+		else {
+			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+			r = rego_strbuf_append(sb, e, 3);
+		}
+	}
+	return r;
+}
+
+/* Returns 0, -1 for a bad escape (the escape is written to `bad`), or -ENOMEM. */
+static int
+query_unescape(struct rego_strbuf *sb, const char *s, size_t n, char bad[4])
+{
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		char c = s[i];
+		if (c == '+') {
+			r = rego_strbuf_append(sb, " ", 1);
+		} else if (c == '%') {
+			int hi = i + 1 < n ? hex_digit(s[i + 1]) : -1;
+			int lo = i + 2 < n ? hex_digit(s[i + 2]) : -1;
+			if (hi < 0 || lo < 0) {
+				size_t k = n - i < 3 ? n - i : 3;
+				memcpy(bad, s + i, k);
+				bad[k] = '\0';
+				return -1;
+			}
+			char d = (char)(hi * 16 + lo);
+			r = rego_strbuf_append(sb, &d, 1);
+			i += 2;
+		} else {
+			r = rego_strbuf_append(sb, &c, 1);
+		}
+	}
+	return r;
+}
+
+static int
+urlquery_encode(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
+                const struct rego_value **ret)
+{
+	const struct rego_value *in = args[0];
+	if (in->type != REGO_STRING)
+		return rego_builtin_type_error(ctx, 1, "string", in);
+	struct rego_strbuf sb;
+	rego_strbuf_init(&sb, ctx->arena);
+	if (query_escape(&sb, in->u.string, in->length) < 0)
+		return oom(ctx);
+	*ret = rego_strbuf_to_value(&sb);
+	return *ret ? 0 : oom(ctx);
+}
+
+static int
+urlquery_decode(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
+                const struct rego_value **ret)
+{
+	const struct rego_value *in = args[0];
+	if (in->type != REGO_STRING)
+		return rego_builtin_type_error(ctx, 1, "string", in);
+	struct rego_strbuf sb;
+	char bad[4];
+	rego_strbuf_init(&sb, ctx->arena);
+	int r = query_unescape(&sb, in->u.string, in->length, bad);
+	if (r == -1)
+		return rego_builtin_error(ctx, REGO_ERR_BUILTIN, "invalid URL escape \"%s\"", bad);
+	if (r < 0)
+		return oom(ctx);
+	*ret = rego_strbuf_to_value(&sb);
+	return *ret ? 0 : oom(ctx);
+}
+
+static int
+urlquery_encode_object(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
+                       const struct rego_value **ret)
+{
+	const struct rego_value *obj = args[0];
+	if (obj->type != REGO_OBJECT)
+		return rego_builtin_type_error(ctx, 1, "object", obj);
+	struct rego_strbuf sb;
+	rego_strbuf_init(&sb, ctx->arena);
+	int r = 0;
+	for (uint32_t i = 0; i < obj->length && r == 0; i++) {
+		const struct rego_value *k = obj->u.members[i].key, *v = obj->u.members[i].value;
+		if (k->type != REGO_STRING)
+			return rego_builtin_type_error(ctx, 1, "object with string keys", k);
+		const struct rego_value *const *values = &v;
+		uint32_t count = 1;
+		if (v->type == REGO_ARRAY || v->type == REGO_SET) {
+			values = v->u.items;
+			count = v->length;
+		}
+		for (uint32_t j = 0; j < count && r == 0; j++) {
+			if (values[j]->type != REGO_STRING)
+				return rego_builtin_error(
+				        ctx, REGO_ERR_TYPE,
+				        "operand 1 values must be strings or arrays or "
+				        "sets of strings");
+			if (sb.length)
+				r = rego_strbuf_append(&sb, "&", 1);
+			if (r == 0)
+				r = query_escape(&sb, k->u.string, k->length);
+			if (r == 0)
+				r = rego_strbuf_append(&sb, "=", 1);
+			if (r == 0)
+				r = query_escape(&sb, values[j]->u.string, values[j]->length);
+		}
+	}
+	if (r < 0)
+		return oom(ctx);
+	*ret = rego_strbuf_to_value(&sb);
+	return *ret ? 0 : oom(ctx);
+}
+
+static int
+urlquery_decode_object(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
+                       const struct rego_value **ret)
+{
+	const struct rego_value *in = args[0];
+	if (in->type != REGO_STRING)
+		return rego_builtin_type_error(ctx, 1, "string", in);
+	/* key -> values in order of appearance */
+	struct rego_member_vec pairs;
+	rego_member_vec_init(&pairs, ctx->arena);
+	const char *s = in->u.string;
+	size_t n = in->length;
+	for (size_t i = 0; i < n;) {
+		size_t start = i;
+		while (i < n && s[i] != '&' && s[i] != ';')
+			i++;
+		size_t end = i++;
+		if (end == start)
+			continue;
+		const char *eq = memchr(s + start, '=', end - start);
+		size_t key_end = eq ? (size_t)(eq - s) : end;
+		struct rego_strbuf k, v;
+		char bad[4];
+		rego_strbuf_init(&k, ctx->arena);
+		rego_strbuf_init(&v, ctx->arena);
+		int r = query_unescape(&k, s + start, key_end - start, bad);
+		if (r == 0 && eq)
+			r = query_unescape(&v, eq + 1, end - key_end - 1, bad);
+		if (r == -1)
+			return rego_builtin_error(ctx, REGO_ERR_BUILTIN,
+			                          "invalid URL escape \"%s\"", bad);
+		const struct rego_value *kv = rego_strbuf_to_value(&k);
+		const struct rego_value *vv = rego_strbuf_to_value(&v);
+		if (r < 0 || !kv || !vv || rego_member_vec_push(&pairs, kv, vv) < 0)
+			return oom(ctx);
+	}
+	struct rego_member_vec out;
+	rego_member_vec_init(&out, ctx->arena);
+	for (size_t i = 0; i < pairs.length; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = rego_equal(pairs.items[j].key, pairs.items[i].key);
+		if (seen)
+			continue;
+		struct rego_vec values;
+		rego_vec_init(&values, ctx->arena);
+		for (size_t j = i; j < pairs.length; j++)
+			if (rego_equal(pairs.items[j].key, pairs.items[i].key) &&
+			    rego_vec_push(&values, pairs.items[j].value) < 0)
+				return oom(ctx);
+		const struct rego_value *arr = rego_vec_to_array(&values);
+		if (!arr || rego_member_vec_push(&out, pairs.items[i].key, arr) < 0)
+			return oom(ctx);
+	}
+	*ret = rego_member_vec_to_object(&out);
+	return *ret ? 0 : oom(ctx);
+}
+
 const struct rego_builtin rego_builtins_codec[] = {
+	{ "json.marshal", 1, 0, json_marshal },
+	{ "json.marshal_with_options", 2, 0, json_marshal_with_options },
+	{ "json.unmarshal", 1, 0, json_unmarshal },
+	{ "json.is_valid", 1, 0, json_is_valid },
+	{ "urlquery.encode", 1, 0, urlquery_encode },
+	{ "urlquery.decode", 1, 0, urlquery_decode },
+	{ "urlquery.encode_object", 1, 0, urlquery_encode_object },
+	{ "urlquery.decode_object", 1, 0, urlquery_decode_object },
 	{ "base64.encode", 1, 0, base64_encode },
 	{ "base64.decode", 1, 0, base64_decode },
 	{ "base64.is_valid", 1, 0, base64_is_valid },
