@@ -555,11 +555,7 @@ fold_constant(struct compiler *c, struct cterm *t)
 			members[i].key = t->u.object.keys[i]->u.value;
 			members[i].value = t->u.object.values[i]->u.value;
 		}
-		/* Duplicate keys with different values are a conflict at run time. */
-		for (uint32_t i = 0; i < t->u.object.length; i++)
-			for (uint32_t j = i + 1; j < t->u.object.length; j++)
-				if (rego_equal(members[i].key, members[j].key))
-					return t;
+		/* A key written twice keeps its last value (rego_object), as at run time. */
 		v = rego_object(c->arena, members, t->u.object.length);
 	}
 	if (!v)

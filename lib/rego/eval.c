@@ -1542,14 +1542,10 @@ object_done(struct rego_eval *ev, struct seq_ctx *s)
 	struct rego_member *members = rego_arena_alloc(&ev->arena, (n + 1) * sizeof(*members));
 	if (!members)
 		return oom(ev);
+	/* A key written twice in one literal keeps its last value, as in OPA. */
 	for (uint32_t i = 0; i < n; i++) {
 		members[i].key = s->values[2 * i];
 		members[i].value = s->values[2 * i + 1];
-		for (uint32_t j = 0; j < i; j++)
-			if (rego_equal(members[j].key, members[i].key) &&
-			    !rego_equal(members[j].value, members[i].value))
-				return eval_error(ev, JIT_REGO_CONFLICT_ERROR, c->t->loc,
-				                  "object keys must be unique");
 	}
 	const struct rego_value *v = rego_object(&ev->arena, members, n);
 	if (!v)
