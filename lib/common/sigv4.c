@@ -13,6 +13,7 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include "lib/common/text.h"
 #include "lib/common/errors.h"
 #include "lib/common/macro.h"
 #include "lib/common/sigv4.h"
@@ -86,27 +87,15 @@ text_encode(struct text *t, const char *s, size_t n, bool keep_slash)
 	}
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes %XX escapes (and '+' stays '+') into `out` (at least n + 1 bytes); returns length. */
 static size_t
 percent_decode(const char *s, size_t n, char *out)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && hex_value(s[i + 1]) >= 0 &&
-		    hex_value(s[i + 2]) >= 0) {
-			out[o++] = (char)(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+		if (s[i] == '%' && i + 2 < n && jit_hex_digit(s[i + 1]) >= 0 &&
+		    jit_hex_digit(s[i + 2]) >= 0) {
+			out[o++] = (char)(jit_hex_digit(s[i + 1]) * 16 + jit_hex_digit(s[i + 2]));
 			i += 2;
 		} else {
 			out[o++] = s[i];

@@ -20,9 +20,8 @@ days_in_month(int64_t y, int m)
 	return m == 2 && leap(y) ? 29 : days[m - 1];
 }
 
-/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
+int64_t
+jit_days_from_civil(int64_t y, int64_t m, int64_t d)
 {
 	y -= m <= 2;
 	int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -32,8 +31,8 @@ days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
-static void
-civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+void
+jit_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
 	z += 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -101,8 +100,8 @@ jit_rfc3339_parse(const char *text, int64_t *ret_ns)
 		return JIT_ERR_INVALID;
 	if (second == 60) /* a leap second: the instant after 23:59:59 */
 		second = 59;
-	int64_t secs = days_from_civil(year, (int)month, (int)day) * 86400 + hour * 3600 +
-	               minute * 60 + second - sign * (oh * 3600 + om * 60);
+	int64_t secs = jit_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
+	               second - sign * (oh * 3600 + om * 60);
 	/* int64 nanoseconds reach from 1677 to 2262. */
 	if (secs < -9223372036LL || secs > 9223372035LL)
 		return JIT_ERR_INVALID;
@@ -125,7 +124,7 @@ jit_rfc3339_format(int64_t ns, bool nanoseconds, char *buf, size_t size)
 	}
 	int64_t year;
 	int month, day;
-	civil_from_days(days, &year, &month, &day);
+	jit_civil_from_days(days, &year, &month, &day);
 	if (year < 1 || year > 9999 || size < JIT_RFC3339_MAX)
 		return JIT_ERR_INVALID;
 	int n = snprintf(buf, size, "%04lld-%02d-%02dT%02lld:%02lld:%02lld", (long long)year, month,

@@ -21,6 +21,11 @@ int jit_rfc3339_parse(const char *text, int64_t *ret_ns);
  * range). */
 int jit_rfc3339_format(int64_t ns, bool nanoseconds, char *buf, size_t size);
 
+/* The proleptic Gregorian calendar: days since 1970-01-01 of a civil date (months and days
+ * may be out of range and are carried, as Go's time.Date does for days), and back. */
+int64_t jit_days_from_civil(int64_t year, int64_t month, int64_t day);
+void jit_civil_from_days(int64_t days, int64_t *ret_year, int *ret_month, int *ret_day);
+
 /* Wall-clock and monotonic time in nanoseconds. */
 int64_t jit_now_realtime_ns(void);
 int64_t jit_now_monotonic_ns(void);

@@ -10,6 +10,7 @@
 
 #include <openssl/bn.h>
 
+#include "lib/common/timeutil.h"
 #include "lib/rego/builtins.h"
 
 static int
@@ -230,32 +231,6 @@ time_now_ns(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
 	return *ret ? 0 : rego_builtin_error(ctx, REGO_ERR_INTERNAL, "out of memory");
 }
 
-/* Civil calendar (proleptic Gregorian), as in lib/common/timeutil.c. */
-static int64_t
-days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void
-civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 static int64_t
 floor_div(int64_t a, int64_t b)
 {
@@ -406,10 +381,10 @@ zone_parse_footer(struct zone *z, const char *s)
 static int64_t
 rule_day(int64_t year, const struct zone_rule *r)
 {
-	int64_t first = days_from_civil(year, r->month, 1);
+	int64_t first = jit_days_from_civil(year, r->month, 1);
 	int first_wday = (int)((first % 7 + 11) % 7); /* 1970-01-01 was a Thursday (4) */
 	int64_t day = first + (r->wday - first_wday + 7) % 7 + (r->week - 1) * 7;
-	int dim = (int)(days_from_civil(year + (r->month == 12), r->month % 12 + 1, 1) - first);
+	int dim = (int)(jit_days_from_civil(year + (r->month == 12), r->month % 12 + 1, 1) - first);
 	while (day - first >= dim)
 		day -= 7;
 	return day;
@@ -420,7 +395,7 @@ zone_rule_offset(const struct zone *z, int64_t t, const char **abbr)
 {
 	int64_t y;
 	int m, d;
-	civil_from_days(floor_div(t + z->rule_std, 86400), &y, &m, &d);
+	jit_civil_from_days(floor_div(t + z->rule_std, 86400), &y, &m, &d);
 	int64_t start = rule_day(y, &z->start) * 86400 + z->start.time - z->rule_std;
 	int64_t end = rule_day(y, &z->end) * 86400 + z->end.time - z->rule_dst;
 	bool dst = start < end ? (t >= start && t < end) : !(t >= end && t < start);
@@ -623,12 +598,12 @@ to_civil(const struct when *w, struct civil *c)
 	c->offset = zone_offset(w->zone, secs, &c->abbr);
 	int64_t local = secs + c->offset;
 	int64_t days = floor_div(local, 86400), rem = local - days * 86400;
-	civil_from_days(days, &c->year, &c->month, &c->day);
+	jit_civil_from_days(days, &c->year, &c->month, &c->day);
 	c->hour = (int)(rem / 3600);
 	c->minute = (int)(rem / 60 % 60);
 	c->second = (int)(rem % 60);
 	c->wday = (int)((days % 7 + 11) % 7);
-	c->yday = (int)(days - days_from_civil(c->year, 1, 1)) + 1;
+	c->yday = (int)(days - jit_days_from_civil(c->year, 1, 1)) + 1;
 }
 
 static int
@@ -701,7 +676,7 @@ civil_to_ns(int64_t year, int64_t month, int64_t day, int64_t secs_of_day, int64
 	month = m0 - floor_div(m0, 12) * 12 + 1;
 	if (year < -300000 || year > 300000)
 		return false;
-	int64_t days = days_from_civil(year, month, 1) + day - 1;
+	int64_t days = jit_days_from_civil(year, month, 1) + day - 1;
 	__int128 total = ((__int128)days * 86400 + secs_of_day) * 1000000000 + nsec;
 	if (total > INT64_MAX || total < INT64_MIN)
 		return false;
@@ -766,8 +741,8 @@ time_diff(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
 	}
 	if (d[2] < 0) {
 		/* Borrow the length of the first time's month. */
-		int64_t dim = days_from_civil(x.year + (x.month == 12), x.month % 12 + 1, 1) -
-		              days_from_civil(x.year, x.month, 1);
+		int64_t dim = jit_days_from_civil(x.year + (x.month == 12), x.month % 12 + 1, 1) -
+		              jit_days_from_civil(x.year, x.month, 1);
 		d[2] += dim;
 		d[1]--;
 	}
@@ -835,8 +810,8 @@ time_parse_rfc3339_ns(struct rego_builtin_ctx *ctx, const struct rego_value *con
 		goto bad;
 	}
 	if (*p || f[1] < 1 || f[1] > 12 || f[2] < 1 || f[3] > 23 || f[4] > 59 || f[5] > 59 ||
-	    f[2] > days_from_civil(f[0] + (f[1] == 12), f[1] % 12 + 1, 1) -
-	                    days_from_civil(f[0], f[1], 1))
+	    f[2] > jit_days_from_civil(f[0] + (f[1] == 12), f[1] % 12 + 1, 1) -
+	                    jit_days_from_civil(f[0], f[1], 1))
 		goto bad;
 	int64_t ns;
 	if (!civil_to_ns(f[0], f[1], f[2], f[3] * 3600 + f[4] * 60 + f[5] - offset, nsec, &ns))
@@ -1437,8 +1412,8 @@ time_parse_ns(struct rego_builtin_ctx *ctx, const struct rego_value *const *args
 	if (am && hour == 12)
 		hour = 0;
 	if (month < 1 || month > 12 || day < 1 ||
-	    day > days_from_civil(year + (month == 12), month % 12 + 1, 1) -
-	                    days_from_civil(year, month, 1) ||
+	    day > jit_days_from_civil(year + (month == 12), month % 12 + 1, 1) -
+	                    jit_days_from_civil(year, month, 1) ||
 	    hour > 23 || minute > 59 || second > 59)
 		return rego_builtin_error(ctx, REGO_ERR_BUILTIN,
 		                          "parsing time \"%s\": value out of range",

@@ -2,6 +2,7 @@
  * alphabets) and hex, with Go's error texts ("illegal base64 data at input byte N"). */
 #include <string.h>
 
+#include "lib/common/text.h"
 #include "lib/rego/builtins.h"
 
 static const char std_alphabet[] =
@@ -229,18 +230,6 @@ hex_encode(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
 }
 
 static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 hex_decode(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
            const struct rego_value **ret)
 {
@@ -252,7 +241,7 @@ hex_decode(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
 		return oom(ctx);
 	size_t n = in->length;
 	for (size_t i = 0; i + 1 < n + (n % 2); i += 2) {
-		int hi = hex_digit(in->u.string[i]);
+		int hi = jit_hex_digit(in->u.string[i]);
 		if (hi < 0)
 			return rego_builtin_error(ctx, REGO_ERR_BUILTIN,
 			                          "encoding/hex: invalid byte: U+%04X '%c'",
@@ -260,7 +249,7 @@ hex_decode(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
 		if (i + 1 >= n)
 			return rego_builtin_error(ctx, REGO_ERR_BUILTIN,
 			                          "encoding/hex: odd length hex string");
-		int lo = hex_digit(in->u.string[i + 1]);
+		int lo = jit_hex_digit(in->u.string[i + 1]);
 		if (lo < 0)
 			return rego_builtin_error(
 			        ctx, REGO_ERR_BUILTIN, "encoding/hex: invalid byte: U+%04X '%c'",
@@ -421,8 +410,8 @@ query_unescape(struct rego_strbuf *sb, const char *s, size_t n, char bad[4])
 		if (c == '+') {
 			r = rego_strbuf_append(sb, " ", 1);
 		} else if (c == '%') {
-			int hi = i + 1 < n ? hex_digit(s[i + 1]) : -1;
-			int lo = i + 2 < n ? hex_digit(s[i + 2]) : -1;
+			int hi = i + 1 < n ? jit_hex_digit(s[i + 1]) : -1;
+			int lo = i + 2 < n ? jit_hex_digit(s[i + 2]) : -1;
 			if (hi < 0 || lo < 0) {
 				size_t k = n - i < 3 ? n - i : 3;
 				memcpy(bad, s + i, k);

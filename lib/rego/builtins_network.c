@@ -8,6 +8,7 @@
 
 #include <openssl/sha.h>
 
+#include "lib/common/text.h"
 #include "lib/rego/builtins.h"
 
 /* ---- addresses -------------------------------------------------------------------------- */
@@ -573,18 +574,6 @@ uuid_rfc4122(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
 	return format_uuid(ctx, digest, ret);
 }
 
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool
 uuid_bytes(const char *s, size_t n, uint8_t out[16])
 {
@@ -606,7 +595,7 @@ uuid_bytes(const char *s, size_t n, uint8_t out[16])
 			i++;
 			continue;
 		}
-		int hi = hex_digit(s[i]), lo = i + 1 < n ? hex_digit(s[i + 1]) : -1;
+		int hi = jit_hex_digit(s[i]), lo = i + 1 < n ? jit_hex_digit(s[i + 1]) : -1;
 		if (hi < 0 || lo < 0)
 			return false;
 		out[k++] = (uint8_t)(hi * 16 + lo);

@@ -30,7 +30,4 @@ int rego_render_template(struct rego_builtin_ctx *ctx, const struct rego_value *
 int rego_decimal_to_base(struct rego_arena *arena, const char *dec, size_t n, int base, bool upper,
                          char **ret, size_t *ret_len);
 
-/* Encodes one code point as UTF-8 into out (at least 4 bytes); returns the length. */
-size_t rego_utf8_encode(uint32_t cp, char *out);
-
 #endif

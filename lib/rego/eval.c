@@ -1142,24 +1142,6 @@ node_value(struct rego_eval *ev, struct doc_node *node, const struct rego_value 
 /* ---- calls ----------------------------------------------------------------------------- */
 
 static int
-function_value_cb(struct rego_eval *ev, const struct rego_value *v, void *ctx)
-{
-	struct rule_ctx *rc = ctx;
-	if (rc->result && !rego_equal(rc->result, v))
-		return conflict(ev, rc);
-	rc->result = v;
-	return rc->rule->constant_value ? STOP : 0;
-}
-
-static int
-function_body_done(struct rego_eval *ev, void *ctx)
-{
-	struct rule_ctx *rc = ctx;
-	struct vcont k = { function_value_cb, rc };
-	return eval_term(ev, rc->f, rc->rule->value, &k);
-}
-
-static int
 call_function(struct rego_eval *ev, struct doc_node *node, const struct rego_value *const *args,
               struct rego_loc loc, const struct rego_value **ret)
 {
@@ -1170,7 +1152,7 @@ call_function(struct rego_eval *ev, struct doc_node *node, const struct rego_val
 		return r;
 	for (uint32_t i = 0; i < node->rule_count && r >= 0; i++) {
 		rc.result = NULL;
-		r = eval_clause(ev, &rc, node->rules[i], args, function_body_done);
+		r = eval_clause(ev, &rc, node->rules[i], args, rule_body_done);
 		if (r >= 0 && rc.result) {
 			if (result && !rego_equal(result, rc.result)) {
 				r = conflict(ev, &rc);

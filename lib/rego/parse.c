@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/common/text.h"
 #include "lib/common/errors.h"
 #include "lib/rego/ast.h"
 
@@ -140,43 +141,6 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static size_t
-utf8_put(uint32_t cp, char *out)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes a double-quoted string body s[0..n) with JSON escapes (plus `\{` in templates when
  * `template` is set, which the caller handles before). */
 static const struct rego_value *
@@ -225,7 +189,7 @@ unescape(struct parser *p, const char *s, size_t n, struct rego_loc loc)
 				return NULL;
 			}
 			for (int k = 1; k <= 4; k++) {
-				int h = hexval(s[i + k]);
+				int h = jit_hex_digit(s[i + k]);
 				if (h < 0) {
 					fail(p, loc, "invalid unicode escape in string");
 					return NULL;
@@ -238,7 +202,7 @@ unescape(struct parser *p, const char *s, size_t n, struct rego_loc loc)
 				uint32_t low = 0;
 				bool ok = true;
 				for (int k = 3; k <= 6 && ok; k++) {
-					int h = hexval(s[i + k]);
+					int h = jit_hex_digit(s[i + k]);
 					ok = h >= 0;
 					low = low * 16 + (uint32_t)(h < 0 ? 0 : h);
 				}
@@ -249,7 +213,7 @@ unescape(struct parser *p, const char *s, size_t n, struct rego_loc loc)
 			}
 			if (cp >= 0xd800 && cp < 0xe000)
 				cp = 0xfffd;
-			o += utf8_put(cp, out + o);
+			o += rego_utf8_encode(cp, out + o);
 			break;
 		}
 		default:

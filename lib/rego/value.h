@@ -177,6 +177,10 @@ json_t *rego_to_json(const struct rego_value *v);
 int rego_parse_json(struct rego_arena *arena, const char *text, size_t len,
                     const struct rego_value **ret);
 
+/* Writes the UTF-8 encoding of code point `cp` (at most 4 bytes; surrogates and values past
+ * U+10FFFF become U+FFFD) to `out`; returns its length. */
+size_t rego_utf8_encode(uint32_t cp, char *out);
+
 /* Text forms, appended to a growable arena string. Both return 0 or -ENOMEM.
  * rego_format_json: the JSON text of the value as rego_to_json would produce it, compact, keys
  * in sorted order (what json.marshal returns).

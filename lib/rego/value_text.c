@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/common/text.h"
 #include "lib/common/errors.h"
 #include "lib/rego/value.h"
 
@@ -171,25 +172,13 @@ json_skip_space(struct json_parser *p)
 }
 
 static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 json_read_hex4(struct json_parser *p, uint32_t *ret)
 {
 	if (p->length - p->at < 4)
 		return JIT_ERR_INVALID;
 	uint32_t v = 0;
 	for (int i = 0; i < 4; i++) {
-		int h = hex_value(p->text[p->at + i]);
+		int h = jit_hex_digit(p->text[p->at + i]);
 		if (h < 0)
 			return JIT_ERR_INVALID;
 		v = v * 16 + (uint32_t)h;
@@ -199,9 +188,11 @@ json_read_hex4(struct json_parser *p, uint32_t *ret)
 	return 0;
 }
 
-static size_t
-utf8_encode(uint32_t cp, char *out)
+size_t
+rego_utf8_encode(uint32_t cp, char *out)
 {
+	if (cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+		cp = 0xfffd;
 	if (cp < 0x80) {
 		out[0] = (char)cp;
 		return 1;
@@ -295,7 +286,7 @@ json_parse_string(struct json_parser *p, const struct rego_value **ret)
 				if (low >= 0xdc00 && low < 0xe000)
 					cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
 				else {
-					n += utf8_encode(0xfffd, out + n);
+					n += rego_utf8_encode(0xfffd, out + n);
 					cp = low;
 				}
 			}
@@ -303,7 +294,7 @@ json_parse_string(struct json_parser *p, const struct rego_value **ret)
 				cp = 0xfffd;
 			/* A \u escape is 6 bytes of input and at most 4 of output (the pair form
 			 * is 12 in, 4 out), so `out` cannot overflow. */
-			n += utf8_encode(cp, out + n);
+			n += rego_utf8_encode(cp, out + n);
 			break;
 		}
 		default:
