@@ -22,6 +22,14 @@ jit_secret_new(const void *data, size_t len, struct jit_secret **ret)
 	return 0;
 }
 
+int
+jit_secret_copy(const struct jit_secret *s, struct jit_secret **ret)
+{
+	if (!s)
+		return JIT_ERR_INVALID;
+	return jit_secret_new(s->bytes, s->length, ret);
+}
+
 void
 jit_secret_free(struct jit_secret *s)
 {

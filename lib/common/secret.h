@@ -17,6 +17,9 @@ struct jit_secret {
  * `JIT_SECRET_MAX`, or -ENOMEM. */
 #define JIT_SECRET_MAX (1024 * 1024)
 int jit_secret_new(const void *data, size_t len, struct jit_secret **ret);
+/* Copies `s` into a new secret the caller frees. Returns 0 and sets *ret, JIT_ERR_INVALID for
+ * a NULL `s`, or -ENOMEM. */
+int jit_secret_copy(const struct jit_secret *s, struct jit_secret **ret);
 /* Wipes and frees; accepts NULL. */
 void jit_secret_free(struct jit_secret *s);
 JIT_DEFINE_CLEANUP(struct jit_secret *, jit_secret_free)

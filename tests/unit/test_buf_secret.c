@@ -102,14 +102,38 @@ test_secret(UNUSED_STATE)
 	jit_secret_free(NULL);
 }
 
+static void
+test_secret_copy(UNUSED_STATE)
+{
+	_cleanup_secret_ struct jit_secret *s = NULL, *c = NULL, *e = NULL, *e2 = NULL;
+	const unsigned char raw[] = { 0x00, 0xff, 0x10, 0x00 }; /* binary, with NUL bytes */
+	assert_int_equal(jit_secret_new(raw, sizeof(raw), &s), 0);
+	assert_int_equal(jit_secret_copy(s, &c), 0);
+	assert_ptr_not_equal(c, s);
+	assert_int_equal(c->length, sizeof(raw));
+	assert_memory_equal(c->bytes, raw, sizeof(raw));
+	assert_int_equal(c->bytes[sizeof(raw)], 0);
+	assert_true(jit_secret_equal(c, raw, sizeof(raw)));
+	/* The copy is independent of the original. */
+	c->bytes[1] = 0;
+	assert_true(jit_secret_equal(s, raw, sizeof(raw)));
+	/* Empty secrets copy; a NULL one is refused and leaves the output alone. */
+	assert_int_equal(jit_secret_new(NULL, 0, &e), 0);
+	assert_int_equal(jit_secret_copy(e, &e2), 0);
+	assert_int_equal(e2->length, 0);
+	assert_true(jit_secret_equal(e2, "", 0));
+	struct jit_secret *untouched = (struct jit_secret *)0x1;
+	assert_int_equal(jit_secret_copy(NULL, &untouched), JIT_ERR_INVALID);
+	assert_ptr_equal(untouched, (struct jit_secret *)0x1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_write_bound),
-		cmocka_unit_test(test_read_bounds),
-		cmocka_unit_test(test_secret),
+		cmocka_unit_test(test_round_trip),  cmocka_unit_test(test_write_bound),
+		cmocka_unit_test(test_read_bounds), cmocka_unit_test(test_secret),
+		cmocka_unit_test(test_secret_copy),
 	};
 	return cmocka_run_group_tests_name("buf_secret", tests, NULL, NULL);
 }
