@@ -98,8 +98,14 @@ jit_rfc3339_parse(const char *text, int64_t *ret_ns)
 	if (*p || year < 1 || month < 1 || month > 12 || day < 1 ||
 	    day > days_in_month(year, (int)month) || hour > 23 || minute > 59 || second > 60)
 		return JIT_ERR_INVALID;
-	if (second == 60) /* a leap second: the instant after 23:59:59 */
+	if (second == 60) {
+		/* A leap second exists only as 23:59:60 (UTC); it is read as 23:59:59. */
+		if (hour * 3600 + minute * 60 - sign * (oh * 3600 + om * 60) !=
+		            23 * 3600 + 59 * 60 &&
+		    hour * 3600 + minute * 60 - sign * (oh * 3600 + om * 60) != -60)
+			return JIT_ERR_INVALID;
 		second = 59;
+	}
 	int64_t secs = jit_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
 	               second - sign * (oh * 3600 + om * 60);
 	/* int64 nanoseconds reach from 1677 to 2262. */
@@ -165,7 +171,9 @@ jit_now_monotonic_ns(void)
 int64_t
 jit_deadline_after_ms(int64_t ms)
 {
-	return jit_now_monotonic_ns() + (ms < 0 ? 0 : ms) * 1000000;
+	/* Capped at ten years so the sum cannot overflow. */
+	const int64_t max_ms = 10LL * 366 * 24 * 3600 * 1000;
+	return jit_now_monotonic_ns() + (ms < 0 ? 0 : ms > max_ms ? max_ms : ms) * 1000000;
 }
 
 int

@@ -54,6 +54,7 @@ test_parse_rejects(UNUSED_STATE)
 		"2026-03-20T16:00:00Zjunk",
 		"0000-01-01T00:00:00Z",
 		"+2026-03-20T16:00:00Z",
+		"2016-12-31T12:00:60Z", /* a leap second only ends a day */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int64_t ns = 7;
@@ -97,6 +98,8 @@ test_deadlines(UNUSED_STATE)
 	assert_true(jit_deadline_passed(past));
 	assert_int_equal(jit_deadline_remaining_ms(past), 0);
 	assert_true(jit_now_realtime_ns() > 1700000000LL * JIT_NSEC_PER_SEC);
+	/* Huge waits are capped, not overflowed. */
+	assert_false(jit_deadline_passed(jit_deadline_after_ms(INT64_MAX)));
 }
 
 int
