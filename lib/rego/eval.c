@@ -879,6 +879,32 @@ eval_default(struct rego_eval *ev, const struct crule *rule, const struct rego_v
 	return eval_one(ev, f, rule->value, ret);
 }
 
+/* The one value of a complete rule or a function call (`args`): every definition is tried,
+ * two different values are a conflict, and the default applies when none has a value. */
+static int
+eval_single_value(struct rego_eval *ev, struct rule_ctx *rc, const struct rego_value *const *args,
+                  const struct rego_value **ret)
+{
+	struct doc_node *node = rc->node;
+	const struct rego_value *result = NULL;
+	int r = 0;
+	for (uint32_t i = 0; i < node->rule_count && r >= 0; i++) {
+		rc->result = NULL;
+		r = eval_clause(ev, rc, node->rules[i], args, rule_body_done);
+		if (r >= 0 && rc->result) {
+			if (result && !rego_equal(result, rc->result))
+				return conflict(ev, rc);
+			result = rc->result;
+		}
+	}
+	if (r >= 0 && !result && node->default_rule)
+		r = eval_default(ev, node->default_rule, &result);
+	if (r < 0)
+		return r;
+	*ret = result;
+	return 0;
+}
+
 /* Evaluates the rules held by `node` into *ret (NULL: undefined). */
 static int
 eval_rules(struct rego_eval *ev, struct doc_node *node, const struct rego_value **ret)
@@ -889,24 +915,9 @@ eval_rules(struct rego_eval *ev, struct doc_node *node, const struct rego_value 
 	if ((r = enter(ev, node->rule_count ? node->rules[0]->loc : (struct rego_loc){ 0 })) < 0)
 		return r;
 	switch (node->rule_kind) {
-	case CR_COMPLETE: {
-		const struct rego_value *result = NULL;
-		for (uint32_t i = 0; i < node->rule_count && r >= 0; i++) {
-			rc.result = NULL;
-			r = eval_clause(ev, &rc, node->rules[i], NULL, rule_body_done);
-			if (r >= 0 && rc.result) {
-				if (result && !rego_equal(result, rc.result)) {
-					r = conflict(ev, &rc);
-					break;
-				}
-				result = rc.result;
-			}
-		}
-		if (r >= 0 && !result && node->default_rule)
-			r = eval_default(ev, node->default_rule, &result);
-		*ret = result;
+	case CR_COMPLETE:
+		r = eval_single_value(ev, &rc, NULL, ret);
 		break;
-	}
 	case CR_MULTI: {
 		struct rego_vec elements;
 		rego_vec_init(&elements, &ev->arena);
@@ -1150,19 +1161,7 @@ call_function(struct rego_eval *ev, struct doc_node *node, const struct rego_val
 	int r;
 	if ((r = enter(ev, loc)) < 0)
 		return r;
-	for (uint32_t i = 0; i < node->rule_count && r >= 0; i++) {
-		rc.result = NULL;
-		r = eval_clause(ev, &rc, node->rules[i], args, rule_body_done);
-		if (r >= 0 && rc.result) {
-			if (result && !rego_equal(result, rc.result)) {
-				r = conflict(ev, &rc);
-				break;
-			}
-			result = rc.result;
-		}
-	}
-	if (r >= 0 && !result && node->default_rule)
-		r = eval_default(ev, node->default_rule, &result);
+	r = eval_single_value(ev, &rc, args, &result);
 	ev->depth--;
 	if (r < 0)
 		return r;
