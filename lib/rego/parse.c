@@ -823,6 +823,31 @@ parse_comprehension(struct parser *p, enum rego_term_kind kind, struct rego_term
 	return 0;
 }
 
+/* The items after the first of an array or set literal: `, item` until `end` (a trailing
+ * comma allowed), then `end` itself. */
+static int
+parse_rest_of_list(struct parser *p, struct rego_term *first, enum tok_kind end,
+                   struct rego_term_list *ret)
+{
+	struct list l = { 0 };
+	int r;
+	if (list_push(p, &l, first) < 0)
+		return -ENOMEM;
+	while (accept(p, T_COMMA)) {
+		if (peek(p)->kind == end)
+			break;
+		struct rego_term *item;
+		if ((r = parse_in(p, &item)) < 0)
+			return r;
+		if (list_push(p, &l, item) < 0)
+			return -ENOMEM;
+	}
+	if ((r = expect(p, end, end == T_RBRACK ? "]" : "}")) < 0)
+		return r;
+	*ret = list_done(&l);
+	return 0;
+}
+
 static int
 parse_primary(struct parser *p, struct rego_term **ret)
 {
@@ -885,22 +910,9 @@ parse_primary(struct parser *p, struct rego_term **ret)
 				return r;
 			break;
 		}
-		struct list l = { 0 };
-		if (list_push(p, &l, first) < 0)
-			return -ENOMEM;
-		while (accept(p, T_COMMA)) {
-			if (peek(p)->kind == T_RBRACK)
-				break;
-			struct rego_term *item;
-			if ((r = parse_in(p, &item)) < 0)
-				return r;
-			if (list_push(p, &l, item) < 0)
-				return -ENOMEM;
-		}
 		p->depth--;
-		if ((r = expect(p, T_RBRACK, "]")) < 0)
+		if ((r = parse_rest_of_list(p, first, T_RBRACK, &term->u.list)) < 0)
 			return r;
-		term->u.list = list_done(&l);
 		break;
 	}
 	case T_LBRACE: {
@@ -966,24 +978,12 @@ parse_primary(struct parser *p, struct rego_term **ret)
 				return r;
 			break;
 		}
-		struct list l = { 0 };
-		if (list_push(p, &l, first) < 0)
-			return -ENOMEM;
-		while (accept(p, T_COMMA)) {
-			if (peek(p)->kind == T_RBRACE)
-				break;
-			struct rego_term *item;
-			if ((r = parse_in(p, &item)) < 0)
-				return r;
-			if (list_push(p, &l, item) < 0)
-				return -ENOMEM;
-		}
 		p->depth--;
-		if ((r = expect(p, T_RBRACE, "}")) < 0)
-			return r;
 		term = term_new(p, REGO_TERM_SET, t->loc);
-		if (term)
-			term->u.list = list_done(&l);
+		if (!term)
+			return -ENOMEM;
+		if ((r = parse_rest_of_list(p, first, T_RBRACE, &term->u.list)) < 0)
+			return r;
 		break;
 	}
 	case T_IDENT:
