@@ -12,6 +12,11 @@
 #include "lib/rego/ast.h"
 
 #define PARSE_MAX_DEPTH 200
+/* Tokens a parse may read again after tentative parses that failed, per token of input, on top
+ * of PARSE_REWIND_SLACK: keeps nested retries (a `{` that may be a body or a set, inside
+ * another) linear in the input instead of exponential. */
+#define PARSE_MAX_REWIND_PER_TOKEN 16
+#define PARSE_REWIND_SLACK 4096
 
 enum tok_kind {
 	T_EOF = 0,
@@ -71,6 +76,7 @@ struct parser {
 	bool kw_not; /* `not { body }` */
 	bool rego_v1_import;
 	int depth;            /* recursion, bounded by PARSE_MAX_DEPTH */
+	uint64_t rewound;     /* tokens given back by mark_reset, bounded as above */
 	int nest;             /* open ( [ { of terms */
 	int body_nest;        /* nest of the body being parsed: newlines end expressions there */
 	bool no_bar;          /* `|` ends the term: the head of a comprehension */
@@ -114,10 +120,12 @@ mark_take(const struct parser *p, struct parse_mark *m)
 	m->err = *p->err;
 }
 
-/* Goes back to the mark, forgetting the failure since. */
-static void
+/* Goes back to the mark, forgetting the failure since. Fails instead when the parse has gone
+ * back over too many tokens already. */
+static int
 mark_reset(struct parser *p, const struct parse_mark *m)
 {
+	p->rewound += p->pos > m->pos ? p->pos - m->pos : 0;
 	p->pos = m->pos;
 	p->depth = m->depth;
 	p->nest = m->nest;
@@ -125,6 +133,9 @@ mark_reset(struct parser *p, const struct parse_mark *m)
 	p->no_bar = m->no_bar;
 	p->failed = false;
 	*p->err = m->err;
+	if (p->rewound > (uint64_t)p->count * PARSE_MAX_REWIND_PER_TOKEN + PARSE_REWIND_SLACK)
+		return fail(p, p->toks[m->pos].loc, "expression too complex");
+	return 0;
 }
 
 /* ---- lexer ----------------------------------------------------------------------------- */
@@ -750,7 +761,8 @@ parse_suffixes(struct parser *p, struct rego_term *head, int nest, struct rego_t
 		if (t->kind == T_LBRACK) {
 			next(p);
 			struct rego_term *s;
-			p->depth++;
+			if ((r = enter_nesting(p, t->loc)) < 0)
+				return r;
 			p->nest++;
 			r = parse_in(p, &s);
 			p->nest--;
@@ -871,7 +883,12 @@ parse_primary(struct parser *p, struct rego_term **ret)
 		next(p);
 		if (!p->v1 && !p->rego_v1_import)
 			return fail(p, t->loc, "template strings require rego v1");
-		if ((r = parse_template(p, t, &term)) < 0)
+		/* Templates nest through sub-parsers: count them as a level. */
+		if ((r = enter_nesting(p, t->loc)) < 0)
+			return r;
+		r = parse_template(p, t, &term);
+		p->depth--;
+		if (r < 0)
 			return r;
 		break;
 	case T_LPAREN:
@@ -1148,7 +1165,8 @@ parse_in_kv(struct parser *p, struct rego_term **ret)
 					return -ENOMEM;
 				continue;
 			}
-			mark_reset(p, &mark);
+			if ((r = mark_reset(p, &mark)) < 0)
+				return r;
 			break;
 		}
 		if (p->kw_in && keyword_here(p, "in") &&
@@ -1532,9 +1550,8 @@ parse_logic_unit(struct parser *p, struct rego_expr **ret)
 			*ret = e;
 			return 0;
 		}
-		if (r == -ENOMEM)
+		if (r == -ENOMEM || (r = mark_reset(p, &mark)) < 0)
 			return r;
-		mark_reset(p, &mark);
 	}
 	if (peek(p)->kind == T_LPAREN && group_is_logic(p, p->pos)) {
 		const struct tok *t = next(p);
@@ -1701,7 +1718,8 @@ parse_rule_body(struct parser *p, struct rego_loc loc, bool *ret_had_if, struct 
 			if ((r = parse_body(p, T_RBRACE, ret)) == 0 || r == -ENOMEM)
 				return r;
 			struct rego_parse_error body_err = *p->err;
-			mark_reset(p, &mark);
+			if ((r = mark_reset(p, &mark)) < 0)
+				return r;
 			struct rego_expr *e;
 			if (parse_literal(p, &e) < 0) {
 				*p->err = body_err;
