@@ -1090,14 +1090,23 @@ static bool pattern_ready(const struct cterm *t, const struct slotset *bound);
 
 static void term_binds(const struct cterm *t, struct slotset *out);
 
-/* Are the terms evaluable together? One may bind a variable another needs (x == obj[x]): the
- * evaluator then takes them in that order (see seq_run), up to 64 terms. */
+static bool
+items_evaluable(struct cterm *const *items, uint32_t n, const struct slotset *bound)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (!term_evaluable(items[i], bound))
+			return false;
+	return true;
+}
+
+/* Are the arguments of an expression's call evaluable together? One may bind a variable
+ * another needs (x == obj[x]): the evaluator then takes them in that order (see seq_run), up
+ * to 64 of them. Only the top of an expression is looked at this way, so that checking stays
+ * linear in the size of nested terms. */
 static bool
 list_evaluable(struct cterm *const *items, uint32_t n, const struct slotset *bound)
 {
-	bool each = true;
-	for (uint32_t i = 0; i < n && each; i++)
-		each = term_evaluable(items[i], bound);
+	bool each = items_evaluable(items, n, bound);
 	if (each || n > 64)
 		return each;
 	uint64_t words[bound->words];
@@ -1142,7 +1151,7 @@ term_evaluable(const struct cterm *t, const struct slotset *bound)
 	case CT_ARRAY:
 	case CT_SET:
 	case CT_TEMPLATE:
-		return list_evaluable(t->u.list.items, t->u.list.length, bound);
+		return items_evaluable(t->u.list.items, t->u.list.length, bound);
 	case CT_OBJECT:
 		for (uint32_t i = 0; i < t->u.object.length; i++)
 			if (!term_evaluable(t->u.object.keys[i], bound) ||
@@ -1152,7 +1161,7 @@ term_evaluable(const struct cterm *t, const struct slotset *bound)
 	case CT_CALL: {
 		uint32_t inputs =
 		        t->u.call.length > t->u.call.arity ? t->u.call.arity : t->u.call.length;
-		return list_evaluable(t->u.call.args, inputs, bound);
+		return items_evaluable(t->u.call.args, inputs, bound);
 	}
 	case CT_ARRAY_COMPR:
 	case CT_SET_COMPR:
@@ -1364,6 +1373,8 @@ expr_ready(struct reorder *ro, const struct cexpr *e, struct slotset *bound)
 					return false;
 			return pattern_ready(t->u.call.args[t->u.call.arity], bound);
 		}
+		if (t->kind == CT_CALL)
+			return list_evaluable(t->u.call.args, t->u.call.length, bound);
 		return term_evaluable(t, bound);
 	}
 	case CE_UNIFY: {
