@@ -524,12 +524,16 @@ accept_word(struct parser *p, const char *word)
 	return true;
 }
 
-/* A keyword directly followed by `.` is a name (a rule or package called `if`, `as`, ...). */
+/* A keyword directly followed by `.` is a name (a rule or package called `if`, `as`, ...). So is
+ * `contains(`, a call of the built-in: OPA reserves `contains` only in rule heads. Any other
+ * keyword stays one before `(`: `not(x)` negates, `x in(s)` is membership. */
 static bool
 used_as_name(struct parser *p)
 {
 	const struct tok *n = peek_at(p, 1);
-	return (n->kind == T_DOT || n->kind == T_LPAREN) && !n->space_before;
+	if (n->space_before)
+		return false;
+	return n->kind == T_DOT || (n->kind == T_LPAREN && tok_is(peek(p), "contains"));
 }
 
 /* Is the next token the keyword `word` (and not a name spelled like it)? */

@@ -541,6 +541,10 @@ test_body_forms(UNUSED_STATE)
 	check_query(REGO_SYNTAX_V1, "not f(x) with f as g", "not f(x) with f as g");
 	check_query(REGO_SYNTAX_V1, "a.b.c(x); strings.replace_n({}, s)",
 	            "a[\"b\"][\"c\"](x); strings[\"replace_n\"]({}, s)");
+	/* As in OPA, only `.` (and `contains(`) makes a keyword a name. */
+	check_query(REGO_SYNTAX_V1, "not(input.x); x in(s); contains(\"ab\", \"b\"); not.a(1)",
+	            "not input[\"x\"]; internal[\"member_2\"](x, s); contains(\"ab\", \"b\"); "
+	            "not[\"a\"](1)");
 	/* v0 queries: `in` is a name. */
 	check_query(REGO_SYNTAX_V0, "in := 1", "in := 1");
 }
