@@ -1284,41 +1284,36 @@ unify_ready(const struct cterm *a, const struct cterm *b, struct slotset *bound)
 
 /* Slots mentioned by closures (comprehensions) inside a term that were declared outside of
  * them must be bound first. */
-static bool closures_ready(struct compiler *c, const struct cterm *t, const struct slotset *bound,
-                           const struct slotset *local_here);
+static bool closures_ready(struct compiler *c, const struct cterm *t, const struct slotset *bound);
 
 static bool
 closures_ready_list(struct compiler *c, struct cterm *const *items, uint32_t n,
-                    const struct slotset *bound, const struct slotset *local_here)
+                    const struct slotset *bound)
 {
 	for (uint32_t i = 0; i < n; i++)
-		if (!closures_ready(c, items[i], bound, local_here))
+		if (!closures_ready(c, items[i], bound))
 			return false;
 	return true;
 }
 
 static bool
-closures_ready(struct compiler *c, const struct cterm *t, const struct slotset *bound,
-               const struct slotset *local_here)
+closures_ready(struct compiler *c, const struct cterm *t, const struct slotset *bound)
 {
 	if (!t)
 		return true;
 	switch (t->kind) {
 	case CT_REF:
-		return closures_ready(c, t->u.ref.base, bound, local_here) &&
-		       closures_ready_list(c, t->u.ref.segments, t->u.ref.length, bound,
-		                           local_here);
+		return closures_ready(c, t->u.ref.base, bound) &&
+		       closures_ready_list(c, t->u.ref.segments, t->u.ref.length, bound);
 	case CT_ARRAY:
 	case CT_SET:
 	case CT_TEMPLATE:
-		return closures_ready_list(c, t->u.list.items, t->u.list.length, bound, local_here);
+		return closures_ready_list(c, t->u.list.items, t->u.list.length, bound);
 	case CT_OBJECT:
-		return closures_ready_list(c, t->u.object.keys, t->u.object.length, bound,
-		                           local_here) &&
-		       closures_ready_list(c, t->u.object.values, t->u.object.length, bound,
-		                           local_here);
+		return closures_ready_list(c, t->u.object.keys, t->u.object.length, bound) &&
+		       closures_ready_list(c, t->u.object.values, t->u.object.length, bound);
 	case CT_CALL:
-		return closures_ready_list(c, t->u.call.args, t->u.call.length, bound, local_here);
+		return closures_ready_list(c, t->u.call.args, t->u.call.length, bound);
 	case CT_ARRAY_COMPR:
 	case CT_SET_COMPR:
 	case CT_OBJECT_COMPR: {
@@ -1338,8 +1333,7 @@ closures_ready(struct compiler *c, const struct cterm *t, const struct slotset *
 
 struct reorder {
 	struct compiler *c;
-	const struct slotset *local_here; /* slots mentioned anywhere in the body */
-	const struct slotset *others;     /* for the expression tested: slots of the others */
+	const struct slotset *others; /* for the expression tested: slots of the others */
 };
 
 static bool
@@ -1365,7 +1359,7 @@ expr_ready(struct reorder *ro, const struct cexpr *e, struct slotset *bound)
 	switch (e->kind) {
 	case CE_TERM: {
 		const struct cterm *t = e->a;
-		if (!closures_ready(c, t, bound, ro->local_here))
+		if (!closures_ready(c, t, bound))
 			return false;
 		if (t->kind == CT_CALL && t->u.call.length == t->u.call.arity + 1) {
 			for (uint32_t i = 0; i < t->u.call.arity; i++)
@@ -1378,8 +1372,7 @@ expr_ready(struct reorder *ro, const struct cexpr *e, struct slotset *bound)
 		return term_evaluable(t, bound);
 	}
 	case CE_UNIFY: {
-		if (!closures_ready(c, e->a, bound, ro->local_here) ||
-		    !closures_ready(c, e->b, bound, ro->local_here))
+		if (!closures_ready(c, e->a, bound) || !closures_ready(c, e->b, bound))
 			return false;
 		struct slotset tmp;
 		if (slotset_init(c, &tmp) < 0)
@@ -1388,12 +1381,12 @@ expr_ready(struct reorder *ro, const struct cexpr *e, struct slotset *bound)
 		return unify_ready(e->a, e->b, &tmp);
 	}
 	case CE_SOME_IN:
-		return closures_ready(c, e->collection, bound, ro->local_here) &&
+		return closures_ready(c, e->collection, bound) &&
 		       term_evaluable(e->collection, bound) &&
 		       (!e->a || pattern_ready(e->a, bound)) && pattern_ready(e->b, bound);
 	case CE_EVERY:
 		if (!term_evaluable(e->collection, bound) ||
-		    !closures_ready(c, e->collection, bound, ro->local_here))
+		    !closures_ready(c, e->collection, bound))
 			return false;
 		{
 			struct slotset mine;
@@ -1439,8 +1432,7 @@ expr_binds(const struct cexpr *e, struct slotset *bound)
 /* Orders the body so every expression runs once its inputs are bound, keeping the written
  * order where possible. `bound` holds what is bound on entry and is updated. */
 static int
-reorder_body(struct compiler *c, struct cbody *body, struct slotset *bound,
-             const struct slotset *local_here)
+reorder_body(struct compiler *c, struct cbody *body, struct slotset *bound)
 {
 	uint32_t n = body->length;
 	if (n == 0)
@@ -1449,7 +1441,7 @@ reorder_body(struct compiler *c, struct cbody *body, struct slotset *bound,
 	bool *taken = rego_arena_zalloc(c->arena, n);
 	if (!ordered || !taken)
 		return out_of_memory(c);
-	struct reorder ro = { .c = c, .local_here = local_here };
+	struct reorder ro = { .c = c };
 	/* For each expression, the variables the other expressions mention: a negated
 	 * expression must wait for those, while variables only it mentions stay local. */
 	struct slotset *free_sets = rego_arena_alloc(c->arena, n * sizeof(*free_sets));
@@ -1854,15 +1846,12 @@ order_expr_closures(struct compiler *c, struct cexpr *e, const struct slotset *b
 static int
 order_body(struct compiler *c, struct cbody *b, struct slotset *bound)
 {
-	struct slotset local_here, work;
-	int r = slotset_init(c, &local_here);
+	struct slotset work;
+	int r = slotset_init(c, &work);
 	if (r < 0)
 		return r;
-	if ((r = slotset_init(c, &work)) < 0)
-		return r;
 	slotset_copy(&work, bound);
-	body_all_slots(b, &local_here);
-	if ((r = reorder_body(c, b, &work, &local_here)) < 0)
+	if ((r = reorder_body(c, b, &work)) < 0)
 		return r;
 	/* Now order closures with what is bound at the point each expression runs. */
 	slotset_copy(&work, bound);
