@@ -593,8 +593,13 @@ struct civil {
 static void
 to_civil(const struct when *w, struct civil *c)
 {
-	int64_t secs = floor_div(w->ns, 1000000000);
-	c->nsec = w->ns - secs * 1000000000;
+	/* Split without overflow, also at INT64_MIN. */
+	int64_t secs = w->ns / 1000000000;
+	c->nsec = w->ns % 1000000000;
+	if (c->nsec < 0) {
+		c->nsec += 1000000000;
+		secs--;
+	}
 	c->offset = zone_offset(w->zone, secs, &c->abbr);
 	int64_t local = secs + c->offset;
 	int64_t days = floor_div(local, 86400), rem = local - days * 86400;
