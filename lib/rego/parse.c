@@ -552,23 +552,26 @@ accept_keyword(struct parser *p, const char *word)
 	return true;
 }
 
+/* The token as OPA names it in errors: "} token", "eof token", "ident token", "else keyword". */
 static const char *
-tok_desc(const struct tok *t, char *buf, size_t n)
+tok_desc(struct parser *p, const struct tok *t, char *buf, size_t n)
 {
 	switch (t->kind) {
 	case T_EOF:
-		return "EOF";
+		return "eof token";
 	case T_STRING:
-		return "string";
+		return "string token";
 	case T_NUMBER:
-		return "number";
+		return "number token";
 	case T_TEMPLATE:
-		return "template string";
+		return "template string token";
 	case T_IDENT:
-		snprintf(buf, n, "%.*s", (int)(t->length > 40 ? 40 : t->length), t->text);
+		if (!is_keyword(p, t))
+			return "ident token";
+		snprintf(buf, n, "%.*s keyword", (int)t->length, t->text);
 		return buf;
 	default:
-		snprintf(buf, n, "%.*s", (int)t->length, t->text);
+		snprintf(buf, n, "%.*s token", (int)t->length, t->text);
 		return buf;
 	}
 }
@@ -578,7 +581,7 @@ unexpected(struct parser *p)
 {
 	char buf[64];
 	const struct tok *t = peek(p);
-	return fail(p, t->loc, "unexpected %s token", tok_desc(t, buf, sizeof(buf)));
+	return fail(p, t->loc, "unexpected %s", tok_desc(p, t, buf, sizeof(buf)));
 }
 
 static int
@@ -588,7 +591,7 @@ expect(struct parser *p, enum tok_kind kind, const char *what)
 		return 0;
 	char buf[64];
 	const struct tok *t = peek(p);
-	return fail(p, t->loc, "unexpected %s token: expected %s", tok_desc(t, buf, sizeof(buf)),
+	return fail(p, t->loc, "unexpected %s: expected %s", tok_desc(p, t, buf, sizeof(buf)),
 	            what);
 }
 

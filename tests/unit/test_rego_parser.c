@@ -627,7 +627,10 @@ test_errors(UNUSED_STATE)
 	                   "template strings require rego v1");
 	check_query_error(REGO_SYNTAX_V1, "", 1, 1, "empty query");
 	check_query_error(REGO_SYNTAX_V1, "x := \"\\q\"", 1, 6, "invalid escape");
-	check_query_error(REGO_SYNTAX_V1, "x := [1, 2", 1, 11, "unexpected EOF token");
+	/* Tokens are named as OPA names them. */
+	check_query_error(REGO_SYNTAX_V1, "x := [1, 2", 1, 11, "unexpected eof token");
+	check_query_error(REGO_SYNTAX_V1, "x := 1 y := 2", 1, 8, "unexpected ident token");
+	check_query_error(REGO_SYNTAX_V1, "x := else", 1, 6, "unexpected else keyword");
 }
 
 /* Parses generated text `prefix rep*n suffix` and returns how long it took; the parse must
