@@ -38,9 +38,9 @@ CONFORMANCE_BIN := $(BUILD)/rego-conformance
 FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY_BIN := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-replay/%)
 
-PROGRAMS := $(CONFORMANCE_BIN)
+PROGRAMS := $(CONFORMANCE_BIN) $(BUILD)/rego-test
 
-.PHONY: all deps test check unit conformance style format format-check asan fuzz fuzz-replay \
+.PHONY: all deps test check unit conformance style format format-check asan fuzz fuzz-replay rego-test-check \
 	bench clean run
 all: $(PROGRAMS) $(UNIT_BIN)
 
@@ -65,6 +65,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBREGO) $(LIBCOMMON)
 		$(CMOCKA_LIBS) $(LIBS)
 
 $(CONFORMANCE_BIN): $(CONFORMANCE_SRC:%.c=$(BUILD)/%.o) $(LIBREGO) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Runs the unit tests written in Rego (rules named test_*), as `opa test` does.
+REGO_TEST_BIN := $(BUILD)/rego-test
+$(REGO_TEST_BIN): $(BUILD)/tests/rego-test/rego-test.o $(LIBREGO) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # A fuzz harness linked with libFuzzer (built by `make fuzz`, with clang, into build-fuzz/).
@@ -120,7 +125,13 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIBREGO) $(LIBCOMMON)
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
 
-CHECKS := style format-check unit conformance fuzz-replay
+# rego-test must pass a file of passing tests and fail a file with failing ones.
+rego-test-check: $(BUILD)/rego-test
+	@$(BUILD)/rego-test tests/rego-test/examples/pass.rego
+	@if $(BUILD)/rego-test tests/rego-test/examples/fail.rego >/dev/null; then \
+		echo "rego-test: a failing test was not reported"; exit 1; fi
+
+CHECKS := style format-check unit conformance fuzz-replay rego-test-check
 check: $(CHECKS)
 
 # Each check stops the run on failure; the last line sums up the stages that passed (the
