@@ -10,6 +10,12 @@
 #include "lib/common/errors.h"
 #include "lib/rego/compile.h"
 
+/* Bounds on what one policy may ask of the compiler and of the evaluator's stack. */
+#define REGO_MAX_BODY_EXPRS 1000 /* expressions in one body */
+#define REGO_MAX_TERM_ITEMS 1000 /* non-constant items of one composite, call or ref */
+#define REGO_MAX_SLOTS 8192      /* variables of one rule or query */
+#define REGO_MAX_RULE_EXPRS 4000 /* expressions of one rule, nested bodies included */
+
 struct scope_var {
 	const char *name;
 	uint32_t slot;
@@ -32,6 +38,7 @@ struct compiler {
 	struct scope *scope;
 	uint32_t next_slot;
 	const char **slot_names;        /* for messages */
+	uint32_t expr_count;            /* expressions compiled for the current rule */
 	const struct rego_value **skip; /* names (as char *) pass 1 must not declare */
 	size_t skip_count;
 	uint32_t slot_names_capacity;
@@ -574,11 +581,16 @@ compile_list(struct compiler *c, const struct rego_term_list *l, struct cterm **
 	if (!items)
 		return out_of_memory(c);
 	bool ground = true;
+	uint32_t variable = 0;
 	for (uint32_t i = 0; i < l->length; i++) {
 		int r = compile_term(c, l->items[i], &items[i]);
 		if (r < 0)
 			return r;
 		ground = ground && items[i]->ground;
+		if (items[i]->kind != CT_VALUE && ++variable > REGO_MAX_TERM_ITEMS)
+			return compile_error(c, l->items[i]->loc,
+			                     "more than %d non-constant items in one term",
+			                     REGO_MAX_TERM_ITEMS);
 	}
 	*ret_items = items;
 	*ret_ground = ground;
@@ -1739,11 +1751,19 @@ compile_body(struct compiler *c, const struct rego_body *body, struct cbody **re
 	struct cbody *b = rego_arena_zalloc(c->arena, sizeof(*b));
 	if (!b)
 		return out_of_memory(c);
+	if (body->length > REGO_MAX_BODY_EXPRS)
+		return compile_error(c, body->loc, "body has more than %d expressions",
+		                     REGO_MAX_BODY_EXPRS);
 	b->exprs = rego_arena_alloc(c->arena, (body->length + 1) * sizeof(*b->exprs));
 	if (!b->exprs)
 		return out_of_memory(c);
 	for (uint32_t i = 0; i < body->length; i++) {
 		struct cexpr *x;
+		if (++c->expr_count > REGO_MAX_RULE_EXPRS || c->next_slot > REGO_MAX_SLOTS)
+			return compile_error(
+			        c, body->exprs[i]->loc,
+			        "rule too large: more than %d expressions or %d variables",
+			        REGO_MAX_RULE_EXPRS, REGO_MAX_SLOTS);
 		int r = compile_expr(c, body->exprs[i], &x);
 		if (r < 0)
 			return r;
@@ -2041,6 +2061,7 @@ compile_rule_clause(struct compiler *c, struct pending_rule *p, struct rego_rule
                     struct crule *cr, const struct rego_term_list *args)
 {
 	c->next_slot = 0;
+	c->expr_count = 0;
 	c->scope = NULL;
 	if (!scope_push(c))
 		return out_of_memory(c);
@@ -2147,6 +2168,9 @@ compile_rule_clause(struct compiler *c, struct pending_rule *p, struct rego_rule
 	for (uint32_t i = 0; i < cr->key_path_length; i++)
 		if (!term_evaluable(cr->key_path[i], &bound))
 			return compile_error(c, rule->loc, "var in rule head is unsafe");
+	if (c->next_slot > REGO_MAX_SLOTS)
+		return compile_error(c, rule->loc, "rule has more than %d variables",
+		                     REGO_MAX_SLOTS);
 	cr->frame_size = c->next_slot;
 	scope_pop(c);
 	if (rule->else_rule) {
@@ -2419,6 +2443,9 @@ rego_compile_query(struct jit_rego_policy *policy, struct jit_rego_query *query,
 		return r;
 	if ((r = order_body(&c, query->body, &bound)) < 0)
 		return r;
+	if (c.next_slot > REGO_MAX_SLOTS)
+		return compile_error(&c, body->loc, "query has more than %d variables",
+		                     REGO_MAX_SLOTS);
 	query->frame_size = c.next_slot;
 	query->var_names = rego_arena_alloc(&query->arena, (s->length + 1) * sizeof(char *));
 	query->var_slots = rego_arena_alloc(&query->arena, (s->length + 1) * sizeof(uint32_t));

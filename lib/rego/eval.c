@@ -15,6 +15,11 @@
 /* Returned by a continuation to stop the generator that asked for it (found enough). */
 #define STOP 1
 
+/* Each pending expression and term holds C stack frames: their nesting is bounded so that no
+ * policy can exhaust the stack. */
+#define EVAL_MAX_NESTING 20000
+
+
 struct frame {
 	const struct rego_value **slots;
 	uint32_t size;
@@ -1653,8 +1658,25 @@ ref_base_cb(struct rego_eval *ev, const struct rego_value *v, void *ctx)
 	return walk_value(ev, w->f, v, w->segs, w->n, 0, w->k);
 }
 
+static int eval_term_inner(struct rego_eval *ev, struct frame *f, const struct cterm *t,
+                           const struct vcont *k);
+
 static int
 eval_term(struct rego_eval *ev, struct frame *f, const struct cterm *t, const struct vcont *k)
+{
+	if (t->kind == CT_VALUE)
+		return vk_call(ev, k, t->u.value);
+	if (++ev->nesting > EVAL_MAX_NESTING) {
+		ev->nesting--;
+		return eval_error(ev, JIT_REGO_LIMIT_ERROR, t->loc, "evaluation nested too deeply");
+	}
+	int r = eval_term_inner(ev, f, t, k);
+	ev->nesting--;
+	return r;
+}
+
+static int
+eval_term_inner(struct rego_eval *ev, struct frame *f, const struct cterm *t, const struct vcont *k)
 {
 	switch (t->kind) {
 	case CT_VALUE:
@@ -2047,9 +2069,13 @@ eval_expr(struct rego_eval *ev, struct frame *f, const struct cexpr *e, const st
 	int r = step(ev);
 	if (r < 0)
 		return r;
-	if (e->with_count)
-		return eval_with(ev, f, e, k);
-	return eval_expr_plain(ev, f, e, k);
+	if (++ev->nesting > EVAL_MAX_NESTING) {
+		ev->nesting--;
+		return eval_error(ev, JIT_REGO_LIMIT_ERROR, e->loc, "evaluation nested too deeply");
+	}
+	r = e->with_count ? eval_with(ev, f, e, k) : eval_expr_plain(ev, f, e, k);
+	ev->nesting--;
+	return r;
 }
 
 struct body_ctx {
@@ -2091,6 +2117,7 @@ rego_eval_begin(struct rego_eval *ev, const struct jit_rego_policy *policy,
 	ev->mocks = NULL;
 	ev->memo = NULL;
 	ev->module = NULL;
+	ev->nesting = 0;
 	ev->steps = 0;
 	ev->max_steps = policy->max_steps;
 	ev->depth = 0;

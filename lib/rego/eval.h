@@ -32,6 +32,7 @@ struct rego_eval {
 	struct eval_memo *memo;
 	uint64_t steps, max_steps;
 	uint32_t depth, max_depth;
+	uint32_t nesting; /* pending expressions and terms on the C stack */
 	bool strict;
 	int64_t now_ns, fixed_now_ns;
 	uint64_t seed;

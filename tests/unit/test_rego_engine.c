@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -163,6 +165,35 @@ test_depth_and_memory_limits(UNUSED_STATE)
 	assert_non_null(strstr(r, "eval_limit_error"));
 }
 
+/* Policies too large for the compiler's bounds are refused with a message, not compiled into
+ * something that would exhaust the evaluator's stack. */
+static void
+test_size_bounds(UNUSED_STATE)
+{
+	size_t cap = 1u << 20, len = 0;
+	char *text = malloc(cap);
+	assert_non_null(text);
+	len += (size_t)snprintf(text + len, cap - len, "package t\np if {\n");
+	for (int i = 0; i < 1001; i++)
+		len += (size_t)snprintf(text + len, cap - len, "  x%d := %d\n", i, i);
+	snprintf(text + len, cap - len, "}\n");
+	const char *r = decide(text, NULL, "t.p", NULL);
+	assert_non_null(strstr(r, "body has more than 1000 expressions"));
+	len = (size_t)snprintf(text, cap, "package t\nq := [");
+	for (int i = 0; i < 1001; i++)
+		len += (size_t)snprintf(text + len, cap - len, "%sinput.a", i ? ", " : "");
+	snprintf(text + len, cap - len, "]\n");
+	r = decide(text, NULL, "t.q", "{\"a\": 1}");
+	assert_non_null(strstr(r, "more than 1000 non-constant items"));
+	/* A constant list of any length is one value. */
+	len = (size_t)snprintf(text, cap, "package t\nq := count([");
+	for (int i = 0; i < 5000; i++)
+		len += (size_t)snprintf(text + len, cap - len, "%s%d", i ? ", " : "", i);
+	snprintf(text + len, cap - len, "])\n");
+	assert_string_equal(decide(text, NULL, "t.q", NULL), "5000");
+	free(text);
+}
+
 static void
 test_strict_builtin_errors(UNUSED_STATE)
 {
@@ -221,6 +252,7 @@ main(void)
 		cmocka_unit_test(test_conflicts),
 		cmocka_unit_test(test_step_budget_stops_hostile_policy),
 		cmocka_unit_test(test_depth_and_memory_limits),
+		cmocka_unit_test(test_size_bounds),
 		cmocka_unit_test(test_strict_builtin_errors),
 		cmocka_unit_test(test_query_rows_and_with),
 		cmocka_unit_test(test_bad_input_is_refused),
