@@ -19,7 +19,6 @@
  * policy can exhaust the stack. */
 #define EVAL_MAX_NESTING 20000
 
-
 struct frame {
 	const struct rego_value **slots;
 	uint32_t size;
