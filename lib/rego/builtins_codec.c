@@ -1,6 +1,9 @@
 /* Built-in functions: codec group — JSON text, URL query encoding, base64 (standard and URL
  * alphabets) and hex, with Go's error texts ("illegal base64 data at input byte N"). */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <yaml.h>
 
 #include "lib/common/text.h"
 #include "lib/rego/builtins.h"
@@ -562,11 +565,135 @@ urlquery_decode_object(struct rego_builtin_ctx *ctx, const struct rego_value *co
 	return *ret ? 0 : oom(ctx);
 }
 
+/* ---- YAML (reading only) ---------------------------------------------------------------- */
+
+#define YAML_MAX_DEPTH 256
+
+/* A plain scalar read as YAML 1.1 core types do (null, booleans, integers, floats), else text. */
+static const struct rego_value *
+yaml_scalar(struct rego_arena *arena, const yaml_node_t *node)
+{
+	const char *s = (const char *)node->data.scalar.value;
+	size_t n = node->data.scalar.length;
+	if (node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return rego_string(arena, s, n);
+	static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
+	static const char *const trues[] = { "true", "True", "TRUE", "yes", "Yes",
+		                             "YES",  "on",   "On",   "ON" };
+	static const char *const falses[] = { "false", "False", "FALSE", "no", "No",
+		                              "NO",    "off",   "Off",   "OFF" };
+	for (size_t i = 0; i < sizeof(nulls) / sizeof(*nulls); i++)
+		if (strcmp(s, nulls[i]) == 0)
+			return &rego_null_value;
+	for (size_t i = 0; i < sizeof(trues) / sizeof(*trues); i++)
+		if (strcmp(s, trues[i]) == 0)
+			return &rego_true_value;
+	for (size_t i = 0; i < sizeof(falses) / sizeof(*falses); i++)
+		if (strcmp(s, falses[i]) == 0)
+			return &rego_false_value;
+	const struct rego_value *num = rego_number_parse(arena, s, n);
+	return num ? num : rego_string(arena, s, n);
+}
+
+static const struct rego_value *
+yaml_value(struct rego_arena *arena, yaml_document_t *doc, yaml_node_t *node, int depth)
+{
+	if (!node || depth > YAML_MAX_DEPTH)
+		return NULL;
+	switch (node->type) {
+	case YAML_SCALAR_NODE:
+		return yaml_scalar(arena, node);
+	case YAML_SEQUENCE_NODE: {
+		struct rego_vec items;
+		rego_vec_init(&items, arena);
+		for (yaml_node_item_t *i = node->data.sequence.items.start;
+		     i < node->data.sequence.items.top; i++) {
+			const struct rego_value *v =
+			        yaml_value(arena, doc, yaml_document_get_node(doc, *i), depth + 1);
+			if (!v || rego_vec_push(&items, v) < 0)
+				return NULL;
+		}
+		return rego_vec_to_array(&items);
+	}
+	case YAML_MAPPING_NODE: {
+		struct rego_member_vec members;
+		rego_member_vec_init(&members, arena);
+		for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
+		     p < node->data.mapping.pairs.top; p++) {
+			const struct rego_value *k = yaml_value(
+			        arena, doc, yaml_document_get_node(doc, p->key), depth + 1);
+			const struct rego_value *v = yaml_value(
+			        arena, doc, yaml_document_get_node(doc, p->value), depth + 1);
+			if (!k || !v || rego_member_vec_push(&members, k, v) < 0)
+				return NULL;
+		}
+		return rego_member_vec_to_object(&members);
+	}
+	default:
+		return NULL;
+	}
+}
+
+/* Reads one YAML document. Returns 0 and *ret, or -1 with libyaml's message in `error`. */
+static int
+yaml_read(struct rego_arena *arena, const struct rego_value *in, const struct rego_value **ret,
+          char *error, size_t size)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	if (!yaml_parser_initialize(&parser)) {
+		snprintf(error, size, "yaml: out of memory");
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)in->u.string, in->length);
+	int r = -1;
+	if (!yaml_parser_load(&parser, &doc)) {
+		snprintf(error, size, "yaml: line %zu: %s", parser.problem_mark.line + 1,
+		         parser.problem ? parser.problem : "invalid document");
+		yaml_parser_delete(&parser);
+		return -1;
+	}
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	*ret = root ? yaml_value(arena, &doc, root, 0) : &rego_null_value;
+	if (*ret)
+		r = 0;
+	else
+		snprintf(error, size, "yaml: document too deep or of an unsupported kind");
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return r;
+}
+
+static int
+yaml_unmarshal(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
+               const struct rego_value **ret)
+{
+	char error[256];
+	if (args[0]->type != REGO_STRING)
+		return rego_builtin_type_error(ctx, 1, "string", args[0]);
+	if (yaml_read(ctx->arena, args[0], ret, error, sizeof(error)) < 0)
+		return rego_builtin_error(ctx, REGO_ERR_BUILTIN, "%s", error);
+	return 0;
+}
+
+static int
+yaml_is_valid(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
+              const struct rego_value **ret)
+{
+	char error[256];
+	const struct rego_value *v;
+	*ret = rego_bool(args[0]->type == REGO_STRING &&
+	                 yaml_read(ctx->arena, args[0], &v, error, sizeof(error)) == 0);
+	return 0;
+}
+
 const struct rego_builtin rego_builtins_codec[] = {
 	{ "json.marshal", 1, 0, json_marshal },
 	{ "json.marshal_with_options", 2, 0, json_marshal_with_options },
 	{ "json.unmarshal", 1, 0, json_unmarshal },
 	{ "json.is_valid", 1, 0, json_is_valid },
+	{ "yaml.unmarshal", 1, 0, yaml_unmarshal },
+	{ "yaml.is_valid", 1, 0, yaml_is_valid },
 	{ "urlquery.encode", 1, 0, urlquery_encode },
 	{ "urlquery.decode", 1, 0, urlquery_decode },
 	{ "urlquery.encode_object", 1, 0, urlquery_encode_object },
