@@ -10,7 +10,7 @@ CC ?= cc
 FUZZ_SECONDS ?= 60
 REGO_CONFORMANCE_DIR ?= ../shared/rego-conformance
 
-PKGS := jansson yaml-0.1 libpcre2-8 libcrypto
+PKGS := jansson yaml-0.1 libpcre2-8 libcrypto libssl libh2o-evloop cjose libcurl sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
@@ -22,7 +22,7 @@ WARNFLAGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-protot
 CFLAGS := -std=gnu11 -g $(OPTFLAGS) $(WARNFLAGS) -D_GNU_SOURCE -fPIC -I. $(PKG_CFLAGS) \
 	$(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
-LIBS := $(PKG_LIBS) -lm
+LIBS := $(PKG_LIBS) -lpthread -lm
 
 COMMON_SRC := $(wildcard lib/common/*.c)
 REGO_SRC := $(wildcard lib/rego/*.c)
@@ -30,6 +30,11 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 REGO_OBJ := $(REGO_SRC:%.c=$(BUILD)/%.o)
 LIBCOMMON := $(BUILD)/libjitcommon.a
 LIBREGO := $(BUILD)/libjitrego.a
+# Everything of jitsudod but main(), so unit tests can link the server's parts.
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c server/providers/*.c))
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+LIBSERVER := $(BUILD)/libjitserver.a
+JITSUDOD := $(BUILD)/jitsudod
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -38,7 +43,7 @@ CONFORMANCE_BIN := $(BUILD)/rego-conformance
 FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY_BIN := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-replay/%)
 
-PROGRAMS := $(CONFORMANCE_BIN) $(BUILD)/rego-test
+PROGRAMS := $(CONFORMANCE_BIN) $(BUILD)/rego-test $(JITSUDOD)
 
 .PHONY: all deps test check unit conformance style format format-check asan fuzz fuzz-replay rego-test-check \
 	bench clean run
@@ -59,9 +64,16 @@ $(LIBREGO): $(REGO_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBREGO) $(LIBCOMMON)
+$(LIBSERVER): $(SERVER_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBREGO) $(LIBCOMMON) \
+	rm -f $@ && ar rcs $@ $^
+
+$(JITSUDOD): $(BUILD)/server/main.o $(LIBSERVER) $(LIBREGO) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBSERVER) $(LIBREGO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBSERVER) $(LIBREGO) $(LIBCOMMON) \
 		$(CMOCKA_LIBS) $(LIBS)
 
 $(CONFORMANCE_BIN): $(CONFORMANCE_SRC:%.c=$(BUILD)/%.o) $(LIBREGO) $(LIBCOMMON)

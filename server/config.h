@@ -1,0 +1,97 @@
+/* jitsudod's configuration: a YAML file read once at start, every option with a default
+ * (documented in docs/configuration.md). Unknown keys and values of the wrong type are errors
+ * naming the key and line, so a typo never silently weakens a setting. Paths are resolved
+ * relative to the config file's directory. */
+#ifndef JIT_SERVER_CONFIG_H
+#define JIT_SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/common/macro.h"
+
+#define JIT_CONFIG_MAX_ISSUERS 16
+#define JIT_CONFIG_MAX_LIST 64
+
+struct jit_config_oidc_issuer {
+	char *issuer;        /* required */
+	char *audience;      /* required */
+	char *discovery_url; /* NULL: derived from issuer */
+	char *email_claim;   /* "email" */
+	char *groups_claim;  /* "groups" */
+	char *ca_file;       /* NULL: system CAs */
+};
+
+struct jit_config {
+	char *path; /* the file read, absolute */
+
+	/* server: */
+	char *http_addr;     /* ":8080"; "host:port", ":port" or "[v6]:port" */
+	char *grpc_addr;     /* ":8443" (served by a later component) */
+	int http_threads;    /* 0 = one per CPU (at most 64) */
+	char *tls_cert_file; /* both set: the REST listener speaks HTTPS */
+	char *tls_key_file;
+	size_t max_body_bytes; /* 1 MiB */
+
+	/* database: */
+	char *database_driver;        /* "sqlite" */
+	char *database_path;          /* "/var/lib/jitsudo/jitsudo.db" */
+	int database_busy_timeout_ms; /* 5000 */
+
+	/* keys: */
+	char *seal_key_file; /* 32 random bytes sealing credentials at rest; required */
+
+	/* identity: */
+	char **admin_groups;                    /* NULL-terminated; default {"jitsudo-admins"} */
+	char **admin_emails;                    /* NULL-terminated; default empty */
+	bool builtin_issuer_enabled;            /* true */
+	char *builtin_issuer_url;               /* default "http://127.0.0.1:8080" */
+	char *builtin_issuer_audience;          /* "jitsudo" */
+	char *builtin_issuer_key_file;          /* required when enabled */
+	int64_t builtin_issuer_max_ttl_seconds; /* 24h */
+	struct jit_config_oidc_issuer oidc[JIT_CONFIG_MAX_ISSUERS];
+	size_t oidc_count;
+	int jwks_fetch_timeout_ms; /* 5000 */
+
+	/* workflow: */
+	int64_t min_duration_seconds;    /* 60 */
+	int64_t max_duration_seconds;    /* 12h */
+	int64_t pending_timeout_seconds; /* 24h */
+	int64_t revoke_retry_initial_ms; /* 1000 */
+	int64_t revoke_retry_max_ms;     /* 300000 */
+
+	/* policies: */
+	char *policies_dir; /* defaults loaded on first start: "/usr/share/jitsudo/policies" */
+
+	/* providers: */
+	bool mock_enabled;              /* true: the mock serves aws, gcp, azure and kubernetes */
+	char **mock_fail_grant_roles;   /* NULL-terminated, test hook */
+	uint32_t mock_fail_revocations; /* test hook */
+
+	/* log: */
+	char *log_level; /* "info": debug, info, warn, error */
+};
+
+/* The defaults, as if from an empty file. */
+int jit_config_defaults(struct jit_config **ret_config);
+/* Reads `path` over the defaults. Returns 0, or JIT_ERR_INVALID / a negative errno with a
+ * message ("config.yaml:12: workflow.max_duration: not a duration") in `error`. Also checks
+ * the result (e.g. TLS needs both files; min <= max duration). */
+int jit_config_load(const char *path, struct jit_config **ret_config, char *error,
+                    size_t error_size);
+void jit_config_free(struct jit_config *config);
+JIT_DEFINE_CLEANUP(struct jit_config *, jit_config_free)
+
+/* Splits an address like ":8080", "127.0.0.1:8080" or "[::1]:8080" into host (NULL = any)
+ * and port. *ret_host is malloc'd or NULL. */
+int jit_config_split_addr(const char *addr, char **ret_host, uint16_t *ret_port);
+
+/* `jitsudod init`: in `dir` (created 0750 if absent) writes jitsudod.yaml (0640; refuses to
+ * overwrite unless `force`), seal.key (32 random bytes, 0600) and issuer.pem (ES256, 0600),
+ * with database_path under `data_dir`, http_addr `http_addr`, and the built-in issuer at
+ * `issuer_url`. Prints nothing; returns 0 or an error with a message. */
+int jit_config_init(const char *dir, const char *data_dir, const char *http_addr,
+                    const char *issuer_url, bool force, char *error, size_t error_size);
+
+#endif

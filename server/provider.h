@@ -1,0 +1,100 @@
+/* Providers turn an approved request into credentials and take them back. One interface for
+ * aws, gcp, azure, kubernetes and the mock; each validates its own scopes. Calls may block on
+ * the network (real providers) up to the provider's configured timeout; they never log
+ * credential values. */
+#ifndef JIT_SERVER_PROVIDER_H
+#define JIT_SERVER_PROVIDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/common/macro.h"
+#include "lib/common/secret.h"
+#include "server/model.h"
+
+#define JIT_MAX_CREDENTIALS 16
+
+/* One name/value pair of a grant; values are secrets (wiped on free). */
+struct jit_credential {
+	char *name;
+	char *value;
+};
+
+struct jit_grant {
+	char request_id[JIT_ID_LENGTH + 1];
+	struct jit_credential credentials[JIT_MAX_CREDENTIALS];
+	size_t count;
+	int64_t issued_at;
+	int64_t expires_at;
+};
+
+/* Wipes every value and frees the grant's strings (not the struct). Accepts a zeroed grant. */
+void jit_grant_clear(struct jit_grant *grant);
+/* Appends a pair (copies both). JIT_ERR_TOO_LARGE past JIT_MAX_CREDENTIALS, -ENOMEM. */
+int jit_grant_add(struct jit_grant *grant, const char *name, const char *value);
+/* The grant as JSON text {"credentials":[{"name","value"}...]} in a secret, for sealing; and
+ * back. Times are not part of it (they live on the request). */
+int jit_grant_serialize(const struct jit_grant *grant, struct jit_secret **ret_text);
+int jit_grant_deserialize(const char *text, size_t len, struct jit_grant *grant);
+
+struct jit_provider;
+
+struct jit_provider_ops {
+	const char *name; /* "aws", "gcp", "azure", "kubernetes" */
+	/* Checks role and scope for this provider (seed 001's table). Returns 0 or JIT_ERR_INVALID
+	 * with a message naming the field ("resource_scope must be a 12-digit AWS account id"). */
+	int (*validate)(struct jit_provider *provider, const char *role, const char *scope,
+	                char *error, size_t error_size);
+	/* Issues credentials for `request`, valid from `grant->issued_at` (set by the caller) for
+	 * request->duration_seconds; fills grant->credentials and grant->expires_at. Returns 0,
+	 * or a negative code with a message (no secrets in it) in `error`. */
+	int (*grant)(struct jit_provider *provider, const struct jit_request *request,
+	             struct jit_grant *grant, char *error, size_t error_size);
+	/* Takes back what grant issued for `request`. Idempotent: revoking twice is 0. */
+	int (*revoke)(struct jit_provider *provider, const struct jit_request *request, char *error,
+	              size_t error_size);
+	void (*free)(struct jit_provider *provider);
+};
+
+struct jit_provider {
+	const struct jit_provider_ops *ops;
+	void *state;
+};
+
+/* Scope checks of seed 001, shared by the mock and the real providers. Each returns 0 or
+ * JIT_ERR_INVALID with a message naming resource_scope. */
+int jit_scope_check_aws(const char *scope, char *error, size_t error_size);
+int jit_scope_check_gcp(const char *scope, char *error, size_t error_size);
+int jit_scope_check_azure(const char *scope, char *error, size_t error_size);
+int jit_scope_check_kubernetes(const char *scope, char *error, size_t error_size);
+/* Role names: non-empty, at most JIT_MAX_ROLE bytes, printable ASCII without spaces. */
+int jit_role_check(const char *role, char *error, size_t error_size);
+
+/* Test hooks of the mock, set from the config (providers.mock): grants for a role listed in
+ * fail_grant_roles fail with an error; the first `fail_revocations` revocations fail. */
+struct jit_mock_options {
+	char **fail_grant_roles; /* NULL-terminated, may be NULL; copied */
+	uint32_t fail_revocations;
+};
+
+/* The mock provider for `provider_name` (one of the four): validates as the real one does,
+ * issues credentials of realistic shape (aws: AWS_ACCESS_KEY_ID "ASIA..." (20 chars),
+ * AWS_SECRET_ACCESS_KEY (40), AWS_SESSION_TOKEN, AWS_DEFAULT_REGION; gcp:
+ * CLOUDSDK_AUTH_ACCESS_TOKEN, CLOUDSDK_CORE_PROJECT; azure: AZURE_ACCESS_TOKEN,
+ * AZURE_SUBSCRIPTION_ID; kubernetes: KUBECONFIG_DATA (a kubeconfig YAML) and
+ * KUBE_NAMESPACE), random values, and records each grant and revocation in memory
+ * (thread-safe). `options` may be NULL. */
+int jit_provider_mock_new(const char *provider_name, const struct jit_mock_options *options,
+                          struct jit_provider **ret_provider);
+
+/* Counts of what a mock did, for tests. */
+struct jit_mock_stats {
+	uint64_t grants;
+	uint64_t revocations;
+	uint64_t active; /* granted and not yet revoked */
+};
+void jit_provider_mock_stats(struct jit_provider *provider, struct jit_mock_stats *ret_stats);
+
+void jit_provider_free(struct jit_provider *provider);
+
+#endif

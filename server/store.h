@@ -1,0 +1,135 @@
+/* The store: requests, approvals, sealed credentials, policies, the hash-chained audit log
+ * and a little server metadata. One handle per thread (a handle is not thread-safe); every
+ * change happens inside a write transaction so that a state change and its audit event
+ * commit together or not at all. SQLite is the default backend; PostgreSQL will implement
+ * the same operations. Calls block on the database only, bounded by its busy timeout. */
+#ifndef JIT_SERVER_STORE_H
+#define JIT_SERVER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/common/macro.h"
+#include "server/model.h"
+
+struct jit_store;
+
+/* Opens (creating if needed) the SQLite database at `path`: WAL, synchronous=FULL, foreign
+ * keys on, a busy timeout of `busy_timeout_ms`, and the schema migrated to the latest version
+ * (versioned migrations recorded in a schema_migrations table; each one in a transaction).
+ * A database newer than this program is refused. Returns 0, or a negative code with a
+ * message in `error`. */
+int jit_store_open_sqlite(const char *path, int busy_timeout_ms, struct jit_store **ret_store,
+                          char *error, size_t error_size);
+void jit_store_close(struct jit_store *store);
+JIT_DEFINE_CLEANUP(struct jit_store *, jit_store_close)
+
+/* The database answers a trivial query. 0 or JIT_ERR_UNAVAILABLE. */
+int jit_store_ping(struct jit_store *store);
+
+/* Write transactions. begin takes the write lock at once (SQLite BEGIN IMMEDIATE) and returns
+ * JIT_ERR_UNAVAILABLE when the busy timeout passes. commit returns 0 once the change is
+ * durable. rollback accepts a handle with no open transaction. Reads outside a transaction
+ * see the latest committed state. Nesting is refused (JIT_ERR_INTERNAL). */
+int jit_store_begin(struct jit_store *store);
+int jit_store_commit(struct jit_store *store);
+void jit_store_rollback(struct jit_store *store);
+
+/* ---- requests ------------------------------------------------------------------------- */
+
+/* Inserts a new request (its approvals are not stored by this call). JIT_ERR_CONFLICT when
+ * the id exists. */
+int jit_store_request_insert(struct jit_store *store, const struct jit_request *request);
+/* Rewrites every mutable column of the request with this id (state, times, tier, required
+ * approvals, decided_by, decision_reason, revocation fields, host). JIT_ERR_NOT_FOUND. */
+int jit_store_request_update(struct jit_store *store, const struct jit_request *request);
+/* Loads one request with its approvals (oldest first). JIT_ERR_NOT_FOUND. */
+int jit_store_request_get(struct jit_store *store, const char *id,
+                          struct jit_request **ret_request);
+
+struct jit_request_filter {
+	const char *requester_identity; /* NULL = any */
+	enum jit_request_state state;   /* UNSPECIFIED = any */
+	const char *before_id;          /* only ids < this (paging newest first); NULL */
+	size_t limit;                   /* at most this many, 1..1000 */
+};
+/* Requests matching the filter, newest first (by id), with their approvals. *ret_list is a
+ * malloc'd array (free with jit_request_list_free), possibly empty. */
+int jit_store_request_list(struct jit_store *store, const struct jit_request_filter *filter,
+                           struct jit_request ***ret_list, size_t *ret_count);
+
+/* Records an approval. JIT_ERR_CONFLICT when this approver already approved this request. */
+int jit_store_approval_add(struct jit_store *store, const char *request_id,
+                           const struct jit_approval *approval);
+
+/* The earliest time at which the sweeper has work: the minimum over expires_at of APPROVED and
+ * ACTIVE requests, pending_expires_at of PENDING ones, and revoke_next_attempt_at of requests
+ * with revocation_pending. Returns 0 and sets *ret_at, or JIT_ERR_NOT_FOUND when none. */
+int jit_store_next_deadline(struct jit_store *store, int64_t *ret_at);
+/* Ids of requests with work due at `now` (same three conditions, at or before now), oldest
+ * deadline first, at most `limit`. *ret_ids is a malloc'd array of malloc'd strings (free each
+ * and the array). */
+int jit_store_due_requests(struct jit_store *store, int64_t now, size_t limit, char ***ret_ids,
+                           size_t *ret_count);
+
+/* ---- credentials (sealed by the caller; the store never sees plaintext) ---------------- */
+
+int jit_store_credentials_put(struct jit_store *store, const char *request_id,
+                              const uint8_t *sealed, size_t sealed_len);
+/* *ret_sealed is malloc'd. JIT_ERR_NOT_FOUND when none are stored. */
+int jit_store_credentials_get(struct jit_store *store, const char *request_id, uint8_t **ret_sealed,
+                              size_t *ret_len);
+/* Deletes (overwriting first) the sealed credentials; 0 also when there were none. */
+int jit_store_credentials_delete(struct jit_store *store, const char *request_id);
+
+/* ---- policies -------------------------------------------------------------------------- */
+
+/* Every policy, ordered by name. */
+int jit_store_policy_list(struct jit_store *store, struct jit_policy ***ret_list,
+                          size_t *ret_count);
+int jit_store_policy_get(struct jit_store *store, const char *id, struct jit_policy **ret);
+int jit_store_policy_get_by_name(struct jit_store *store, const char *name,
+                                 struct jit_policy **ret);
+/* Inserts, or updates the policy of the same name (keeping its id and created_at; type, rego,
+ * description, enabled, updated_at and updated_by are replaced). On return policy->id and
+ * created_at hold the stored values. */
+int jit_store_policy_upsert(struct jit_store *store, struct jit_policy *policy);
+/* JIT_ERR_NOT_FOUND when absent. */
+int jit_store_policy_delete(struct jit_store *store, const char *id);
+
+/* ---- audit ----------------------------------------------------------------------------- */
+
+/* Appends an event inside the caller's write transaction: reads the last event's hash, seals
+ * the event (jit_audit_event_seal), inserts it and sets event->id. */
+int jit_store_audit_append(struct jit_store *store, struct jit_audit_event *event);
+
+struct jit_audit_filter {
+	const char *actor_identity; /* NULL = any */
+	const char *provider;
+	const char *request_id;
+	int64_t since;    /* inclusive; 0 = unbounded */
+	int64_t until;    /* inclusive; 0 = unbounded */
+	int64_t after_id; /* only ids > this (paging oldest first) */
+	size_t limit;     /* 1..10000 */
+};
+/* Matching events, oldest first (by id). */
+int jit_store_audit_query(struct jit_store *store, const struct jit_audit_filter *filter,
+                          struct jit_audit_event ***ret_list, size_t *ret_count);
+
+/* Walks the whole chain in id order and recomputes every hash. Returns 0 when intact, or
+ * JIT_ERR_DENIED with *ret_bad_id set to the first event that was altered, removed (a gap in
+ * ids or a prev_hash that does not match the previous event's hash: the event after the
+ * removal is named) or inserted, and a one-line explanation in `detail`. *ret_count is the
+ * number of events checked. */
+int jit_store_audit_verify(struct jit_store *store, int64_t *ret_bad_id, size_t *ret_count,
+                           char *detail, size_t detail_size);
+
+/* ---- metadata -------------------------------------------------------------------------- */
+
+/* A small key/value table for server state (e.g. "default_policies_loaded"). get returns
+ * JIT_ERR_NOT_FOUND when absent; *ret_value is malloc'd. */
+int jit_store_meta_get(struct jit_store *store, const char *key, char **ret_value);
+int jit_store_meta_set(struct jit_store *store, const char *key, const char *value);
+
+#endif
