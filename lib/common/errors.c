@@ -29,6 +29,10 @@ jit_strerror(int error)
 		return "internal error";
 	case JIT_ERR_LIMIT:
 		return "limit exceeded";
+	case JIT_ERR_UNAUTHENTICATED:
+		return "not authenticated";
+	case JIT_ERR_UPSTREAM:
+		return "an upstream service failed";
 	default:
 		break;
 	}

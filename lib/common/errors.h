@@ -15,8 +15,10 @@ enum {
 	JIT_ERR_PROTOCOL = -(JIT_ERR_BASE + 7), /* a peer spoke out of turn */
 	JIT_ERR_UNAVAILABLE = -(JIT_ERR_BASE + 8),
 	JIT_ERR_INTERNAL = -(JIT_ERR_BASE + 9),
-	JIT_ERR_LIMIT = -(JIT_ERR_BASE + 10), /* an evaluation budget was exhausted */
-	JIT_ERR_LAST = -(JIT_ERR_BASE + 11),
+	JIT_ERR_LIMIT = -(JIT_ERR_BASE + 10),           /* an evaluation budget was exhausted */
+	JIT_ERR_UNAUTHENTICATED = -(JIT_ERR_BASE + 11), /* no or a bad credential */
+	JIT_ERR_UPSTREAM = -(JIT_ERR_BASE + 12),        /* a provider or peer failed */
+	JIT_ERR_LAST = -(JIT_ERR_BASE + 13),
 };
 
 /* Returns a static, human-readable description of a negative error code (errno or JIT_ERR_*).

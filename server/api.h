@@ -1,0 +1,38 @@
+/* The REST API of seed 000, independent of the HTTP library: routes a request, checks the
+ * bearer token, parses and validates the body and query strictly (400 names the field), calls
+ * the workflow, and writes the JSON answer or {"code", "message"} error. The single place
+ * where JIT_ERR_* codes become HTTP statuses. Runs on the worker's thread. */
+#ifndef JIT_SERVER_API_H
+#define JIT_SERVER_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "server/server.h"
+
+struct jit_http_request {
+	const char *method;
+	size_t method_len;
+	const char *path; /* without the query */
+	size_t path_len;
+	const char *query; /* after '?', may be NULL */
+	size_t query_len;
+	const char *authorization; /* the header's value, or NULL */
+	size_t authorization_len;
+	const char *body;
+	size_t body_len;
+};
+
+struct jit_http_response {
+	int status;
+	const char *content_type;
+	char *body; /* malloc'd */
+	size_t body_len;
+	const char *allow; /* for 405: the methods allowed */
+};
+
+void jit_api_handle(struct jit_worker *w, const struct jit_http_request *request,
+                    struct jit_http_response *response);
+void jit_http_response_clear(struct jit_http_response *response);
+
+#endif

@@ -1,0 +1,315 @@
+/* h2o glue: accepts connections, turns each h2o request into a jit_http_request for the API
+ * layer and sends its answer. Trusts h2o for HTTP framing only; everything about the
+ * request's content is checked by api.c. Runs one event loop per thread. */
+#define H2O_USE_LIBUV 0
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <h2o.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "lib/common/errors.h"
+#include "server/api.h"
+#include "server/http.h"
+
+#define MAX_THREADS 64
+
+struct http_thread {
+	struct jit_http *http;
+	pthread_t thread;
+	int fd;
+	h2o_context_t ctx;
+	h2o_accept_ctx_t accept_ctx;
+	struct jit_worker worker;
+	int init_result;
+	char init_error[256];
+	bool started;
+};
+
+struct jit_http {
+	struct jit_server *server;
+	h2o_globalconf_t config;
+	SSL_CTX *ssl;
+	struct http_thread threads[MAX_THREADS];
+	int thread_count;
+	atomic_bool stopping;
+	pthread_mutex_t lock;
+	pthread_cond_t ready_cond;
+	int ready;
+};
+
+static __thread struct http_thread *current_thread;
+
+/* Bodies are allocated with a length prefix so that dispose can wipe them. */
+static void
+wipe_body(void *p)
+{
+	size_t *len = p;
+	explicit_bzero(len + 1, *len);
+}
+
+static h2o_iovec_t
+header_value(h2o_req_t *req, const h2o_token_t *token)
+{
+	ssize_t i = h2o_find_header(&req->headers, token, -1);
+	return i < 0 ? h2o_iovec_init(NULL, 0) : req->headers.entries[i].value;
+}
+
+static void
+set_header(h2o_req_t *req, const h2o_token_t *token, const char *value)
+{
+	h2o_add_header(&req->pool, &req->res.headers, token, NULL, value, strlen(value));
+}
+
+static int
+on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+	struct http_thread *t = current_thread;
+	size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+	h2o_iovec_t auth = header_value(req, H2O_TOKEN_AUTHORIZATION);
+	struct jit_http_request request = {
+		.method = req->method.base,
+		.method_len = req->method.len,
+		.path = req->path.base,
+		.path_len = path_len,
+		.query = req->query_at != SIZE_MAX ? req->path.base + req->query_at + 1 : NULL,
+		.query_len = req->query_at != SIZE_MAX ? req->path.len - req->query_at - 1 : 0,
+		.authorization = auth.base,
+		.authorization_len = auth.len,
+		.body = req->entity.base ? req->entity.base : "",
+		.body_len = req->entity.base ? req->entity.len : 0,
+	};
+	struct jit_http_response response;
+	jit_api_handle(&t->worker, &request, &response);
+
+	req->res.status = response.status;
+	req->res.reason = response.status < 400 ? "OK" : "Error";
+	set_header(req, H2O_TOKEN_CONTENT_TYPE,
+	           response.content_type ? response.content_type : "application/json");
+	set_header(req, H2O_TOKEN_CACHE_CONTROL, "no-store");
+	h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"),
+	                      0, NULL, H2O_STRLIT("nosniff"));
+	if (response.allow)
+		set_header(req, H2O_TOKEN_ALLOW, response.allow);
+	if (response.status == 401)
+		set_header(req, H2O_TOKEN_WWW_AUTHENTICATE, "Bearer");
+	size_t len = response.body_len;
+	size_t *block = h2o_mem_alloc_shared(&req->pool, sizeof(size_t) + len + 1, wipe_body);
+	*block = len;
+	char *body = (char *)(block + 1);
+	if (len)
+		memcpy(body, response.body, len);
+	jit_http_response_clear(&response);
+	req->res.content_length = len;
+	static h2o_generator_t generator = { NULL, NULL };
+	h2o_iovec_t iov = h2o_iovec_init(body, len);
+	h2o_start_response(req, &generator);
+	h2o_send(req, &iov, 1, H2O_SEND_STATE_FINAL);
+	return 0;
+}
+
+static void
+on_accept(h2o_socket_t *listener, const char *err)
+{
+	struct http_thread *t = listener->data;
+	if (err)
+		return;
+	h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+	if (sock)
+		h2o_accept(&t->accept_ctx, sock);
+}
+
+static void
+mark_ready(struct jit_http *http)
+{
+	pthread_mutex_lock(&http->lock);
+	http->ready++;
+	pthread_cond_broadcast(&http->ready_cond);
+	pthread_mutex_unlock(&http->lock);
+}
+
+static void *
+thread_main(void *arg)
+{
+	struct http_thread *t = arg;
+	struct jit_http *http = t->http;
+	current_thread = t;
+	t->init_result =
+	        jit_worker_init(&t->worker, http->server, t->init_error, sizeof(t->init_error));
+	if (t->init_result < 0) {
+		mark_ready(http);
+		return NULL;
+	}
+	h2o_evloop_t *loop = h2o_evloop_create();
+	h2o_context_init(&t->ctx, loop, &http->config);
+	t->accept_ctx.ctx = &t->ctx;
+	t->accept_ctx.hosts = http->config.hosts;
+	t->accept_ctx.ssl_ctx = http->ssl;
+	h2o_socket_t *listener = h2o_evloop_socket_create(loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);
+	listener->data = t;
+	h2o_socket_read_start(listener, on_accept);
+	mark_ready(http);
+	while (!atomic_load(&http->stopping))
+		h2o_evloop_run(loop, 200);
+	h2o_socket_read_stop(listener);
+	h2o_socket_close(listener);
+	t->fd = -1;
+	h2o_context_dispose(&t->ctx);
+	h2o_evloop_destroy(loop);
+	jit_worker_clear(&t->worker);
+	return NULL;
+}
+
+static int
+open_listener(const char *addr, char *error, size_t error_size)
+{
+	_cleanup_free_ char *host = NULL;
+	uint16_t port = 0;
+	int r = jit_config_split_addr(addr, &host, &port);
+	if (r < 0) {
+		snprintf(error, error_size, "http_addr \"%s\": not host:port", addr);
+		return r;
+	}
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+		                  .ai_socktype = SOCK_STREAM,
+		                  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *ai = NULL;
+	char service[8];
+	snprintf(service, sizeof(service), "%u", port);
+	if ((r = getaddrinfo(host, service, &hints, &ai)) != 0) {
+		snprintf(error, error_size, "http_addr \"%s\": %s", addr, gai_strerror(r));
+		return JIT_ERR_INVALID;
+	}
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, SOMAXCONN) < 0) {
+		r = -errno;
+		snprintf(error, error_size, "listening on %s: %s", addr, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return r;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static int
+setup_tls(struct jit_http *http, char *error, size_t error_size)
+{
+	const struct jit_config *config = http->server->config;
+	if (!config->tls_cert_file)
+		return 0;
+	SSL_CTX *ssl = SSL_CTX_new(TLS_server_method());
+	if (!ssl)
+		return -ENOMEM;
+	SSL_CTX_set_min_proto_version(ssl, TLS1_2_VERSION);
+	SSL_CTX_set_options(ssl, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+	if (SSL_CTX_use_certificate_chain_file(ssl, config->tls_cert_file) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ssl, config->tls_key_file, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ssl) != 1) {
+		char why[160];
+		ERR_error_string_n(ERR_get_error(), why, sizeof(why));
+		snprintf(error, error_size, "TLS certificate or key: %s", why);
+		SSL_CTX_free(ssl);
+		return JIT_ERR_INVALID;
+	}
+	h2o_ssl_register_alpn_protocols(ssl, h2o_http2_alpn_protocols);
+	http->ssl = ssl;
+	return 0;
+}
+
+int
+jit_http_start(struct jit_server *server, int threads, struct jit_http **ret_http, char *error,
+               size_t error_size)
+{
+	if (threads < 1 || threads > MAX_THREADS) {
+		snprintf(error, error_size, "thread count must be 1..%d", MAX_THREADS);
+		return JIT_ERR_INVALID;
+	}
+	struct jit_http *http = calloc(1, sizeof(*http));
+	if (!http)
+		return -ENOMEM;
+	http->server = server;
+	pthread_mutex_init(&http->lock, NULL);
+	pthread_cond_init(&http->ready_cond, NULL);
+	h2o_config_init(&http->config);
+	/* Bodies up to twice the cap reach the API, which answers 413 in JSON; h2o refuses
+	 * anything larger itself. */
+	http->config.max_request_entity_size = server->config->max_body_bytes * 2;
+	h2o_hostconf_t *host = h2o_config_register_host(
+	        &http->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+	h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+	h2o_handler_t *handler = h2o_create_handler(path, sizeof(*handler));
+	handler->on_req = on_req;
+	int r = setup_tls(http, error, error_size);
+	if (r < 0)
+		goto fail;
+	for (int i = 0; i < threads; i++) {
+		struct http_thread *t = &http->threads[i];
+		t->http = http;
+		if ((t->fd = open_listener(server->config->http_addr, error, error_size)) < 0) {
+			r = t->fd;
+			goto fail;
+		}
+	}
+	http->thread_count = threads;
+	for (int i = 0; i < threads; i++) {
+		struct http_thread *t = &http->threads[i];
+		if ((r = -pthread_create(&t->thread, NULL, thread_main, t)) < 0) {
+			snprintf(error, error_size, "starting a thread: %s", strerror(-r));
+			goto fail;
+		}
+		t->started = true;
+	}
+	pthread_mutex_lock(&http->lock);
+	while (http->ready < threads)
+		pthread_cond_wait(&http->ready_cond, &http->lock);
+	pthread_mutex_unlock(&http->lock);
+	for (int i = 0; i < threads; i++)
+		if (http->threads[i].init_result < 0) {
+			r = http->threads[i].init_result;
+			snprintf(error, error_size, "%s", http->threads[i].init_error);
+			goto fail;
+		}
+	*ret_http = http;
+	return 0;
+fail:
+	jit_http_stop(http);
+	return r;
+}
+
+void
+jit_http_stop(struct jit_http *http)
+{
+	if (!http)
+		return;
+	atomic_store(&http->stopping, true);
+	for (int i = 0; i < MAX_THREADS; i++) {
+		struct http_thread *t = &http->threads[i];
+		if (t->started)
+			pthread_join(t->thread, NULL);
+		if (t->fd > 0 && t->init_result < 0)
+			close(t->fd);
+		else if (t->fd > 0 && !t->started)
+			close(t->fd);
+	}
+	h2o_config_dispose(&http->config);
+	if (http->ssl)
+		SSL_CTX_free(http->ssl);
+	pthread_mutex_destroy(&http->lock);
+	pthread_cond_destroy(&http->ready_cond);
+	free(http);
+}

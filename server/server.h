@@ -1,0 +1,72 @@
+/* The running jitsudod: its configuration, identity verifier, sealing key, providers and the
+ * current policy set (shared by every thread), and the per-thread worker state (a store
+ * handle and a Rego evaluation context). Also the status type that carries an error code and
+ * a caller-facing message from the workflow to the API. */
+#ifndef JIT_SERVER_SERVER_H
+#define JIT_SERVER_SERVER_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/common/macro.h"
+#include "lib/common/secret.h"
+#include "lib/rego/rego.h"
+#include "server/auth.h"
+#include "server/config.h"
+#include "server/issuer.h"
+#include "server/policy.h"
+#include "server/provider.h"
+#include "server/store.h"
+
+#define JIT_VERSION "0.1.0"
+#define JIT_PROVIDER_COUNT 4
+
+/* A JIT_ERR_* code and the message a caller sees (never a secret). */
+struct jit_status {
+	int code;
+	char message[512];
+};
+
+/* Sets the status and returns `code` (negative), for `return jit_status_set(...)`. */
+int jit_status_set(struct jit_status *status, int code, const char *fmt, ...) JIT_PRINTF(3, 4);
+
+struct jit_sweeper;
+
+struct jit_server {
+	struct jit_config *config;
+	struct jit_auth *auth;
+	struct jit_issuer *issuer; /* NULL when the built-in issuer is disabled */
+	struct jit_secret *seal_key;
+	struct jit_provider *providers[JIT_PROVIDER_COUNT];
+	const char *provider_names[JIT_PROVIDER_COUNT];
+	size_t provider_count;
+
+	pthread_mutex_t policy_write_lock; /* serialises apply/delete/reload */
+	pthread_mutex_t policy_lock;       /* guards the pointer below */
+	struct jit_policy_set *policies;
+
+	struct jit_sweeper *sweeper; /* NULL until started */
+};
+
+/* What one thread needs to serve requests. */
+struct jit_worker {
+	struct jit_server *server;
+	struct jit_store *store;
+	struct jit_rego_eval *eval;
+};
+
+/* Opens a store handle and an evaluation context for the calling thread. */
+int jit_worker_init(struct jit_worker *worker, struct jit_server *server, char *error,
+                    size_t error_size);
+void jit_worker_clear(struct jit_worker *worker);
+
+/* The current policy set, referenced (unref when done). Never NULL once the server started. */
+struct jit_policy_set *jit_server_policies(struct jit_server *server);
+/* Replaces the policy set (takes the caller's reference). */
+void jit_server_set_policies(struct jit_server *server, struct jit_policy_set *set);
+/* The provider serving `name`, or NULL. */
+struct jit_provider *jit_server_provider(struct jit_server *server, const char *name);
+
+#endif
