@@ -46,7 +46,7 @@ FUZZ_REPLAY_BIN := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-replay/%)
 PROGRAMS := $(CONFORMANCE_BIN) $(BUILD)/rego-test $(JITSUDOD)
 
 .PHONY: all deps test check unit conformance style format format-check asan fuzz fuzz-replay rego-test-check \
-	bench clean run
+	bench clean run integration
 all: $(PROGRAMS) $(UNIT_BIN)
 
 deps:
@@ -134,8 +134,18 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIBREGO) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LIBREGO) $(LIBCOMMON) $(LIBS)
 
-bench: $(BENCH_BIN)
+bench: $(BENCH_BIN) $(JITSUDOD)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
+	@tests/bench/bench_http.sh
+
+# The integration tests start the real jitsudod (and, later, the agent, sshd and sudo).
+integration: $(JITSUDOD)
+	@tests/integration/run
+
+# `make run`: jitsudod on its embedded defaults (tools/run-local says what it does).
+run: deps
+	@$(MAKE) --no-print-directory $(JITSUDOD)
+	@tools/run-local
 
 # rego-test must pass a file of passing tests and fail a file with failing ones.
 rego-test-check: $(BUILD)/rego-test

@@ -479,8 +479,6 @@ h_credentials(struct ctx *c, const char *id)
 	                           "credentials", list, "issued_at", issued, "expires_at", expires);
 	jit_grant_clear(&grant);
 	/* The answer holds secrets: dump, then wipe jansson's copies before they are freed. */
-	respond_json(c->res, 200, NULL);
-	jit_http_response_clear(c->res);
 	c->res->status = 200;
 	c->res->content_type = "application/json";
 	c->res->body = answer ? json_dumps(answer, JSON_COMPACT) : NULL;

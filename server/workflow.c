@@ -713,15 +713,12 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 		current->issued_at = request->issued_at;
 		current->expires_at = request->expires_at;
 	}
-	json_t *details = comment ? reason_details("comment", comment) : json_object();
-	if ((r = jit_store_approval_add(w->store, id, &approval)) < 0)
-		goto fail;
-	if ((r = jit_store_request_update(w->store, current)) < 0 ||
+	if ((r = jit_store_approval_add(w->store, id, &approval)) < 0 ||
+	    (r = jit_store_request_update(w->store, current)) < 0 ||
 	    (r = audit(w, caller_email(caller),
 	               complete ? "request.approved" : "request.approval_recorded", current,
-	               "success", details)) < 0)
+	               "success", comment ? reason_details("comment", comment) : NULL)) < 0)
 		goto fail;
-	details = NULL;
 	if (complete && ((r = jit_store_credentials_put(w->store, id, sealed, sealed_len)) < 0 ||
 	                 (r = audit(w, "system", "grant.issued", current, "success",
 	                            grant_details(current))) < 0))
