@@ -40,7 +40,7 @@ struct jit_config {
 	int database_busy_timeout_ms; /* 5000 */
 
 	/* keys: */
-	char *seal_key_file; /* 32 random bytes sealing credentials at rest; required */
+	char *seal_key_file; /* 32 random bytes sealing credentials at rest; "/etc/jitsudo/seal.key" */
 
 	/* identity: */
 	char **admin_groups;                    /* NULL-terminated; default {"jitsudo-admins"} */
@@ -48,7 +48,7 @@ struct jit_config {
 	bool builtin_issuer_enabled;            /* true */
 	char *builtin_issuer_url;               /* default "http://127.0.0.1:8080" */
 	char *builtin_issuer_audience;          /* "jitsudo" */
-	char *builtin_issuer_key_file;          /* required when enabled */
+	char *builtin_issuer_key_file;          /* "/etc/jitsudo/issuer.pem" */
 	int64_t builtin_issuer_max_ttl_seconds; /* 24h */
 	struct jit_config_oidc_issuer oidc[JIT_CONFIG_MAX_ISSUERS];
 	size_t oidc_count;
@@ -73,24 +73,31 @@ struct jit_config {
 	char *log_level; /* "info": debug, info, warn, error */
 };
 
-/* The defaults, as if from an empty file. */
+/* The defaults, as if from an empty file. The three lists are never NULL (empty: {NULL}). */
 int jit_config_defaults(struct jit_config **ret_config);
 /* Reads `path` over the defaults. Returns 0, or JIT_ERR_INVALID / a negative errno with a
  * message ("config.yaml:12: workflow.max_duration: not a duration") in `error`. Also checks
- * the result (e.g. TLS needs both files; min <= max duration). */
+ * the result (e.g. TLS needs both files; min <= max duration). A file over 1 MiB is
+ * JIT_ERR_TOO_LARGE; YAML anchors, aliases and tags are refused. Does not open the files the
+ * config names. */
 int jit_config_load(const char *path, struct jit_config **ret_config, char *error,
                     size_t error_size);
 void jit_config_free(struct jit_config *config);
 JIT_DEFINE_CLEANUP(struct jit_config *, jit_config_free)
 
 /* Splits an address like ":8080", "127.0.0.1:8080" or "[::1]:8080" into host (NULL = any)
- * and port. *ret_host is malloc'd or NULL. */
+ * and port. *ret_host is malloc'd or NULL. The port is decimal 1..65535; an IPv6 host needs
+ * brackets. Returns 0, JIT_ERR_INVALID (nothing set) or -ENOMEM. */
 int jit_config_split_addr(const char *addr, char **ret_host, uint16_t *ret_port);
 
 /* `jitsudod init`: in `dir` (created 0750 if absent) writes jitsudod.yaml (0640; refuses to
  * overwrite unless `force`), seal.key (32 random bytes, 0600) and issuer.pem (ES256, 0600),
  * with database_path under `data_dir`, http_addr `http_addr`, and the built-in issuer at
- * `issuer_url`. Prints nothing; returns 0 or an error with a message. */
+ * `issuer_url`. Prints nothing; returns 0 or an error with a message (-EEXIST: the config
+ * exists and `force` is false; checked before anything is written). `data_dir` is created
+ * 0750 if absent; an existing seal.key or issuer.pem is kept, never replaced (a new seal key
+ * would make every sealed credential unreadable). NULL arguments take the CLI's defaults
+ * (/etc/jitsudo, /var/lib/jitsudo, ":8080", http://127.0.0.1:<port>). */
 int jit_config_init(const char *dir, const char *data_dir, const char *http_addr,
                     const char *issuer_url, bool force, char *error, size_t error_size);
 
