@@ -1309,7 +1309,8 @@ init_text(const char *data_dir, const char *key_dir, const char *http_addr, cons
 	      "  admin_groups: [jitsudo-admins]\n"
 	      "  admin_emails: []\n"
 	      "  # jitsudod's own token issuer, for a machine without an identity provider:\n"
-	      "  # `jitsudod token --user EMAIL --groups G1,G2` prints a token it signed.\n"
+	      "  # `jitsudod token --config THIS_FILE --user EMAIL --groups G1,G2` prints a "
+	      "token.\n"
 	      "  builtin_issuer:\n"
 	      "    enabled: true\n"
 	      "    url: ",

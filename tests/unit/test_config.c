@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,6 +261,51 @@ test_every_option(UNUSED_STATE)
 	assert_string_equal(c->mock_fail_grant_roles[1], "other");
 	assert_int_equal(c->mock_fail_revocations, 3);
 	assert_string_equal(c->log_level, "debug");
+}
+
+/* examples/jitsudod.yaml shows every option at its default: it must load as exactly that.
+ * (Unit tests run from the top of the repository.) */
+static void
+test_annotated_example_is_the_defaults(UNUSED_STATE)
+{
+	_cleanup_(jit_config_freep) struct jit_config *c = NULL;
+	char error[512] = "";
+	int r = jit_config_load("examples/jitsudod.yaml", &c, error, sizeof(error));
+	if (r < 0)
+		print_error("%s\n", error);
+	assert_int_equal(r, 0);
+	assert_defaults(c);
+}
+
+/* Every ```yaml block of docs/configuration.md is a whole config that loads. */
+static void
+test_documented_examples_load(UNUSED_STATE)
+{
+	FILE *f = fopen("docs/configuration.md", "r");
+	assert_non_null(f);
+	char line[1024], block[16384];
+	size_t length = 0, blocks = 0;
+	bool inside = false;
+	while (fgets(line, sizeof(line), f)) {
+		if (!inside && strcmp(line, "```yaml\n") == 0) {
+			inside = true;
+			length = 0;
+		} else if (inside && strcmp(line, "```\n") == 0) {
+			inside = false;
+			block[length] = '\0';
+			struct jit_config *c = load_ok(block);
+			jit_config_free(c);
+			blocks++;
+		} else if (inside) {
+			size_t n = strlen(line);
+			assert_true(length + n < sizeof(block));
+			memcpy(block + length, line, n);
+			length += n;
+		}
+	}
+	fclose(f);
+	assert_false(inside);
+	assert_int_equal(blocks, 2);
 }
 
 static void
@@ -794,6 +840,8 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_empty_and_commented_files_are_defaults),
 		cmocka_unit_test(test_every_option),
+		cmocka_unit_test(test_annotated_example_is_the_defaults),
+		cmocka_unit_test(test_documented_examples_load),
 		cmocka_unit_test(test_lists_replace_defaults),
 		cmocka_unit_test(test_milliseconds),
 		cmocka_unit_test(test_errors_name_file_line_and_key),
