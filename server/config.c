@@ -622,10 +622,9 @@ static const struct option root_options[] = {
 static void
 key_path(char *path, size_t size, const char *prefix, const char *key)
 {
-	int n = snprintf(path, size, "%s%s%.64s", prefix, prefix[0] ? "." : "", key);
-	if (n < 0)
-		return;
-	for (size_t i = strlen(prefix); path[i]; i++)
+	if (snprintf(path, size, "%s%s%.64s", prefix, prefix[0] ? "." : "", key) < 0)
+		path[0] = '\0';
+	for (size_t i = 0; path[i]; i++)
 		if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
 			path[i] = '?';
 }
@@ -1078,7 +1077,8 @@ jit_config_load(const char *path, struct jit_config **ret_config, char *error, s
 		set_error(error, error_size, "%s: %s", path, strerror(-r));
 		return r;
 	}
-	fd = open(absolute, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below). */
+	fd = open(absolute, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		r = -errno;
 		set_error(error, error_size, "%s: %s", path, strerror(-r));

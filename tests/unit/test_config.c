@@ -524,6 +524,12 @@ test_file_errors(UNUSED_STATE)
 	assert_int_equal(jit_config_load(tmp_root, &config, error, sizeof(error)), JIT_ERR_INVALID);
 	snprintf(expected, sizeof(expected), "%s: not a regular file", tmp_root);
 	assert_string_equal(error, expected);
+	/* A FIFO is refused without waiting for a writer. */
+	const char *fifo = tmp_path("fifo.yaml");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(jit_config_load(fifo, &config, error, sizeof(error)), JIT_ERR_INVALID);
+	snprintf(expected, sizeof(expected), "%s: not a regular file", fifo);
+	assert_string_equal(error, expected);
 	assert_null(config);
 }
 
