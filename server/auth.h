@@ -58,4 +58,12 @@ int jit_auth_add_static_issuer(struct jit_auth *auth, const struct jit_issuer_co
 int jit_auth_verify(struct jit_auth *auth, const char *token, int64_t now,
                     struct jit_identity *ret_identity, char *error, size_t error_size);
 
+/* After a failed fetch left an issuer with no keys, its tokens fail with JIT_ERR_UNAVAILABLE at
+ * once for this long instead of each waiting out another fetch. Refetch and retry intervals
+ * are measured with the `now` passed to jit_auth_verify. */
+#define JIT_AUTH_RETRY_SECONDS 5
+/* Bytes of one name in the groups claim; a token with a longer one is refused. */
+#define JIT_AUTH_MAX_GROUP_NAME 256
+/* Issuers are added before the first jit_auth_verify; adding is not synchronised with it. */
+
 #endif
