@@ -159,4 +159,11 @@ int jit_audit_event_seal(struct jit_audit_event *event, const char *prev_hash);
  * pass non-NULL must check. */
 char *jit_strdup_or_null(const char *s);
 
+/* Policy ids: "pol_" + 26 characters of the same form as request ids (sortable by creation). */
+#define JIT_POLICY_ID_PREFIX "pol_"
+#define JIT_POLICY_ID_LENGTH 30
+/* Writes a new policy id (JIT_POLICY_ID_LENGTH characters and a NUL) into `buf` (at least 31
+ * bytes). Returns 0, -EINVAL when `buf` is too small, or a negative errno from jit_id_new. */
+int jit_policy_id_new(char *buf, size_t size);
+
 #endif

@@ -1,0 +1,1630 @@
+/* The SQLite store: requests, approvals, sealed credentials, policies, the hash-chained audit
+ * log and server metadata in one database file (WAL, synchronous=FULL). One handle per thread;
+ * each handle prepares its statements once and reuses them. Trusts its callers to validate
+ * field contents; trusts the file's audit rows only as far as jit_store_audit_verify checks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sqlite3.h>
+
+#include "lib/common/errors.h"
+#include "lib/common/json.h"
+#include "lib/common/timeutil.h"
+#include "server/store.h"
+
+#define MAX_APPROVALS_PER_REQUEST 10000
+#define MAX_POLICIES 10000
+#define MAX_REQUEST_LIST 1000
+#define MAX_AUDIT_QUERY 10000
+#define MAX_DUE 10000
+
+/* ---- schema --------------------------------------------------------------------------- */
+
+/* Times are INTEGER nanoseconds since the epoch, 0 meaning "not set"; states and policy
+ * types are their enum numbers. Migrations only ever get appended to this list. */
+static const char migration_1[] =
+        "CREATE TABLE requests ("
+        " id TEXT PRIMARY KEY NOT NULL,"
+        " state INTEGER NOT NULL CHECK (state BETWEEN 1 AND 6),"
+        " requester_identity TEXT NOT NULL,"
+        " provider TEXT NOT NULL,"
+        " role TEXT NOT NULL,"
+        " resource_scope TEXT NOT NULL,"
+        " duration_seconds INTEGER NOT NULL,"
+        " reason TEXT NOT NULL,"
+        " break_glass INTEGER NOT NULL,"
+        " metadata TEXT NOT NULL,"
+        " created_at INTEGER NOT NULL,"
+        " updated_at INTEGER NOT NULL,"
+        " pending_expires_at INTEGER NOT NULL,"
+        " issued_at INTEGER NOT NULL,"
+        " expires_at INTEGER NOT NULL,"
+        " approver_tier TEXT,"
+        " required_approvals INTEGER NOT NULL,"
+        " decided_by TEXT,"
+        " decision_reason TEXT,"
+        " revocation_pending INTEGER NOT NULL,"
+        " revoke_attempts INTEGER NOT NULL,"
+        " revoke_next_attempt_at INTEGER NOT NULL,"
+        " host TEXT);"
+        "CREATE INDEX requests_by_state ON requests(state, id);"
+        "CREATE INDEX requests_by_requester ON requests(requester_identity, id);"
+        /* The sweeper's three deadlines; its queries name these indexes (INDEXED BY), since
+         * the planner would otherwise prefer requests_by_state. */
+        "CREATE INDEX requests_pending_deadline ON requests(pending_expires_at)"
+        " WHERE state = 1;"
+        "CREATE INDEX requests_grant_deadline ON requests(expires_at) WHERE state IN (2, 4);"
+        "CREATE INDEX requests_revoke_deadline ON requests(revoke_next_attempt_at)"
+        " WHERE revocation_pending = 1;"
+        "CREATE TABLE approvals ("
+        " id INTEGER PRIMARY KEY,"
+        " request_id TEXT NOT NULL REFERENCES requests(id),"
+        " approver_identity TEXT NOT NULL,"
+        " comment TEXT,"
+        " approved_at INTEGER NOT NULL,"
+        " UNIQUE (request_id, approver_identity));"
+        "CREATE TABLE credentials ("
+        " request_id TEXT PRIMARY KEY NOT NULL REFERENCES requests(id),"
+        " sealed BLOB NOT NULL);"
+        "CREATE TABLE policies ("
+        " id TEXT PRIMARY KEY NOT NULL,"
+        " name TEXT NOT NULL UNIQUE,"
+        " type INTEGER NOT NULL CHECK (type IN (1, 2)),"
+        " rego TEXT NOT NULL,"
+        " description TEXT,"
+        " enabled INTEGER NOT NULL,"
+        " created_at INTEGER NOT NULL,"
+        " updated_at INTEGER NOT NULL,"
+        " updated_by TEXT);"
+        /* AUTOINCREMENT: ids are never reused, and sqlite_sequence remembers the last one,
+         * which lets verify notice events removed from the end. */
+        "CREATE TABLE audit_events ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " timestamp INTEGER NOT NULL,"
+        " actor_identity TEXT NOT NULL,"
+        " action TEXT NOT NULL,"
+        " request_id TEXT,"
+        " provider TEXT,"
+        " resource_scope TEXT,"
+        " outcome TEXT NOT NULL,"
+        " details TEXT NOT NULL,"
+        " prev_hash TEXT NOT NULL,"
+        " hash TEXT NOT NULL);"
+        "CREATE INDEX audit_by_request ON audit_events(request_id);"
+        "CREATE INDEX audit_by_actor ON audit_events(actor_identity);"
+        "CREATE INDEX audit_by_timestamp ON audit_events(timestamp);"
+        "CREATE TABLE meta ("
+        " key TEXT PRIMARY KEY NOT NULL,"
+        " value TEXT NOT NULL);";
+
+struct migration {
+	int version;
+	const char *sql;
+};
+
+static const struct migration migrations[] = {
+	{ 1, migration_1 },
+};
+
+#define SCHEMA_VERSION 1
+
+/* ---- statements ----------------------------------------------------------------------- */
+
+#define REQUEST_COLUMNS                                                                     \
+	"id, state, requester_identity, provider, role, resource_scope, duration_seconds, " \
+	"reason, break_glass, metadata, created_at, updated_at, pending_expires_at, "       \
+	"issued_at, expires_at, approver_tier, required_approvals, decided_by, "            \
+	"decision_reason, revocation_pending, revoke_attempts, revoke_next_attempt_at, host"
+
+#define POLICY_COLUMNS \
+	"id, name, type, rego, description, enabled, created_at, updated_at, updated_by"
+
+#define AUDIT_COLUMNS                                                                   \
+	"id, timestamp, actor_identity, action, request_id, provider, resource_scope, " \
+	"outcome, details, prev_hash, hash"
+
+enum stmt_id {
+	ST_BEGIN_WRITE,
+	ST_BEGIN_READ,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_PING,
+	ST_REQUEST_INSERT,
+	ST_REQUEST_UPDATE,
+	ST_REQUEST_GET,
+	ST_APPROVALS_OF,
+	ST_APPROVALS_OF_LIST,
+	ST_APPROVAL_ADD,
+	ST_NEXT_DEADLINE,
+	ST_DUE,
+	ST_CREDENTIALS_PUT,
+	ST_CREDENTIALS_GET,
+	ST_CREDENTIALS_ZERO,
+	ST_CREDENTIALS_DELETE,
+	ST_POLICY_LIST,
+	ST_POLICY_GET,
+	ST_POLICY_GET_BY_NAME,
+	ST_POLICY_UPSERT,
+	ST_POLICY_DELETE,
+	ST_AUDIT_LAST,
+	ST_AUDIT_INSERT,
+	ST_AUDIT_ALL,
+	ST_AUDIT_SEQUENCE,
+	ST_META_GET,
+	ST_META_SET,
+	ST_COUNT,
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+	[ST_BEGIN_READ] = "BEGIN",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_PING] = "SELECT 1",
+	[ST_REQUEST_INSERT] = "INSERT INTO requests (" REQUEST_COLUMNS ") VALUES (?1, ?2, ?3, "
+	                      "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+	                      "?18, ?19, ?20, ?21, ?22, ?23)",
+	[ST_REQUEST_UPDATE] = "UPDATE requests SET state = ?2, updated_at = ?3, "
+	                      "pending_expires_at = ?4, issued_at = ?5, expires_at = ?6, "
+	                      "approver_tier = ?7, required_approvals = ?8, decided_by = ?9, "
+	                      "decision_reason = ?10, revocation_pending = ?11, "
+	                      "revoke_attempts = ?12, revoke_next_attempt_at = ?13, host = ?14 "
+	                      "WHERE id = ?1",
+	[ST_REQUEST_GET] = "SELECT " REQUEST_COLUMNS " FROM requests WHERE id = ?1",
+	[ST_APPROVALS_OF] = "SELECT request_id, approver_identity, comment, approved_at "
+	                    "FROM approvals WHERE request_id = ?1 ORDER BY approved_at, id",
+	[ST_APPROVALS_OF_LIST] = "SELECT request_id, approver_identity, comment, approved_at "
+	                         "FROM approvals WHERE request_id IN "
+	                         "(SELECT value FROM json_each(?1)) "
+	                         "ORDER BY request_id, approved_at, id",
+	[ST_APPROVAL_ADD] = "INSERT INTO approvals (request_id, approver_identity, comment, "
+	                    "approved_at) VALUES (?1, ?2, ?3, ?4)",
+	[ST_NEXT_DEADLINE] = "SELECT MIN(at) FROM ("
+	                     "SELECT MIN(pending_expires_at) AS at"
+	                     " FROM requests INDEXED BY requests_pending_deadline"
+	                     " WHERE state = 1 AND pending_expires_at > 0 "
+	                     "UNION ALL SELECT MIN(expires_at)"
+	                     " FROM requests INDEXED BY requests_grant_deadline"
+	                     " WHERE state IN (2, 4) AND expires_at > 0 "
+	                     "UNION ALL SELECT MIN(revoke_next_attempt_at)"
+	                     " FROM requests INDEXED BY requests_revoke_deadline"
+	                     " WHERE revocation_pending = 1)",
+	[ST_DUE] = "SELECT id FROM ("
+	           "SELECT id, pending_expires_at AS at"
+	           " FROM requests INDEXED BY requests_pending_deadline"
+	           " WHERE state = 1 AND pending_expires_at > 0 AND pending_expires_at <= ?1 "
+	           "UNION ALL SELECT id, expires_at"
+	           " FROM requests INDEXED BY requests_grant_deadline"
+	           " WHERE state IN (2, 4) AND expires_at > 0 AND expires_at <= ?1 "
+	           "UNION ALL SELECT id, revoke_next_attempt_at"
+	           " FROM requests INDEXED BY requests_revoke_deadline"
+	           " WHERE revocation_pending = 1 AND revoke_next_attempt_at <= ?1) "
+	           "GROUP BY id ORDER BY MIN(at), id LIMIT ?2",
+	[ST_CREDENTIALS_PUT] = "INSERT INTO credentials (request_id, sealed) VALUES (?1, ?2) "
+	                       "ON CONFLICT (request_id) DO UPDATE SET sealed = excluded.sealed",
+	[ST_CREDENTIALS_GET] = "SELECT sealed FROM credentials WHERE request_id = ?1",
+	[ST_CREDENTIALS_ZERO] = "UPDATE credentials SET sealed = zeroblob(length(sealed)) "
+	                        "WHERE request_id = ?1",
+	[ST_CREDENTIALS_DELETE] = "DELETE FROM credentials WHERE request_id = ?1",
+	[ST_POLICY_LIST] = "SELECT " POLICY_COLUMNS " FROM policies ORDER BY name",
+	[ST_POLICY_GET] = "SELECT " POLICY_COLUMNS " FROM policies WHERE id = ?1",
+	[ST_POLICY_GET_BY_NAME] = "SELECT " POLICY_COLUMNS " FROM policies WHERE name = ?1",
+	[ST_POLICY_UPSERT] = "INSERT INTO policies (" POLICY_COLUMNS ") VALUES (?1, ?2, ?3, ?4, "
+	                     "?5, ?6, ?7, ?8, ?9) ON CONFLICT (name) DO UPDATE SET "
+	                     "type = excluded.type, rego = excluded.rego, "
+	                     "description = excluded.description, enabled = excluded.enabled, "
+	                     "updated_at = excluded.updated_at, updated_by = excluded.updated_by "
+	                     "RETURNING id, created_at",
+	[ST_POLICY_DELETE] = "DELETE FROM policies WHERE id = ?1",
+	[ST_AUDIT_LAST] = "SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1",
+	[ST_AUDIT_INSERT] = "INSERT INTO audit_events (timestamp, actor_identity, action, "
+	                    "request_id, provider, resource_scope, outcome, details, prev_hash, "
+	                    "hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_AUDIT_ALL] = "SELECT " AUDIT_COLUMNS " FROM audit_events ORDER BY id",
+	[ST_AUDIT_SEQUENCE] = "SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'",
+	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+	                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+};
+
+/* Filtered queries are built once per combination of filters and kept like the others. */
+#define LIST_FILTER_REQUESTER 1
+#define LIST_FILTER_STATE 2
+#define LIST_FILTER_BEFORE 4
+#define LIST_VARIANTS 8
+
+#define AUDIT_FILTER_ACTOR 1
+#define AUDIT_FILTER_PROVIDER 2
+#define AUDIT_FILTER_REQUEST 4
+#define AUDIT_FILTER_SINCE 8
+#define AUDIT_FILTER_UNTIL 16
+#define AUDIT_VARIANTS 32
+
+struct jit_store {
+	sqlite3 *db;
+	sqlite3_stmt *stmts[ST_COUNT];
+	sqlite3_stmt *list_stmts[LIST_VARIANTS];
+	sqlite3_stmt *audit_stmts[AUDIT_VARIANTS];
+};
+
+/* ---- errors and statement helpers ----------------------------------------------------- */
+
+/* Translates an (extended) SQLite result code. */
+static int
+map_error(int code)
+{
+	switch (code) {
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+		return JIT_ERR_CONFLICT;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return JIT_ERR_NOT_FOUND; /* the request referred to does not exist */
+	case SQLITE_CONSTRAINT_NOTNULL:
+	case SQLITE_CONSTRAINT_CHECK:
+		return JIT_ERR_INVALID;
+	default:
+		break;
+	}
+	switch (code & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return JIT_ERR_UNAVAILABLE;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_TOOBIG:
+		return JIT_ERR_TOO_LARGE;
+	default:
+		return JIT_ERR_INTERNAL;
+	}
+}
+
+/* The error of the last failed call on this handle (a bind, a column fetch). */
+static int
+last_error(struct jit_store *store)
+{
+	int code = sqlite3_extended_errcode(store->db);
+	return code == SQLITE_OK ? JIT_ERR_INTERNAL : map_error(code);
+}
+
+static void
+stmt_resetp(sqlite3_stmt **st)
+{
+	if (*st) {
+		sqlite3_reset(*st);
+		sqlite3_clear_bindings(*st);
+	}
+}
+/* A cached statement borrowed for the scope: reset and unbound when the scope ends, so no
+ * statement keeps a read snapshot or a pointer to the caller's memory. */
+#define _cleanup_reset_ _cleanup_(stmt_resetp)
+
+static int
+stmt_get(struct jit_store *store, enum stmt_id id, sqlite3_stmt **ret)
+{
+	if (!store->stmts[id]) {
+		int rc = sqlite3_prepare_v3(store->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+		                            &store->stmts[id], NULL);
+		if (rc != SQLITE_OK)
+			return map_error(rc);
+	}
+	*ret = store->stmts[id];
+	return 0;
+}
+
+/* Runs a statement that returns no rows (or ignores them after the first step). */
+static int
+step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	return map_error(rc);
+}
+
+static int
+run(struct jit_store *store, enum stmt_id id)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r = stmt_get(store, id, &st);
+	if (r < 0)
+		return r;
+	return step_done(st);
+}
+
+/* Binds text without copying: every statement is reset before its caller returns. */
+static int
+bind_text(sqlite3_stmt *st, int index, const char *text)
+{
+	if (!text)
+		return sqlite3_bind_null(st, index);
+	return sqlite3_bind_text(st, index, text, -1, SQLITE_STATIC);
+}
+
+/* Copies a text column into a new string; a NULL column gives NULL. 0 or -ENOMEM. */
+static int
+column_strdup(sqlite3_stmt *st, int column, char **ret)
+{
+	if (sqlite3_column_type(st, column) == SQLITE_NULL) {
+		*ret = NULL;
+		return 0;
+	}
+	const unsigned char *text = sqlite3_column_text(st, column);
+	int len = sqlite3_column_bytes(st, column);
+	if (!text || len < 0)
+		return -ENOMEM;
+	char *copy = malloc((size_t)len + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, text, (size_t)len);
+	copy[len] = '\0';
+	*ret = copy;
+	return 0;
+}
+
+/* Copies a text column into a fixed buffer; JIT_ERR_INTERNAL when it does not fit. */
+static int
+column_copy(sqlite3_stmt *st, int column, char *buf, size_t size)
+{
+	const unsigned char *text = sqlite3_column_text(st, column);
+	int len = sqlite3_column_bytes(st, column);
+	if (sqlite3_column_type(st, column) == SQLITE_NULL)
+		len = 0;
+	else if (!text)
+		return -ENOMEM;
+	if (len < 0 || (size_t)len >= size)
+		return JIT_ERR_INTERNAL;
+	memcpy(buf, text ? (const char *)text : "", (size_t)len);
+	buf[len] = '\0';
+	return 0;
+}
+
+/* Parses a JSON object column (metadata, details). */
+static int
+column_json_object(sqlite3_stmt *st, int column, json_t **ret)
+{
+	const char *text = (const char *)sqlite3_column_text(st, column);
+	int len = sqlite3_column_bytes(st, column);
+	if (!text)
+		return sqlite3_column_type(st, column) == SQLITE_NULL ? JIT_ERR_INTERNAL : -ENOMEM;
+	json_t *json = json_loadb(text, (size_t)len, JSON_ALLOW_NUL, NULL);
+	if (!json || !json_is_object(json)) {
+		json_decref(json);
+		return JIT_ERR_INTERNAL;
+	}
+	*ret = json;
+	return 0;
+}
+
+/* Opens a read transaction when the caller has none, so that several SELECTs see one
+ * snapshot; *ret_opened says whether read_end must close it. */
+static int
+read_begin(struct jit_store *store, bool *ret_opened)
+{
+	if (!sqlite3_get_autocommit(store->db)) {
+		*ret_opened = false;
+		return 0;
+	}
+	int r = run(store, ST_BEGIN_READ);
+	if (r < 0)
+		return r;
+	*ret_opened = true;
+	return 0;
+}
+
+static void
+read_end(struct jit_store *store, bool opened)
+{
+	if (opened && !sqlite3_get_autocommit(store->db))
+		(void)run(store, ST_ROLLBACK);
+}
+
+/* ---- open, migrate, close ------------------------------------------------------------- */
+
+static int
+exec_sql(sqlite3 *db, const char *sql, char *error, size_t error_size, const char *what)
+{
+	char *message = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &message);
+	if (rc != SQLITE_OK) {
+		snprintf(error, error_size, "%s: %s", what, message ? message : sqlite3_errstr(rc));
+		sqlite3_free(message);
+		return map_error(sqlite3_extended_errcode(db));
+	}
+	return 0;
+}
+
+/* The highest migration recorded, 0 for a database without the table. */
+static int
+schema_version(sqlite3 *db, int *ret_version, char *error, size_t error_size)
+{
+	sqlite3_stmt *st = NULL;
+	int version = 0, rc;
+	rc = sqlite3_prepare_v2(db,
+	                        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+	                        "name = 'schema_migrations'",
+	                        -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		bool exists = sqlite3_column_int(st, 0) > 0;
+		sqlite3_finalize(st);
+		st = NULL;
+		rc = SQLITE_DONE;
+		if (exists &&
+		    (rc = sqlite3_prepare_v2(db,
+		                             "SELECT coalesce(max(version), 0) FROM "
+		                             "schema_migrations",
+		                             -1, &st, NULL)) == SQLITE_OK &&
+		    (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			version = sqlite3_column_int(st, 0);
+			rc = SQLITE_DONE;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(error, error_size, "reading the schema version: %s", sqlite3_errmsg(db));
+		return map_error(sqlite3_extended_errcode(db));
+	}
+	*ret_version = version;
+	return 0;
+}
+
+static int
+check_version(int version, char *error, size_t error_size)
+{
+	if (version > SCHEMA_VERSION) {
+		snprintf(error, error_size,
+		         "the database's schema version %d is newer than this program's (%d); "
+		         "refusing to use it",
+		         version, SCHEMA_VERSION);
+		return JIT_ERR_INVALID;
+	}
+	return 0;
+}
+
+/* Applies each missing migration in a transaction of its own. Several processes or threads
+ * may open the database at once: each migration re-reads the version under the write lock. */
+static int
+migrate(sqlite3 *db, char *error, size_t error_size)
+{
+	int version = 0, r;
+	if ((r = schema_version(db, &version, error, error_size)) < 0 ||
+	    (r = check_version(version, error, error_size)) < 0)
+		return r;
+	for (size_t i = 0; i < JIT_ARRAY_SIZE(migrations) && version < SCHEMA_VERSION; i++) {
+		const struct migration *m = &migrations[i];
+		if (m->version <= version)
+			continue;
+		if ((r = exec_sql(db, "BEGIN IMMEDIATE", error, error_size, "migrating")) < 0)
+			return r;
+		if ((r = exec_sql(db,
+		                  "CREATE TABLE IF NOT EXISTS schema_migrations ("
+		                  " version INTEGER PRIMARY KEY NOT NULL,"
+		                  " applied_at INTEGER NOT NULL)",
+		                  error, error_size, "migrating")) < 0 ||
+		    (r = schema_version(db, &version, error, error_size)) < 0 ||
+		    (r = check_version(version, error, error_size)) < 0)
+			goto fail;
+		if (m->version > version) {
+			char record[128];
+			snprintf(record, sizeof(record),
+			         "INSERT INTO schema_migrations (version, applied_at) "
+			         "VALUES (%d, %lld)",
+			         m->version, (long long)jit_now_realtime_ns());
+			char what[64];
+			snprintf(what, sizeof(what), "migration %d", m->version);
+			if ((r = exec_sql(db, m->sql, error, error_size, what)) < 0 ||
+			    (r = exec_sql(db, record, error, error_size, what)) < 0)
+				goto fail;
+			version = m->version;
+		}
+		if ((r = exec_sql(db, "COMMIT", error, error_size, "migrating")) < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+/* Asks for WAL and checks that the database is in it (an in-memory one cannot be). */
+static int
+set_pragmas(sqlite3 *db, const char *path, char *error, size_t error_size)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *mode = (const char *)sqlite3_column_text(st, 0);
+		bool ok = mode && (strcmp(mode, "wal") == 0 || strcmp(path, ":memory:") == 0);
+		if (!ok) {
+			snprintf(error, error_size, "%s: the database cannot use WAL mode (%s)",
+			         path, mode ? mode : "?");
+			sqlite3_finalize(st);
+			return JIT_ERR_INTERNAL;
+		}
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(error, error_size, "%s: setting WAL mode: %s", path, sqlite3_errmsg(db));
+		return map_error(sqlite3_extended_errcode(db));
+	}
+	if ((r = exec_sql(db,
+	                  "PRAGMA synchronous = FULL;"
+	                  "PRAGMA foreign_keys = ON;"
+	                  "PRAGMA secure_delete = ON;"
+	                  "PRAGMA trusted_schema = OFF",
+	                  error, error_size, "setting pragmas")) < 0)
+		return r;
+	return 0;
+}
+
+/* Creates a missing database file readable by its owner only (the WAL and shared-memory
+ * files inherit its mode). Paths that SQLite treats specially are left alone. */
+static int
+create_private(const char *path, char *error, size_t error_size)
+{
+	if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+		return 0;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(error, error_size, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+jit_store_open_sqlite(const char *path, int busy_timeout_ms, struct jit_store **ret_store,
+                      char *error, size_t error_size)
+{
+	_cleanup_(jit_store_closep) struct jit_store *store = NULL;
+	int r;
+	if (!path || !path[0]) {
+		snprintf(error, error_size, "no database path");
+		return JIT_ERR_INVALID;
+	}
+	if ((r = create_private(path, error, error_size)) < 0)
+		return r;
+	store = calloc(1, sizeof(*store));
+	if (!store) {
+		snprintf(error, error_size, "out of memory");
+		return -ENOMEM;
+	}
+	/* NOMUTEX: a handle is used by one thread at a time (see store.h). */
+	int rc = sqlite3_open_v2(path, &store->db,
+	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                         NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(error, error_size, "%s: %s", path,
+		         store->db ? sqlite3_errmsg(store->db) : sqlite3_errstr(rc));
+		return map_error(rc);
+	}
+	sqlite3_extended_result_codes(store->db, 1);
+	sqlite3_busy_timeout(store->db, busy_timeout_ms > 0 ? busy_timeout_ms : 0);
+	sqlite3_db_config(store->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	if ((r = set_pragmas(store->db, path, error, error_size)) < 0 ||
+	    (r = migrate(store->db, error, error_size)) < 0)
+		return r;
+	for (int i = 0; i < ST_COUNT; i++) {
+		sqlite3_stmt *st = NULL;
+		if ((r = stmt_get(store, (enum stmt_id)i, &st)) < 0) {
+			snprintf(error, error_size, "preparing a statement: %s",
+			         sqlite3_errmsg(store->db));
+			return r;
+		}
+	}
+	*ret_store = TAKE_PTR(store);
+	return 0;
+}
+
+void
+jit_store_close(struct jit_store *store)
+{
+	if (!store)
+		return;
+	for (size_t i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(store->stmts[i]);
+	for (size_t i = 0; i < LIST_VARIANTS; i++)
+		sqlite3_finalize(store->list_stmts[i]);
+	for (size_t i = 0; i < AUDIT_VARIANTS; i++)
+		sqlite3_finalize(store->audit_stmts[i]);
+	sqlite3_close(store->db);
+	free(store);
+}
+
+int
+jit_store_ping(struct jit_store *store)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	if (stmt_get(store, ST_PING, &st) < 0 || sqlite3_step(st) != SQLITE_ROW)
+		return JIT_ERR_UNAVAILABLE;
+	return 0;
+}
+
+/* ---- transactions --------------------------------------------------------------------- */
+
+int
+jit_store_begin(struct jit_store *store)
+{
+	if (!sqlite3_get_autocommit(store->db))
+		return JIT_ERR_INTERNAL;
+	return run(store, ST_BEGIN_WRITE);
+}
+
+int
+jit_store_commit(struct jit_store *store)
+{
+	if (sqlite3_get_autocommit(store->db))
+		return JIT_ERR_INTERNAL;
+	return run(store, ST_COMMIT);
+}
+
+void
+jit_store_rollback(struct jit_store *store)
+{
+	if (store && !sqlite3_get_autocommit(store->db))
+		(void)run(store, ST_ROLLBACK);
+}
+
+/* ---- requests ------------------------------------------------------------------------- */
+
+int
+jit_store_request_insert(struct jit_store *store, const struct jit_request *request)
+{
+	_cleanup_free_ char *metadata =
+	        request->metadata ? json_dumps(request->metadata, JSON_COMPACT) : strdup("{}");
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r;
+	if (!metadata)
+		return -ENOMEM;
+	if ((r = stmt_get(store, ST_REQUEST_INSERT, &st)) < 0)
+		return r;
+	int rc = bind_text(st, 1, request->id);
+	rc |= sqlite3_bind_int(st, 2, (int)request->state);
+	rc |= bind_text(st, 3, request->requester_identity);
+	rc |= bind_text(st, 4, request->provider);
+	rc |= bind_text(st, 5, request->role);
+	rc |= bind_text(st, 6, request->resource_scope);
+	rc |= sqlite3_bind_int64(st, 7, request->duration_seconds);
+	rc |= bind_text(st, 8, request->reason);
+	rc |= sqlite3_bind_int(st, 9, request->break_glass ? 1 : 0);
+	rc |= bind_text(st, 10, metadata);
+	rc |= sqlite3_bind_int64(st, 11, request->created_at);
+	rc |= sqlite3_bind_int64(st, 12, request->updated_at);
+	rc |= sqlite3_bind_int64(st, 13, request->pending_expires_at);
+	rc |= sqlite3_bind_int64(st, 14, request->issued_at);
+	rc |= sqlite3_bind_int64(st, 15, request->expires_at);
+	rc |= bind_text(st, 16, request->approver_tier);
+	rc |= sqlite3_bind_int(st, 17, request->required_approvals);
+	rc |= bind_text(st, 18, request->decided_by);
+	rc |= bind_text(st, 19, request->decision_reason);
+	rc |= sqlite3_bind_int(st, 20, request->revocation_pending ? 1 : 0);
+	rc |= sqlite3_bind_int(st, 21, request->revoke_attempts);
+	rc |= sqlite3_bind_int64(st, 22, request->revoke_next_attempt_at);
+	rc |= bind_text(st, 23, request->host);
+	if (rc != SQLITE_OK)
+		return last_error(store);
+	return step_done(st);
+}
+
+int
+jit_store_request_update(struct jit_store *store, const struct jit_request *request)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r;
+	if ((r = stmt_get(store, ST_REQUEST_UPDATE, &st)) < 0)
+		return r;
+	int rc = bind_text(st, 1, request->id);
+	rc |= sqlite3_bind_int(st, 2, (int)request->state);
+	rc |= sqlite3_bind_int64(st, 3, request->updated_at);
+	rc |= sqlite3_bind_int64(st, 4, request->pending_expires_at);
+	rc |= sqlite3_bind_int64(st, 5, request->issued_at);
+	rc |= sqlite3_bind_int64(st, 6, request->expires_at);
+	rc |= bind_text(st, 7, request->approver_tier);
+	rc |= sqlite3_bind_int(st, 8, request->required_approvals);
+	rc |= bind_text(st, 9, request->decided_by);
+	rc |= bind_text(st, 10, request->decision_reason);
+	rc |= sqlite3_bind_int(st, 11, request->revocation_pending ? 1 : 0);
+	rc |= sqlite3_bind_int(st, 12, request->revoke_attempts);
+	rc |= sqlite3_bind_int64(st, 13, request->revoke_next_attempt_at);
+	rc |= bind_text(st, 14, request->host);
+	if (rc != SQLITE_OK)
+		return last_error(store);
+	if ((r = step_done(st)) < 0)
+		return r;
+	return sqlite3_changes(store->db) > 0 ? 0 : JIT_ERR_NOT_FOUND;
+}
+
+/* Builds a request from a row of REQUEST_COLUMNS, copying every string. */
+static int
+read_request(sqlite3_stmt *st, struct jit_request **ret)
+{
+	_cleanup_(jit_request_freep) struct jit_request *request = jit_request_new();
+	int r;
+	if (!request)
+		return -ENOMEM;
+	json_decref(TAKE_PTR(request->metadata));
+	if ((r = column_copy(st, 0, request->id, sizeof(request->id))) < 0)
+		return r;
+	request->state = (enum jit_request_state)sqlite3_column_int(st, 1);
+	request->duration_seconds = sqlite3_column_int64(st, 6);
+	request->break_glass = sqlite3_column_int(st, 8) != 0;
+	request->created_at = sqlite3_column_int64(st, 10);
+	request->updated_at = sqlite3_column_int64(st, 11);
+	request->pending_expires_at = sqlite3_column_int64(st, 12);
+	request->issued_at = sqlite3_column_int64(st, 13);
+	request->expires_at = sqlite3_column_int64(st, 14);
+	request->required_approvals = sqlite3_column_int(st, 16);
+	request->revocation_pending = sqlite3_column_int(st, 19) != 0;
+	request->revoke_attempts = sqlite3_column_int(st, 20);
+	request->revoke_next_attempt_at = sqlite3_column_int64(st, 21);
+	if ((r = column_strdup(st, 2, &request->requester_identity)) < 0 ||
+	    (r = column_strdup(st, 3, &request->provider)) < 0 ||
+	    (r = column_strdup(st, 4, &request->role)) < 0 ||
+	    (r = column_strdup(st, 5, &request->resource_scope)) < 0 ||
+	    (r = column_strdup(st, 7, &request->reason)) < 0 ||
+	    (r = column_json_object(st, 9, &request->metadata)) < 0 ||
+	    (r = column_strdup(st, 15, &request->approver_tier)) < 0 ||
+	    (r = column_strdup(st, 17, &request->decided_by)) < 0 ||
+	    (r = column_strdup(st, 18, &request->decision_reason)) < 0 ||
+	    (r = column_strdup(st, 22, &request->host)) < 0)
+		return r;
+	*ret = TAKE_PTR(request);
+	return 0;
+}
+
+/* Appends the approval in columns 1..3 (approver, comment, approved_at) of `st`. */
+static int
+read_approval(sqlite3_stmt *st, struct jit_request *request)
+{
+	if (request->approval_count >= MAX_APPROVALS_PER_REQUEST)
+		return JIT_ERR_TOO_LARGE;
+	struct jit_approval *grown =
+	        reallocarray(request->approvals, request->approval_count + 1, sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	request->approvals = grown;
+	struct jit_approval approval = { .approved_at = sqlite3_column_int64(st, 3) };
+	int r;
+	if ((r = column_strdup(st, 1, &approval.approver_identity)) < 0 ||
+	    (r = column_strdup(st, 2, &approval.comment)) < 0) {
+		free(approval.approver_identity);
+		return r;
+	}
+	request->approvals[request->approval_count++] = approval;
+	return 0;
+}
+
+static int
+read_approvals_of(struct jit_store *store, struct jit_request *request)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r, rc;
+	if ((r = stmt_get(store, ST_APPROVALS_OF, &st)) < 0)
+		return r;
+	if (bind_text(st, 1, request->id) != SQLITE_OK)
+		return last_error(store);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((r = read_approval(st, request)) < 0)
+			return r;
+	return rc == SQLITE_DONE ? 0 : map_error(rc);
+}
+
+int
+jit_store_request_get(struct jit_store *store, const char *id, struct jit_request **ret_request)
+{
+	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
+	bool opened = false;
+	int r, rc;
+	if ((r = read_begin(store, &opened)) < 0)
+		return r;
+	{
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+		if ((r = stmt_get(store, ST_REQUEST_GET, &st)) < 0)
+			goto out;
+		if (bind_text(st, 1, id) != SQLITE_OK) {
+			r = last_error(store);
+			goto out;
+		}
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE)
+			r = JIT_ERR_NOT_FOUND;
+		else if (rc != SQLITE_ROW)
+			r = map_error(rc);
+		else
+			r = read_request(st, &request);
+	}
+	if (r == 0)
+		r = read_approvals_of(store, request);
+out:
+	read_end(store, opened);
+	if (r < 0)
+		return r;
+	*ret_request = TAKE_PTR(request);
+	return 0;
+}
+
+static int
+list_stmt(struct jit_store *store, unsigned variant, sqlite3_stmt **ret)
+{
+	if (!store->list_stmts[variant]) {
+		char sql[1024];
+		const char *joiner = " WHERE ";
+		size_t n = (size_t)snprintf(sql, sizeof(sql), "SELECT %s FROM requests",
+		                            REQUEST_COLUMNS);
+		if (variant & LIST_FILTER_REQUESTER) {
+			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%srequester_identity = ?1",
+			                      joiner);
+			joiner = " AND ";
+		}
+		if (variant & LIST_FILTER_STATE) {
+			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%sstate = ?2", joiner);
+			joiner = " AND ";
+		}
+		if (variant & LIST_FILTER_BEFORE)
+			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%sid < ?3", joiner);
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, " ORDER BY id DESC LIMIT ?4");
+		if (n >= sizeof(sql))
+			return JIT_ERR_INTERNAL;
+		int rc = sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+		                            &store->list_stmts[variant], NULL);
+		if (rc != SQLITE_OK)
+			return map_error(rc);
+	}
+	*ret = store->list_stmts[variant];
+	return 0;
+}
+
+/* Position of `id` in `list`, which is sorted by id, newest (largest) first; -1 if absent. */
+static ssize_t
+find_descending(struct jit_request **list, size_t count, const char *id)
+{
+	size_t low = 0, high = count;
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+		int c = strcmp(list[mid]->id, id);
+		if (c == 0)
+			return (ssize_t)mid;
+		if (c > 0)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	return -1;
+}
+
+/* Loads the approvals of every listed request with one query. */
+static int
+read_approvals_of_list(struct jit_store *store, struct jit_request **list, size_t count)
+{
+	_cleanup_(jit_json_decrefp) json_t *ids = json_array();
+	_cleanup_free_ char *ids_text = NULL;
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r, rc;
+	if (!ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++)
+		if (json_array_append_new(ids, json_string(list[i]->id)) < 0)
+			return -ENOMEM;
+	if (!(ids_text = json_dumps(ids, JSON_COMPACT)))
+		return -ENOMEM;
+	if ((r = stmt_get(store, ST_APPROVALS_OF_LIST, &st)) < 0)
+		return r;
+	if (bind_text(st, 1, ids_text) != SQLITE_OK)
+		return last_error(store);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		ssize_t at = id ? find_descending(list, count, id) : -1;
+		if (at >= 0 && (r = read_approval(st, list[at])) < 0)
+			return r;
+	}
+	return rc == SQLITE_DONE ? 0 : map_error(rc);
+}
+
+int
+jit_store_request_list(struct jit_store *store, const struct jit_request_filter *filter,
+                       struct jit_request ***ret_list, size_t *ret_count)
+{
+	struct jit_request **list = NULL;
+	size_t count = 0;
+	unsigned variant = 0;
+	bool opened = false;
+	int r, rc;
+	if (filter->limit < 1 || filter->limit > MAX_REQUEST_LIST)
+		return JIT_ERR_INVALID;
+	if (filter->requester_identity)
+		variant |= LIST_FILTER_REQUESTER;
+	if (filter->state != JIT_STATE_UNSPECIFIED)
+		variant |= LIST_FILTER_STATE;
+	if (filter->before_id)
+		variant |= LIST_FILTER_BEFORE;
+	if (!(list = calloc(filter->limit, sizeof(*list))))
+		return -ENOMEM;
+	if ((r = read_begin(store, &opened)) < 0)
+		goto out;
+	{
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+		if ((r = list_stmt(store, variant, &st)) < 0)
+			goto out;
+		rc = bind_text(st, 1, filter->requester_identity);
+		rc |= sqlite3_bind_int(st, 2, (int)filter->state);
+		rc |= bind_text(st, 3, filter->before_id);
+		rc |= sqlite3_bind_int64(st, 4, (sqlite3_int64)filter->limit);
+		if (rc != SQLITE_OK) {
+			r = last_error(store);
+			goto out;
+		}
+		while (count < filter->limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if ((r = read_request(st, &list[count])) < 0)
+				goto out;
+			count++;
+		}
+		if (count < filter->limit && rc != SQLITE_DONE) {
+			r = map_error(rc);
+			goto out;
+		}
+	}
+	if (count > 0)
+		r = read_approvals_of_list(store, list, count);
+out:
+	read_end(store, opened);
+	if (r < 0) {
+		jit_request_list_free(list, count);
+		return r;
+	}
+	*ret_list = list;
+	*ret_count = count;
+	return 0;
+}
+
+int
+jit_store_approval_add(struct jit_store *store, const char *request_id,
+                       const struct jit_approval *approval)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r;
+	if ((r = stmt_get(store, ST_APPROVAL_ADD, &st)) < 0)
+		return r;
+	int rc = bind_text(st, 1, request_id);
+	rc |= bind_text(st, 2, approval->approver_identity);
+	rc |= bind_text(st, 3, approval->comment);
+	rc |= sqlite3_bind_int64(st, 4, approval->approved_at);
+	if (rc != SQLITE_OK)
+		return last_error(store);
+	return step_done(st);
+}
+
+int
+jit_store_next_deadline(struct jit_store *store, int64_t *ret_at)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r, rc;
+	if ((r = stmt_get(store, ST_NEXT_DEADLINE, &st)) < 0)
+		return r;
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+		return map_error(rc);
+	if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+		return JIT_ERR_NOT_FOUND;
+	*ret_at = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+int
+jit_store_due_requests(struct jit_store *store, int64_t now, size_t limit, char ***ret_ids,
+                       size_t *ret_count)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	char **ids = NULL;
+	size_t count = 0;
+	int r = 0, rc;
+	if (limit < 1 || limit > MAX_DUE)
+		return JIT_ERR_INVALID;
+	if ((r = stmt_get(store, ST_DUE, &st)) < 0)
+		return r;
+	rc = sqlite3_bind_int64(st, 1, now);
+	rc |= sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	if (rc != SQLITE_OK)
+		return last_error(store);
+	if (!(ids = calloc(limit, sizeof(*ids))))
+		return -ENOMEM;
+	while (count < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((r = column_strdup(st, 0, &ids[count])) < 0)
+			goto fail;
+		if (!ids[count]) {
+			r = JIT_ERR_INTERNAL;
+			goto fail;
+		}
+		count++;
+	}
+	if (count < limit && rc != SQLITE_DONE) {
+		r = map_error(rc);
+		goto fail;
+	}
+	*ret_ids = ids;
+	*ret_count = count;
+	return 0;
+fail:
+	for (size_t i = 0; i < count; i++)
+		free(ids[i]);
+	free(ids);
+	return r;
+}
+
+/* ---- credentials ---------------------------------------------------------------------- */
+
+int
+jit_store_credentials_put(struct jit_store *store, const char *request_id, const uint8_t *sealed,
+                          size_t sealed_len)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r;
+	if (sealed_len > INT32_MAX)
+		return JIT_ERR_TOO_LARGE;
+	if ((r = stmt_get(store, ST_CREDENTIALS_PUT, &st)) < 0)
+		return r;
+	int rc = bind_text(st, 1, request_id);
+	rc |= sqlite3_bind_blob(st, 2, sealed_len ? (const void *)sealed : "", (int)sealed_len,
+	                        SQLITE_STATIC);
+	if (rc != SQLITE_OK)
+		return last_error(store);
+	return step_done(st);
+}
+
+int
+jit_store_credentials_get(struct jit_store *store, const char *request_id, uint8_t **ret_sealed,
+                          size_t *ret_len)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r, rc;
+	if ((r = stmt_get(store, ST_CREDENTIALS_GET, &st)) < 0)
+		return r;
+	if (bind_text(st, 1, request_id) != SQLITE_OK)
+		return last_error(store);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return JIT_ERR_NOT_FOUND;
+	if (rc != SQLITE_ROW)
+		return map_error(rc);
+	const void *blob = sqlite3_column_blob(st, 0);
+	int len = sqlite3_column_bytes(st, 0);
+	if (len < 0 || (!blob && len > 0))
+		return -ENOMEM;
+	uint8_t *copy = malloc(len > 0 ? (size_t)len : 1);
+	if (!copy)
+		return -ENOMEM;
+	if (len > 0)
+		memcpy(copy, blob, (size_t)len);
+	*ret_sealed = copy;
+	*ret_len = (size_t)len;
+	return 0;
+}
+
+int
+jit_store_credentials_delete(struct jit_store *store, const char *request_id)
+{
+	int r;
+	/* Zeros first, so the bytes are gone from the page even if the page is reused before
+	 * secure_delete would have cleared it. */
+	{
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+		if ((r = stmt_get(store, ST_CREDENTIALS_ZERO, &st)) < 0)
+			return r;
+		if (bind_text(st, 1, request_id) != SQLITE_OK)
+			return last_error(store);
+		if ((r = step_done(st)) < 0)
+			return r;
+	}
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	if ((r = stmt_get(store, ST_CREDENTIALS_DELETE, &st)) < 0)
+		return r;
+	if (bind_text(st, 1, request_id) != SQLITE_OK)
+		return last_error(store);
+	return step_done(st);
+}
+
+/* ---- policies ------------------------------------------------------------------------- */
+
+static int
+read_policy(sqlite3_stmt *st, struct jit_policy **ret)
+{
+	_cleanup_(jit_policy_freep) struct jit_policy *policy = jit_policy_new();
+	int r;
+	if (!policy)
+		return -ENOMEM;
+	if ((r = column_copy(st, 0, policy->id, sizeof(policy->id))) < 0 ||
+	    (r = column_strdup(st, 1, &policy->name)) < 0 ||
+	    (r = column_strdup(st, 3, &policy->rego)) < 0 ||
+	    (r = column_strdup(st, 4, &policy->description)) < 0 ||
+	    (r = column_strdup(st, 8, &policy->updated_by)) < 0)
+		return r;
+	policy->type = (enum jit_policy_type)sqlite3_column_int(st, 2);
+	policy->enabled = sqlite3_column_int(st, 5) != 0;
+	policy->created_at = sqlite3_column_int64(st, 6);
+	policy->updated_at = sqlite3_column_int64(st, 7);
+	*ret = TAKE_PTR(policy);
+	return 0;
+}
+
+int
+jit_store_policy_list(struct jit_store *store, struct jit_policy ***ret_list, size_t *ret_count)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	struct jit_policy **list = NULL;
+	size_t count = 0, capacity = 0;
+	int r = 0, rc;
+	if ((r = stmt_get(store, ST_POLICY_LIST, &st)) < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == capacity) {
+			size_t grown_capacity = capacity ? capacity * 2 : 16;
+			struct jit_policy **grown = NULL;
+			if (count >= MAX_POLICIES) {
+				r = JIT_ERR_TOO_LARGE;
+				goto fail;
+			}
+			if (!(grown = reallocarray(list, grown_capacity, sizeof(*list)))) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			list = grown;
+			capacity = grown_capacity;
+		}
+		if ((r = read_policy(st, &list[count])) < 0)
+			goto fail;
+		count++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = map_error(rc);
+		goto fail;
+	}
+	if (!list && !(list = calloc(1, sizeof(*list))))
+		return -ENOMEM;
+	*ret_list = list;
+	*ret_count = count;
+	return 0;
+fail:
+	jit_policy_list_free(list, count);
+	return r;
+}
+
+static int
+policy_get_by(struct jit_store *store, enum stmt_id id, const char *key, struct jit_policy **ret)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r, rc;
+	if ((r = stmt_get(store, id, &st)) < 0)
+		return r;
+	if (bind_text(st, 1, key) != SQLITE_OK)
+		return last_error(store);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return JIT_ERR_NOT_FOUND;
+	if (rc != SQLITE_ROW)
+		return map_error(rc);
+	return read_policy(st, ret);
+}
+
+int
+jit_store_policy_get(struct jit_store *store, const char *id, struct jit_policy **ret)
+{
+	return policy_get_by(store, ST_POLICY_GET, id, ret);
+}
+
+int
+jit_store_policy_get_by_name(struct jit_store *store, const char *name, struct jit_policy **ret)
+{
+	return policy_get_by(store, ST_POLICY_GET_BY_NAME, name, ret);
+}
+
+int
+jit_store_policy_upsert(struct jit_store *store, struct jit_policy *policy)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	char id[sizeof(policy->id)];
+	char stored_id[sizeof(policy->id)];
+	int r, rc;
+	if (policy->id[0]) {
+		memcpy(id, policy->id, sizeof(id));
+		id[sizeof(id) - 1] = '\0';
+	} else if ((r = jit_policy_id_new(id, sizeof(id))) < 0) {
+		return r;
+	}
+	int64_t created_at = policy->created_at   ? policy->created_at
+	                     : policy->updated_at ? policy->updated_at
+	                                          : jit_now_realtime_ns();
+	if ((r = stmt_get(store, ST_POLICY_UPSERT, &st)) < 0)
+		return r;
+	rc = bind_text(st, 1, id);
+	rc |= bind_text(st, 2, policy->name);
+	rc |= sqlite3_bind_int(st, 3, (int)policy->type);
+	rc |= bind_text(st, 4, policy->rego);
+	rc |= bind_text(st, 5, policy->description);
+	rc |= sqlite3_bind_int(st, 6, policy->enabled ? 1 : 0);
+	rc |= sqlite3_bind_int64(st, 7, created_at);
+	rc |= sqlite3_bind_int64(st, 8, policy->updated_at);
+	rc |= bind_text(st, 9, policy->updated_by);
+	if (rc != SQLITE_OK)
+		return last_error(store);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? JIT_ERR_INTERNAL : map_error(rc);
+	if ((r = column_copy(st, 0, stored_id, sizeof(stored_id))) < 0)
+		return r;
+	created_at = sqlite3_column_int64(st, 1);
+	if ((r = step_done(st)) < 0)
+		return r;
+	memcpy(policy->id, stored_id, sizeof(policy->id));
+	policy->created_at = created_at;
+	return 0;
+}
+
+int
+jit_store_policy_delete(struct jit_store *store, const char *id)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r;
+	if ((r = stmt_get(store, ST_POLICY_DELETE, &st)) < 0)
+		return r;
+	if (bind_text(st, 1, id) != SQLITE_OK)
+		return last_error(store);
+	if ((r = step_done(st)) < 0)
+		return r;
+	return sqlite3_changes(store->db) > 0 ? 0 : JIT_ERR_NOT_FOUND;
+}
+
+/* ---- audit ---------------------------------------------------------------------------- */
+
+/* Builds an event from a row of AUDIT_COLUMNS, copying every string. */
+static int
+read_event(sqlite3_stmt *st, struct jit_audit_event **ret)
+{
+	_cleanup_(jit_audit_event_freep) struct jit_audit_event *event = jit_audit_event_new();
+	int r;
+	if (!event)
+		return -ENOMEM;
+	json_decref(TAKE_PTR(event->details));
+	event->id = sqlite3_column_int64(st, 0);
+	event->timestamp = sqlite3_column_int64(st, 1);
+	if ((r = column_strdup(st, 2, &event->actor_identity)) < 0 ||
+	    (r = column_strdup(st, 3, &event->action)) < 0 ||
+	    (r = column_strdup(st, 4, &event->request_id)) < 0 ||
+	    (r = column_strdup(st, 5, &event->provider)) < 0 ||
+	    (r = column_strdup(st, 6, &event->resource_scope)) < 0 ||
+	    (r = column_strdup(st, 7, &event->outcome)) < 0 ||
+	    (r = column_json_object(st, 8, &event->details)) < 0 ||
+	    (r = column_copy(st, 9, event->prev_hash, sizeof(event->prev_hash))) < 0 ||
+	    (r = column_copy(st, 10, event->hash, sizeof(event->hash))) < 0)
+		return r;
+	*ret = TAKE_PTR(event);
+	return 0;
+}
+
+/* The hash of the newest event, "" when the log is empty. */
+static int
+audit_last_hash(struct jit_store *store, char *buf, size_t size)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r, rc;
+	if ((r = stmt_get(store, ST_AUDIT_LAST, &st)) < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		buf[0] = '\0';
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return map_error(rc);
+	return column_copy(st, 0, buf, size);
+}
+
+static int
+audit_insert(struct jit_store *store, struct jit_audit_event *event, int64_t *ret_id)
+{
+	char prev_hash[sizeof(event->prev_hash)];
+	int r;
+	if ((r = audit_last_hash(store, prev_hash, sizeof(prev_hash))) < 0 ||
+	    (r = jit_audit_event_seal(event, prev_hash)) < 0)
+		return r;
+	_cleanup_free_ char *details =
+	        event->details ? json_dumps(event->details, JSON_COMPACT) : strdup("{}");
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	if (!details)
+		return -ENOMEM;
+	if ((r = stmt_get(store, ST_AUDIT_INSERT, &st)) < 0)
+		return r;
+	int rc = sqlite3_bind_int64(st, 1, event->timestamp);
+	rc |= bind_text(st, 2, event->actor_identity);
+	rc |= bind_text(st, 3, event->action);
+	rc |= bind_text(st, 4, event->request_id);
+	rc |= bind_text(st, 5, event->provider);
+	rc |= bind_text(st, 6, event->resource_scope);
+	rc |= bind_text(st, 7, event->outcome);
+	rc |= bind_text(st, 8, details);
+	rc |= bind_text(st, 9, event->prev_hash);
+	rc |= bind_text(st, 10, event->hash);
+	if (rc != SQLITE_OK)
+		return last_error(store);
+	if ((r = step_done(st)) < 0)
+		return r;
+	*ret_id = sqlite3_last_insert_rowid(store->db);
+	return 0;
+}
+
+int
+jit_store_audit_append(struct jit_store *store, struct jit_audit_event *event)
+{
+	/* The chain needs the write lock between reading the last hash and inserting; a caller
+	 * without a transaction gets one of its own. */
+	bool own = sqlite3_get_autocommit(store->db);
+	int64_t id = 0;
+	int r;
+	if (own && (r = jit_store_begin(store)) < 0)
+		return r;
+	r = audit_insert(store, event, &id);
+	if (own) {
+		if (r == 0)
+			r = jit_store_commit(store);
+		if (r < 0)
+			jit_store_rollback(store);
+	}
+	if (r < 0)
+		return r;
+	event->id = id;
+	return 0;
+}
+
+static int
+audit_stmt(struct jit_store *store, unsigned variant, sqlite3_stmt **ret)
+{
+	if (!store->audit_stmts[variant]) {
+		char sql[1024];
+		size_t n = (size_t)snprintf(sql, sizeof(sql),
+		                            "SELECT %s FROM audit_events WHERE id > ?6",
+		                            AUDIT_COLUMNS);
+		if (variant & AUDIT_FILTER_ACTOR)
+			n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND actor_identity = ?1");
+		if (variant & AUDIT_FILTER_PROVIDER)
+			n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND provider = ?2");
+		if (variant & AUDIT_FILTER_REQUEST)
+			n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND request_id = ?3");
+		if (variant & AUDIT_FILTER_SINCE)
+			n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND timestamp >= ?4");
+		if (variant & AUDIT_FILTER_UNTIL)
+			n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND timestamp <= ?5");
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, " ORDER BY id LIMIT ?7");
+		if (n >= sizeof(sql))
+			return JIT_ERR_INTERNAL;
+		int rc = sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+		                            &store->audit_stmts[variant], NULL);
+		if (rc != SQLITE_OK)
+			return map_error(rc);
+	}
+	*ret = store->audit_stmts[variant];
+	return 0;
+}
+
+int
+jit_store_audit_query(struct jit_store *store, const struct jit_audit_filter *filter,
+                      struct jit_audit_event ***ret_list, size_t *ret_count)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	struct jit_audit_event **list = NULL;
+	size_t count = 0;
+	unsigned variant = 0;
+	int r = 0, rc;
+	if (filter->limit < 1 || filter->limit > MAX_AUDIT_QUERY)
+		return JIT_ERR_INVALID;
+	if (filter->actor_identity)
+		variant |= AUDIT_FILTER_ACTOR;
+	if (filter->provider)
+		variant |= AUDIT_FILTER_PROVIDER;
+	if (filter->request_id)
+		variant |= AUDIT_FILTER_REQUEST;
+	if (filter->since)
+		variant |= AUDIT_FILTER_SINCE;
+	if (filter->until)
+		variant |= AUDIT_FILTER_UNTIL;
+	if ((r = audit_stmt(store, variant, &st)) < 0)
+		return r;
+	rc = bind_text(st, 1, filter->actor_identity);
+	rc |= bind_text(st, 2, filter->provider);
+	rc |= bind_text(st, 3, filter->request_id);
+	rc |= sqlite3_bind_int64(st, 4, filter->since);
+	rc |= sqlite3_bind_int64(st, 5, filter->until);
+	rc |= sqlite3_bind_int64(st, 6, filter->after_id);
+	rc |= sqlite3_bind_int64(st, 7, (sqlite3_int64)filter->limit);
+	if (rc != SQLITE_OK)
+		return last_error(store);
+	if (!(list = calloc(filter->limit, sizeof(*list))))
+		return -ENOMEM;
+	while (count < filter->limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((r = read_event(st, &list[count])) < 0)
+			goto fail;
+		count++;
+	}
+	if (count < filter->limit && rc != SQLITE_DONE) {
+		r = map_error(rc);
+		goto fail;
+	}
+	*ret_list = list;
+	*ret_count = count;
+	return 0;
+fail:
+	jit_audit_event_list_free(list, count);
+	return r;
+}
+
+/* Does text column `column` hold exactly `expected`? */
+static bool
+column_equals(sqlite3_stmt *st, int column, const char *expected)
+{
+	const char *text = (const char *)sqlite3_column_text(st, column);
+	int len = sqlite3_column_bytes(st, column);
+	return text && len >= 0 && (size_t)len == strlen(expected) &&
+	       memcmp(text, expected, (size_t)len) == 0;
+}
+
+/* Checks one row against the chain so far. Returns 0 when it links and its hash is right,
+ * JIT_ERR_DENIED with an explanation when not, or another error when the row cannot be
+ * read. `prev_hash` is the previous row's stored hash ("" before the first). */
+static int
+verify_row(sqlite3_stmt *st, int64_t expected_id, const char *prev_hash, char *detail,
+           size_t detail_size)
+{
+	int64_t id = sqlite3_column_int64(st, 0);
+	if (id != expected_id) {
+		if (expected_id == 1)
+			snprintf(detail, detail_size,
+			         "the log starts at event %lld, not 1: earlier events were removed "
+			         "or this one was inserted",
+			         (long long)id);
+		else
+			snprintf(detail, detail_size,
+			         "event %lld follows event %lld: events in between were removed or "
+			         "this one was inserted",
+			         (long long)id, (long long)(expected_id - 1));
+		return JIT_ERR_DENIED;
+	}
+	if (!column_equals(st, 9, prev_hash)) {
+		snprintf(detail, detail_size,
+		         "prev_hash does not match the hash of the event before it: the event "
+		         "before was removed or changed, or this one was inserted");
+		return JIT_ERR_DENIED;
+	}
+	_cleanup_(jit_audit_event_freep) struct jit_audit_event *event = NULL;
+	int r = read_event(st, &event);
+	if (r == JIT_ERR_INTERNAL) {
+		snprintf(detail, detail_size,
+		         "the event cannot be read (details are not a JSON object, or a hash is "
+		         "malformed): it was altered");
+		return JIT_ERR_DENIED;
+	}
+	if (r < 0)
+		return r;
+	if ((r = jit_audit_event_seal(event, prev_hash)) < 0)
+		return r;
+	if (!column_equals(st, 10, event->hash)) {
+		snprintf(detail, detail_size,
+		         "the hash does not match the event's contents: it was altered");
+		return JIT_ERR_DENIED;
+	}
+	return 0;
+}
+
+/* The last id AUTOINCREMENT handed out; 0 when none. */
+static int
+audit_sequence(struct jit_store *store, int64_t *ret_seq)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r, rc;
+	if ((r = stmt_get(store, ST_AUDIT_SEQUENCE, &st)) < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		*ret_seq = 0;
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return map_error(rc);
+	*ret_seq = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+int
+jit_store_audit_verify(struct jit_store *store, int64_t *ret_bad_id, size_t *ret_count,
+                       char *detail, size_t detail_size)
+{
+	char prev_hash[65] = "";
+	int64_t expected_id = 1, bad_id = 0, seq = 0;
+	size_t count = 0;
+	bool opened = false;
+	int r, rc;
+	if ((r = read_begin(store, &opened)) < 0) {
+		snprintf(detail, detail_size, "reading the audit log: %s", jit_strerror(r));
+		return r;
+	}
+	{
+		/* One row at a time: memory stays bounded however long the log is. */
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+		if ((r = stmt_get(store, ST_AUDIT_ALL, &st)) < 0)
+			goto out;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			count++;
+			r = verify_row(st, expected_id, prev_hash, detail, detail_size);
+			if (r == JIT_ERR_DENIED) {
+				bad_id = sqlite3_column_int64(st, 0);
+				goto out;
+			}
+			if (r < 0)
+				goto out;
+			/* verify_row checked that the stored hash equals the computed one. */
+			if ((r = column_copy(st, 10, prev_hash, sizeof(prev_hash))) < 0)
+				goto out;
+			expected_id++;
+		}
+		if (rc != SQLITE_DONE) {
+			r = map_error(rc);
+			goto out;
+		}
+	}
+	/* Rows removed from the end leave no gap; the sequence still counts them. */
+	if ((r = audit_sequence(store, &seq)) < 0)
+		goto out;
+	if (seq >= expected_id) {
+		bad_id = expected_id;
+		snprintf(detail, detail_size,
+		         "the log ends at event %lld but ids were handed out up to %lld: events "
+		         "at the end were removed",
+		         (long long)(expected_id - 1), (long long)seq);
+		r = JIT_ERR_DENIED;
+	}
+out:
+	read_end(store, opened);
+	if (r < 0 && r != JIT_ERR_DENIED && detail_size > 0 && !detail[0])
+		snprintf(detail, detail_size, "reading the audit log: %s", jit_strerror(r));
+	if (r == JIT_ERR_DENIED)
+		*ret_bad_id = bad_id;
+	*ret_count = count;
+	return r;
+}
+
+/* ---- metadata ------------------------------------------------------------------------- */
+
+int
+jit_store_meta_get(struct jit_store *store, const char *key, char **ret_value)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	char *value = NULL;
+	int r, rc;
+	if ((r = stmt_get(store, ST_META_GET, &st)) < 0)
+		return r;
+	if (bind_text(st, 1, key) != SQLITE_OK)
+		return last_error(store);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return JIT_ERR_NOT_FOUND;
+	if (rc != SQLITE_ROW)
+		return map_error(rc);
+	if ((r = column_strdup(st, 0, &value)) < 0)
+		return r;
+	if (!value && !(value = strdup("")))
+		return -ENOMEM;
+	*ret_value = value;
+	return 0;
+}
+
+int
+jit_store_meta_set(struct jit_store *store, const char *key, const char *value)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r;
+	if ((r = stmt_get(store, ST_META_SET, &st)) < 0)
+		return r;
+	int rc = bind_text(st, 1, key);
+	rc |= bind_text(st, 2, value);
+	if (rc != SQLITE_OK)
+		return last_error(store);
+	return step_done(st);
+}
