@@ -132,4 +132,16 @@ int jit_store_audit_verify(struct jit_store *store, int64_t *ret_bad_id, size_t 
 int jit_store_meta_get(struct jit_store *store, const char *key, char **ret_value);
 int jit_store_meta_set(struct jit_store *store, const char *key, const char *value);
 
+/* ---- notes on the SQLite backend (store_sqlite.c) --------------------------------------- */
+
+/* Beyond the codes above: a foreign key that names no request (an approval or credentials of
+ * an unknown request id) is JIT_ERR_NOT_FOUND; a missing required field or an invalid state
+ * or policy type is JIT_ERR_INVALID; a lock held past the busy timeout is
+ * JIT_ERR_UNAVAILABLE. jit_store_audit_append called outside a transaction runs in one of its
+ * own. Limits outside the documented ranges are JIT_ERR_INVALID (due_requests: 1..10000). A
+ * policy upserted with an empty id gets a new one (jit_policy_id_new), and created_at defaults
+ * to updated_at. Time columns hold 0 for "not set"; the sweeper's deadlines ignore an unset
+ * pending_expires_at or expires_at, while a pending revocation is due from
+ * revoke_next_attempt_at even when that is 0. */
+
 #endif

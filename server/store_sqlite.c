@@ -553,6 +553,7 @@ set_pragmas(sqlite3 *db, const char *path, char *error, size_t error_size)
 	                  "PRAGMA synchronous = FULL;"
 	                  "PRAGMA foreign_keys = ON;"
 	                  "PRAGMA secure_delete = ON;"
+	                  "PRAGMA journal_size_limit = 67108864;"
 	                  "PRAGMA trusted_schema = OFF",
 	                  error, error_size, "setting pragmas")) < 0)
 		return r;
