@@ -73,4 +73,13 @@ int jit_policy_eval_raw(struct jit_policy_set *set, struct jit_rego_eval *eval,
 int jit_policy_load_defaults(const char *dir, struct jit_policy ***ret_list, size_t *ret_count,
                              char *error, size_t error_size);
 
+/* Budgets of one policy evaluation: a hostile or careless policy stops with
+ * eval_limit_error (JIT_ERR_LIMIT) after this many steps instead of stalling a worker. */
+#define JIT_POLICY_MAX_STEPS 1000000
+/* required_approvals is clamped to 1..JIT_POLICY_MAX_APPROVALS; a value that is not an
+ * integer counts as 1. approver_tier is "auto" only when the rule's value is exactly the
+ * string "auto". An allowed decision whose policy defines no string `reason` has reason "";
+ * the fallback texts are for denials. */
+#define JIT_POLICY_MAX_APPROVALS 10
+
 #endif

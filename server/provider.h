@@ -97,4 +97,20 @@ void jit_provider_mock_stats(struct jit_provider *provider, struct jit_mock_stat
 
 void jit_provider_free(struct jit_provider *provider);
 
+/* Bounds of a grant's pairs: names are environment variable names ([A-Za-z_][A-Za-z0-9_]*)
+ * of at most JIT_GRANT_MAX_NAME bytes, values UTF-8 of at most JIT_GRANT_MAX_VALUE bytes
+ * without NUL; jit_grant_add and jit_grant_deserialize refuse others (JIT_ERR_INVALID,
+ * JIT_ERR_TOO_LARGE). The serialized text is at most JIT_GRANT_MAX_TEXT bytes.
+ * jit_grant_deserialize replaces the credentials of `grant` (wiping any it held) only on
+ * success and leaves its request id and times alone. */
+#define JIT_GRANT_MAX_NAME 128
+#define JIT_GRANT_MAX_VALUE (64 * 1024)
+#define JIT_GRANT_MAX_TEXT JIT_SECRET_MAX
+
+/* jit_provider_free calls ops->free, which releases everything the provider owns including
+ * the struct itself; it accepts NULL. The mock's jit_provider_mock_stats accepts only a
+ * provider made by jit_provider_mock_new (others read as zeros). For the kubernetes mock
+ * with scope "*", KUBE_NAMESPACE is "default" and the kubeconfig context names no
+ * namespace. */
+
 #endif
