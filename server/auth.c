@@ -12,6 +12,8 @@
 
 #include <cjose/cjose.h>
 #include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "lib/common/buf.h"
 #include "lib/common/errors.h"
@@ -82,7 +84,24 @@ struct auth_issuer {
 	char last_error[128];
 };
 
+/* Tokens already verified, keyed by the SHA-256 of their text, so that a client sending the
+ * same token on every call costs a hash instead of a signature check. An entry lives until
+ * the token's exp (plus the skew) and at most CACHE_TTL_SECONDS, so a key withdrawn by the
+ * issuer stops being honoured within that time. Direct-mapped, lock-striped. */
+#define CACHE_SLOTS 4096
+#define CACHE_STRIPES 16
+#define CACHE_TTL_SECONDS 60
+
+struct cache_entry {
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	bool used;
+	int64_t valid_until; /* ns */
+	struct jit_identity identity;
+};
+
 struct jit_auth {
+	struct cache_entry cache[CACHE_SLOTS];
+	pthread_mutex_t cache_locks[CACHE_STRIPES];
 	int fetch_timeout_ms;
 	struct auth_issuer *issuers[MAX_ISSUERS];
 	size_t issuer_count;
@@ -690,6 +709,8 @@ jit_auth_new(int fetch_timeout_ms, struct jit_auth **ret_auth)
 	if (!auth)
 		return -ENOMEM;
 	auth->fetch_timeout_ms = fetch_timeout_ms;
+	for (size_t i = 0; i < CACHE_STRIPES; i++)
+		pthread_mutex_init(&auth->cache_locks[i], NULL);
 	*ret_auth = auth;
 	return 0;
 }
@@ -701,6 +722,10 @@ jit_auth_free(struct jit_auth *auth)
 		return;
 	for (size_t i = 0; i < auth->issuer_count; i++)
 		issuer_free(auth->issuers[i]);
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		jit_identity_clear(&auth->cache[i].identity);
+	for (size_t i = 0; i < CACHE_STRIPES; i++)
+		pthread_mutex_destroy(&auth->cache_locks[i]);
 	free(auth);
 }
 
@@ -1009,8 +1034,93 @@ check_claims(const struct auth_issuer *is, const json_t *claims, int64_t now,
 	return 0;
 }
 
+static int
+identity_copy(const struct jit_identity *from, struct jit_identity *to)
+{
+	*to = (struct jit_identity){ .expires_at = from->expires_at };
+	to->email = strdup(from->email);
+	to->subject = from->subject ? strdup(from->subject) : NULL;
+	to->issuer = from->issuer ? strdup(from->issuer) : NULL;
+	to->groups = json_deep_copy(from->groups);
+	if (!to->email || (from->subject && !to->subject) || (from->issuer && !to->issuer) ||
+	    !to->groups) {
+		jit_identity_clear(to);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static size_t
+cache_slot(const unsigned char *digest)
+{
+	return ((size_t)digest[0] << 8 | digest[1]) % CACHE_SLOTS;
+}
+
+static bool
+cache_lookup(struct jit_auth *auth, const unsigned char *digest, int64_t now,
+             struct jit_identity *ret)
+{
+	size_t slot = cache_slot(digest);
+	pthread_mutex_t *lock = &auth->cache_locks[slot % CACHE_STRIPES];
+	bool hit = false;
+	pthread_mutex_lock(lock);
+	struct cache_entry *e = &auth->cache[slot];
+	if (e->used && now < e->valid_until &&
+	    CRYPTO_memcmp(e->digest, digest, SHA256_DIGEST_LENGTH) == 0)
+		hit = identity_copy(&e->identity, ret) == 0;
+	pthread_mutex_unlock(lock);
+	return hit;
+}
+
+static void
+cache_store(struct jit_auth *auth, const unsigned char *digest, int64_t now,
+            const struct jit_identity *identity)
+{
+	struct jit_identity copy;
+	if (identity_copy(identity, &copy) < 0)
+		return;
+	int64_t until = now + (int64_t)CACHE_TTL_SECONDS * 1000000000LL;
+	int64_t token_end = identity->expires_at + (int64_t)JIT_AUTH_SKEW_SECONDS * 1000000000LL;
+	if (token_end < until)
+		until = token_end;
+	size_t slot = cache_slot(digest);
+	pthread_mutex_t *lock = &auth->cache_locks[slot % CACHE_STRIPES];
+	pthread_mutex_lock(lock);
+	struct cache_entry *e = &auth->cache[slot];
+	jit_identity_clear(&e->identity);
+	memcpy(e->digest, digest, SHA256_DIGEST_LENGTH);
+	e->identity = copy;
+	e->valid_until = until;
+	e->used = true;
+	pthread_mutex_unlock(lock);
+}
+
+static int verify_uncached(struct jit_auth *auth, const char *token, int64_t now,
+                           struct jit_identity *ret_identity, char *error, size_t error_size);
+
 int
 jit_auth_verify(struct jit_auth *auth, const char *token, int64_t now,
+                struct jit_identity *ret_identity, char *error, size_t error_size)
+{
+	if (!auth || !token || !ret_identity)
+		return JIT_ERR_INVALID;
+	if (error && error_size > 0)
+		error[0] = '\0';
+	size_t len = strnlen(token, JIT_AUTH_MAX_TOKEN + 1);
+	if (len > JIT_AUTH_MAX_TOKEN)
+		return verify_uncached(auth, token, now, ret_identity, error, error_size);
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	SHA256((const unsigned char *)token, len, digest);
+	if (cache_lookup(auth, digest, now, ret_identity))
+		return 0;
+	int r = verify_uncached(auth, token, now, ret_identity, error, error_size);
+	if (r == 0)
+		cache_store(auth, digest, now, ret_identity);
+	return r;
+}
+
+static int
+verify_uncached(struct jit_auth *auth, const char *token, int64_t now,
                 struct jit_identity *ret_identity, char *error, size_t error_size)
 {
 	if (!auth || !token || !ret_identity)

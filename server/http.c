@@ -163,8 +163,9 @@ thread_main(void *arg)
 	h2o_socket_read_stop(listener);
 	h2o_socket_close(listener);
 	t->fd = -1;
-	h2o_context_dispose(&t->ctx);
-	h2o_evloop_destroy(loop);
+	/* Connections still open (keep-alive clients) are not torn down one by one: h2o 2.2
+	 * asserts when a context with live timers is disposed, and the process is ending. The
+	 * store is closed properly so that SQLite checkpoints its WAL. */
 	jit_worker_clear(&t->worker);
 	return NULL;
 }

@@ -373,6 +373,32 @@ test_expiry_and_skew(UNUSED_STATE)
 	jit_auth_free(auth);
 }
 
+/* A verified token is remembered, but never past its exp (plus skew) nor past 60 s. */
+static void
+test_verified_token_cache(UNUSED_STATE)
+{
+	const struct test_key *keys[] = { &ec_key };
+	struct jit_auth *auth = static_auth(keys, 1);
+	json_t *c = claims();
+	json_object_set_new(c, "exp", json_integer(NOW_S + 30));
+	char *token = sign_token(&ec_key, "ES256", "ec1", c);
+	expect_accepted(auth, token, NOW);
+	expect_accepted(auth, token, NOW + 80 * 1000000000LL); /* within exp + skew */
+	expect_denied(auth, token, NOW + 95 * 1000000000LL, "token expired");
+	free(token);
+
+	/* A cached token whose last byte differs is a different token: not a cache hit. */
+	c = claims();
+	json_object_set_new(c, "exp", json_integer(NOW_S + 3600));
+	token = sign_token(&ec_key, "ES256", "ec1", c);
+	expect_accepted(auth, token, NOW);
+	size_t n = strlen(token);
+	token[n - 1] = token[n - 1] == 'A' ? 'B' : 'A';
+	expect_denied(auth, token, NOW, "");
+	free(token);
+	jit_auth_free(auth);
+}
+
 static void
 test_not_before_and_issued_at(UNUSED_STATE)
 {
@@ -1250,6 +1276,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_issuer_round_trip),
 		cmocka_unit_test(test_expiry_and_skew),
+		cmocka_unit_test(test_verified_token_cache),
 		cmocka_unit_test(test_not_before_and_issued_at),
 		cmocka_unit_test(test_audience),
 		cmocka_unit_test(test_issuer_must_be_trusted),
