@@ -13,6 +13,7 @@
 #include <cjose/cjose.h>
 #include <curl/curl.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "lib/common/buf.h"
@@ -101,7 +102,7 @@ struct cache_entry {
 
 struct jit_auth {
 	struct cache_entry cache[CACHE_SLOTS];
-	pthread_mutex_t cache_locks[CACHE_STRIPES];
+	pthread_rwlock_t cache_locks[CACHE_STRIPES];
 	int fetch_timeout_ms;
 	struct auth_issuer *issuers[MAX_ISSUERS];
 	size_t issuer_count;
@@ -710,7 +711,7 @@ jit_auth_new(int fetch_timeout_ms, struct jit_auth **ret_auth)
 		return -ENOMEM;
 	auth->fetch_timeout_ms = fetch_timeout_ms;
 	for (size_t i = 0; i < CACHE_STRIPES; i++)
-		pthread_mutex_init(&auth->cache_locks[i], NULL);
+		pthread_rwlock_init(&auth->cache_locks[i], NULL);
 	*ret_auth = auth;
 	return 0;
 }
@@ -725,7 +726,7 @@ jit_auth_free(struct jit_auth *auth)
 	for (size_t i = 0; i < CACHE_SLOTS; i++)
 		jit_identity_clear(&auth->cache[i].identity);
 	for (size_t i = 0; i < CACHE_STRIPES; i++)
-		pthread_mutex_destroy(&auth->cache_locks[i]);
+		pthread_rwlock_destroy(&auth->cache_locks[i]);
 	free(auth);
 }
 
@@ -1061,14 +1062,14 @@ cache_lookup(struct jit_auth *auth, const unsigned char *digest, int64_t now,
              struct jit_identity *ret)
 {
 	size_t slot = cache_slot(digest);
-	pthread_mutex_t *lock = &auth->cache_locks[slot % CACHE_STRIPES];
+	pthread_rwlock_t *lock = &auth->cache_locks[slot % CACHE_STRIPES];
 	bool hit = false;
-	pthread_mutex_lock(lock);
+	pthread_rwlock_rdlock(lock);
 	struct cache_entry *e = &auth->cache[slot];
 	if (e->used && now < e->valid_until &&
 	    CRYPTO_memcmp(e->digest, digest, SHA256_DIGEST_LENGTH) == 0)
 		hit = identity_copy(&e->identity, ret) == 0;
-	pthread_mutex_unlock(lock);
+	pthread_rwlock_unlock(lock);
 	return hit;
 }
 
@@ -1084,15 +1085,33 @@ cache_store(struct jit_auth *auth, const unsigned char *digest, int64_t now,
 	if (token_end < until)
 		until = token_end;
 	size_t slot = cache_slot(digest);
-	pthread_mutex_t *lock = &auth->cache_locks[slot % CACHE_STRIPES];
-	pthread_mutex_lock(lock);
+	pthread_rwlock_t *lock = &auth->cache_locks[slot % CACHE_STRIPES];
+	pthread_rwlock_wrlock(lock);
 	struct cache_entry *e = &auth->cache[slot];
 	jit_identity_clear(&e->identity);
 	memcpy(e->digest, digest, SHA256_DIGEST_LENGTH);
 	e->identity = copy;
 	e->valid_until = until;
 	e->used = true;
-	pthread_mutex_unlock(lock);
+	pthread_rwlock_unlock(lock);
+}
+
+/* SHA-256 with the algorithm fetched once: OpenSSL 3's one-shot SHA256() looks it up in the
+ * provider store under a lock on every call. */
+static EVP_MD *cache_md;
+static pthread_once_t cache_md_once = PTHREAD_ONCE_INIT;
+
+static void
+cache_md_fetch(void)
+{
+	cache_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static bool
+token_digest(const char *token, size_t len, unsigned char digest[SHA256_DIGEST_LENGTH])
+{
+	pthread_once(&cache_md_once, cache_md_fetch);
+	return cache_md && EVP_Digest(token, len, digest, NULL, cache_md, NULL) == 1;
 }
 
 static int verify_uncached(struct jit_auth *auth, const char *token, int64_t now,
@@ -1110,7 +1129,8 @@ jit_auth_verify(struct jit_auth *auth, const char *token, int64_t now,
 	if (len > JIT_AUTH_MAX_TOKEN)
 		return verify_uncached(auth, token, now, ret_identity, error, error_size);
 	unsigned char digest[SHA256_DIGEST_LENGTH];
-	SHA256((const unsigned char *)token, len, digest);
+	if (!token_digest(token, len, digest))
+		return verify_uncached(auth, token, now, ret_identity, error, error_size);
 	if (cache_lookup(auth, digest, now, ret_identity))
 		return 0;
 	int r = verify_uncached(auth, token, now, ret_identity, error, error_size);
