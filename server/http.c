@@ -247,9 +247,11 @@ jit_http_start(struct jit_server *server, int threads, struct jit_http **ret_htt
 	pthread_mutex_init(&http->lock, NULL);
 	pthread_cond_init(&http->ready_cond, NULL);
 	h2o_config_init(&http->config);
-	/* Bodies up to twice the cap reach the API, which answers 413 in JSON; h2o refuses
-	 * anything larger itself. */
-	http->config.max_request_entity_size = server->config->max_body_bytes * 2;
+	/* Bodies up to 8 times the cap (at least 8 MiB) reach the API, which answers 413 in JSON
+	 * after reading them, as HTTP clients expect; h2o refuses anything larger itself and
+	 * closes the connection. */
+	size_t entity_max = server->config->max_body_bytes * 8;
+	http->config.max_request_entity_size = entity_max < (8u << 20) ? (8u << 20) : entity_max;
 	h2o_hostconf_t *host = h2o_config_register_host(
 	        &http->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
 	h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);

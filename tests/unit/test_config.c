@@ -428,8 +428,6 @@ static const struct {
 	{ "workflow:\n  max_duration: 12\n",
 	  "2: workflow.max_duration: invalid duration \"12\": missing unit after the number (use "
 	  "h, m or s, e.g. 1h, 30m, 2h30m)" },
-	{ "workflow:\n  pending_timeout: 30s\n",
-	  "2: workflow.pending_timeout: \"30s\" is out of range (60s to 31622400s)" },
 	{ "workflow:\n  revoke_retry_initial: 10m\n  revoke_retry_max: 1m\n",
 	  "3: workflow.revoke_retry_max: revoke_retry_initial (600000ms) is longer than "
 	  "revoke_retry_max (60000ms)" },
