@@ -46,7 +46,7 @@ FUZZ_REPLAY_BIN := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-replay/%)
 PROGRAMS := $(CONFORMANCE_BIN) $(BUILD)/rego-test $(JITSUDOD)
 
 .PHONY: all deps test check unit conformance style format format-check asan fuzz fuzz-replay rego-test-check \
-	bench clean run integration
+	bench clean run integration policy-test
 all: $(PROGRAMS) $(UNIT_BIN)
 
 deps:
@@ -153,7 +153,12 @@ rego-test-check: $(BUILD)/rego-test
 	@if $(BUILD)/rego-test tests/rego-test/examples/fail.rego >/dev/null; then \
 		echo "rego-test: a failing test was not reported"; exit 1; fi
 
-CHECKS := style format-check unit conformance fuzz-replay rego-test-check
+# The default policies' own Rego unit tests.
+policy-test: $(BUILD)/rego-test
+	@$(BUILD)/rego-test policies/eligibility.rego policies/eligibility_test.rego
+	@$(BUILD)/rego-test policies/approval.rego policies/approval_test.rego
+
+CHECKS := style format-check unit conformance fuzz-replay rego-test-check policy-test integration
 check: $(CHECKS)
 
 # Each check stops the run on failure; the last line sums up the stages that passed (the
