@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 REPO = Path(__file__).resolve().parents[2]
-BIN = REPO / "build" / "jitsudod"
+BIN = Path(os.environ.get("JITSUDOD_BIN") or REPO / "build" / "jitsudod").resolve()
 TEST_POLICIES = Path(__file__).resolve().parent / "policies"
 REPO_POLICIES = REPO / "policies"
 API = "/api/v1alpha1"

@@ -163,11 +163,11 @@ def test_filter_since_until(admin, story):
     assert events[0]["id"] not in [e["id"] for e in since] or \
         parse_time(events[0]["timestamp"]) == pt
     # a window in the future and one in the distant past are empty
-    assert admin.audit_all(since="2999-01-01T00:00:00Z") == []
+    assert admin.audit_all(since="2200-01-01T00:00:00Z") == []
     assert admin.audit_all(until="2000-01-01T00:00:00Z") == []
     # a window around everything holds everything
     assert len(admin.audit_all(request_id=story["id"], since="2000-01-01T00:00:00Z",
-                               until="2999-01-01T00:00:00Z")) == len(events)
+                               until="2200-01-01T00:00:00Z")) == len(events)
 
 
 @pytest.mark.parametrize("params,field", [

@@ -45,8 +45,9 @@ def test_get_returns_the_same_request(alice):
 def test_get_unknown_is_404(alice, admin):
     expect(alice.get(UNKNOWN_ID), 404, "not_found")
     expect(admin.get(UNKNOWN_ID), 404, "not_found")
-    for verb in ("approve", "deny", "revoke"):
-        r = admin.call("POST", f"requests/{UNKNOWN_ID}/{verb}", json_body={"reason": "x"})
+    for verb, body in (("approve", {"comment": "x"}), ("deny", {"reason": "x"}),
+                       ("revoke", {"reason": "x"})):
+        r = admin.call("POST", f"requests/{UNKNOWN_ID}/{verb}", json_body=body)
         expect(r, 404, "not_found")
     expect(alice.credentials(UNKNOWN_ID), 404, "not_found")
 
