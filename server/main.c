@@ -17,6 +17,7 @@
 #include "lib/common/seal.h"
 #include "lib/common/timeutil.h"
 #include "server/http.h"
+#include "server/maintenance.h"
 #include "server/server.h"
 #include "server/sweeper.h"
 #include "server/workflow.h"
@@ -167,6 +168,7 @@ cmd_serve(const char *config_path)
 	struct jit_server server = { 0 };
 	struct jit_worker worker = { 0 };
 	struct jit_http *http = NULL;
+	struct jit_maintenance *maintenance = NULL;
 	struct jit_status status = { 0 };
 	char error[512] = "";
 	sigset_t signals;
@@ -193,7 +195,8 @@ cmd_serve(const char *config_path)
 		fprintf(stderr, "jitsudod: policies: %s\n", status.message);
 		goto out;
 	}
-	if ((r = jit_sweeper_start(&server, &server.sweeper, error, sizeof(error))) < 0) {
+	if ((r = jit_sweeper_start(&server, &server.sweeper, error, sizeof(error))) < 0 ||
+	    (r = jit_maintenance_start(&server, &maintenance, error, sizeof(error))) < 0) {
 		fprintf(stderr, "jitsudod: %s\n", error);
 		goto out;
 	}
@@ -224,6 +227,7 @@ cmd_serve(const char *config_path)
 	jit_http_stop(http);
 	r = 0;
 out:
+	jit_maintenance_stop(maintenance);
 	jit_worker_clear(&worker);
 	server_clear(&server);
 	return r < 0 ? 1 : 0;

@@ -132,6 +132,16 @@ int jit_store_audit_verify(struct jit_store *store, int64_t *ret_bad_id, size_t 
 int jit_store_meta_get(struct jit_store *store, const char *key, char **ret_value);
 int jit_store_meta_set(struct jit_store *store, const char *key, const char *value);
 
+/* ---- maintenance ----------------------------------------------------------------------- */
+
+/* Whether commits on this handle may checkpoint the write-ahead log themselves (the default).
+ * A server turns it off on its request handles and checkpoints from a background thread
+ * instead, so that no request waits for a checkpoint's disk syncs. */
+void jit_store_set_autocheckpoint(struct jit_store *store, bool on);
+/* Copies committed pages from the log into the database without waiting for readers or
+ * writers (a passive checkpoint). Returns 0 or JIT_ERR_UNAVAILABLE. */
+int jit_store_checkpoint(struct jit_store *store);
+
 /* ---- notes on the SQLite backend (store_sqlite.c) --------------------------------------- */
 
 /* Beyond the codes above: a foreign key that names no request (an approval or credentials of

@@ -777,6 +777,21 @@ jit_store_rollback(struct jit_store *store)
 		writer_release(store);
 }
 
+/* ---- maintenance ---------------------------------------------------------------------- */
+
+void
+jit_store_set_autocheckpoint(struct jit_store *store, bool on)
+{
+	sqlite3_wal_autocheckpoint(store->db, on ? 1000 : 0);
+}
+
+int
+jit_store_checkpoint(struct jit_store *store)
+{
+	int rc = sqlite3_wal_checkpoint_v2(store->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : JIT_ERR_UNAVAILABLE;
+}
+
 /* ---- requests ------------------------------------------------------------------------- */
 
 int

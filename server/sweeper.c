@@ -23,6 +23,7 @@ struct jit_sweeper {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int64_t wake_at; /* earliest kick not yet handled, 0 = none */
+	int64_t target;  /* what the waiting thread sleeps until; 0 while it sweeps */
 	bool stopping;
 };
 
@@ -31,11 +32,13 @@ jit_sweeper_kick(struct jit_sweeper *sweeper, int64_t at)
 {
 	if (!sweeper)
 		return;
+	/* Most kicks name a deadline later than the one already awaited: those cost a compare,
+	 * not a wake-up and a sweep. */
 	pthread_mutex_lock(&sweeper->lock);
-	if (sweeper->wake_at == 0 || at < sweeper->wake_at) {
+	if (sweeper->wake_at == 0 || at < sweeper->wake_at)
 		sweeper->wake_at = at;
+	if (sweeper->target != 0 && at < sweeper->target)
 		pthread_cond_signal(&sweeper->cond);
-	}
 	pthread_mutex_unlock(&sweeper->lock);
 }
 
@@ -66,7 +69,9 @@ sweeper_main(void *arg)
 				break;
 			struct timespec ts = { .tv_sec = target / JIT_NSEC_PER_SEC,
 				               .tv_nsec = target % JIT_NSEC_PER_SEC };
+			s->target = target;
 			pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+			s->target = 0;
 		}
 		bool stop = s->stopping;
 		pthread_mutex_unlock(&s->lock);
