@@ -142,6 +142,14 @@ void jit_store_set_autocheckpoint(struct jit_store *store, bool on);
  * writers (a passive checkpoint). Returns 0 or JIT_ERR_UNAVAILABLE. */
 int jit_store_checkpoint(struct jit_store *store);
 
+/* Group commit for a process with several writing threads: the handle's commits no longer
+ * sync the log inside SQLite; jit_store_commit syncs it itself before returning, and one sync
+ * covers every commit of the process's handles on this database that reached the log by then.
+ * An acknowledged commit is on disk either way; with many concurrent writers it costs a
+ * fraction of a sync. A sync that fails returns JIT_ERR_UNAVAILABLE (the change may then be
+ * lost at a power failure). */
+void jit_store_set_group_commit(struct jit_store *store, bool on);
+
 /* ---- notes on the SQLite backend (store_sqlite.c) --------------------------------------- */
 
 /* Beyond the codes above: a foreign key that names no request (an approval or credentials of

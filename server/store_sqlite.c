@@ -253,6 +253,13 @@ struct writer_lock {
 	ino_t ino;
 	unsigned refs;
 	pthread_mutex_t mutex;
+	/* Group commit (see jit_store_set_group_commit): commits counted, and how many of them
+	 * are known to be on disk. */
+	pthread_mutex_t sync_lock;
+	pthread_cond_t sync_cond;
+	uint64_t committed;
+	uint64_t synced;
+	bool syncing;
 };
 
 static pthread_mutex_t writer_registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -272,6 +279,8 @@ writer_lock_get(const char *path)
 		w->dev = st.st_dev;
 		w->ino = st.st_ino;
 		pthread_mutex_init(&w->mutex, NULL);
+		pthread_mutex_init(&w->sync_lock, NULL);
+		pthread_cond_init(&w->sync_cond, NULL);
 		w->next = writer_registry;
 		writer_registry = w;
 	}
@@ -293,6 +302,8 @@ writer_lock_put(struct writer_lock *lock)
 			p = &(*p)->next;
 		*p = lock->next;
 		pthread_mutex_destroy(&lock->mutex);
+		pthread_mutex_destroy(&lock->sync_lock);
+		pthread_cond_destroy(&lock->sync_cond);
 		free(lock);
 	}
 	pthread_mutex_unlock(&writer_registry_lock);
@@ -302,6 +313,7 @@ struct jit_store {
 	sqlite3 *db;
 	struct writer_lock *writer;
 	bool writing; /* this handle holds writer->mutex */
+	bool group_commit;
 	int busy_timeout_ms;
 	sqlite3_stmt *stmts[ST_COUNT];
 	sqlite3_stmt *list_stmts[LIST_VARIANTS];
@@ -614,8 +626,7 @@ set_pragmas(sqlite3 *db, const char *path, char *error, size_t error_size)
 	                  "PRAGMA foreign_keys = ON;"
 	                  "PRAGMA secure_delete = ON;"
 	                  "PRAGMA journal_size_limit = 67108864;"
-	                  "PRAGMA trusted_schema = OFF;"
-	                  "PRAGMA mmap_size = 268435456",
+	                  "PRAGMA trusted_schema = OFF",
 	                  error, error_size, "setting pragmas")) < 0)
 		return r;
 	return 0;
@@ -758,13 +769,64 @@ jit_store_begin(struct jit_store *store)
 	return r;
 }
 
+/* Makes every commit counted so far durable: one thread syncs the write-ahead log for all
+ * commits that reached it, the others wait for that sync (or start the next one). */
+static int
+wal_sync(struct jit_store *store)
+{
+	struct writer_lock *w = store->writer;
+	sqlite3_file *wal = NULL;
+	int r = 0;
+	pthread_mutex_lock(&w->sync_lock);
+	uint64_t mine = ++w->committed;
+	while (w->synced < mine && r == 0) {
+		if (w->syncing) {
+			pthread_cond_wait(&w->sync_cond, &w->sync_lock);
+			continue;
+		}
+		uint64_t target = w->committed;
+		w->syncing = true;
+		pthread_mutex_unlock(&w->sync_lock);
+		int rc =
+		        sqlite3_file_control(store->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+		if (rc == SQLITE_OK && wal && wal->pMethods)
+			rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+		else if (rc == SQLITE_OK)
+			rc = SQLITE_IOERR;
+		pthread_mutex_lock(&w->sync_lock);
+		w->syncing = false;
+		if (rc == SQLITE_OK && target > w->synced)
+			w->synced = target;
+		if (rc != SQLITE_OK)
+			r = JIT_ERR_UNAVAILABLE;
+		pthread_cond_broadcast(&w->sync_cond);
+	}
+	pthread_mutex_unlock(&w->sync_lock);
+	return r;
+}
+
+void
+jit_store_set_group_commit(struct jit_store *store, bool on)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(store->db,
+	                 on ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL", NULL,
+	                 NULL, &msg) == SQLITE_OK)
+		store->group_commit = on;
+	sqlite3_free(msg);
+}
+
 int
 jit_store_commit(struct jit_store *store)
 {
 	if (sqlite3_get_autocommit(store->db))
 		return JIT_ERR_INTERNAL;
 	int r = run(store, ST_COMMIT);
+	/* The write lock goes before the disk sync, so that the next transaction is written
+	 * while this one is synced, and one sync covers both. */
 	writer_release(store);
+	if (r == 0 && store->group_commit)
+		r = wal_sync(store);
 	return r;
 }
 
