@@ -416,6 +416,28 @@ reload(struct jit_worker *w, const char *id, struct jit_request **ret, struct ji
 	return 0;
 }
 
+/* Adds a copy of `approval` to the request's in-memory list, as the store would load it. */
+static int
+remember_approval(struct jit_request *request, const struct jit_approval *approval)
+{
+	struct jit_approval *list =
+	        realloc(request->approvals, (request->approval_count + 1) * sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	request->approvals = list;
+	struct jit_approval *a = &list[request->approval_count];
+	a->approver_identity = strdup(approval->approver_identity);
+	a->comment = jit_strdup_or_null(approval->comment);
+	a->approved_at = approval->approved_at;
+	if (!a->approver_identity || (approval->comment && !a->comment)) {
+		free(a->approver_identity);
+		free(a->comment);
+		return -ENOMEM;
+	}
+	request->approval_count++;
+	return 0;
+}
+
 int
 jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
               const struct jit_request_spec *spec, struct jit_request **ret_request,
@@ -520,7 +542,11 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 		goto fail;
 	jit_sweeper_kick(w->server->sweeper,
 	                 granted ? request->expires_at : request->pending_expires_at);
-	return reload(w, request->id, ret_request, status);
+	/* The answer is what was just committed; no need to read it back. */
+	if (granted && (r = remember_approval(request, &approval)) < 0)
+		return reload(w, request->id, ret_request, status);
+	*ret_request = TAKE_PTR(request);
+	return 0;
 fail:
 	jit_store_rollback(w->store);
 	jit_status_set(status, r == JIT_ERR_UNAVAILABLE ? r : JIT_ERR_INTERNAL,
