@@ -557,19 +557,32 @@ undo:
 	return status->code;
 }
 
+static json_t *
+denial_details(const char *reason)
+{
+	return reason_details("denial", reason);
+}
+
 /* ---- read ----------------------------------------------------------------------------- */
 
 /* Loads a request the caller may see; one they may not see is "not found", so that ids of
- * other people's requests are not confirmed. */
+ * other people's requests are not confirmed. When the caller meant to act on it
+ * (`refusal_action` set), the refused attempt is audited all the same. */
 static int
 load_visible(struct jit_worker *w, const struct jit_caller *caller, const char *id,
-             struct jit_request **ret, struct jit_status *status)
+             const char *refusal_action, struct jit_request **ret, struct jit_status *status)
 {
 	if (!jit_id_valid(id))
 		return jit_status_set(status, JIT_ERR_INVALID, "id: not a request id");
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
 	int r = jit_store_request_get(w->store, id, &request);
-	if (r == JIT_ERR_NOT_FOUND || (r == 0 && !may_see(w, caller, request)))
+	if (r == 0 && !may_see(w, caller, request)) {
+		if (refusal_action)
+			audit_alone(w, caller_email(caller), refusal_action, request, "denied",
+			            denial_details("not the requester, an approver or an admin"));
+		r = JIT_ERR_NOT_FOUND;
+	}
+	if (r == JIT_ERR_NOT_FOUND)
 		return jit_status_set(status, JIT_ERR_NOT_FOUND, "request %s not found", id);
 	if (r < 0)
 		return jit_status_set(status, r, "reading %s: %s", id, jit_strerror(r));
@@ -581,7 +594,7 @@ int
 jit_wf_get(struct jit_worker *w, const struct jit_caller *caller, const char *id,
            struct jit_request **ret_request, struct jit_status *status)
 {
-	return load_visible(w, caller, id, ret_request, status);
+	return load_visible(w, caller, id, NULL, ret_request, status);
 }
 
 int
@@ -655,18 +668,12 @@ jit_wf_list(struct jit_worker *w, const struct jit_caller *caller,
 
 /* ---- approve / deny / revoke ---------------------------------------------------------- */
 
-static json_t *
-denial_details(const char *reason)
-{
-	return reason_details("denial", reason);
-}
-
 int
 jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char *id,
                const char *comment, struct jit_request **ret_request, struct jit_status *status)
 {
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
-	int r = load_visible(w, caller, id, &request, status);
+	int r = load_visible(w, caller, id, "request.approve_refused", &request, status);
 	if (r < 0)
 		return r;
 	if (comment && (strlen(comment) > JIT_MAX_COMMENT || !printable_text(comment)))
@@ -776,7 +783,7 @@ jit_wf_deny(struct jit_worker *w, const struct jit_caller *caller, const char *i
 		return jit_status_set(status, JIT_ERR_INVALID,
 		                      "reason: at most %d bytes of printable text", JIT_MAX_REASON);
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
-	int r = load_visible(w, caller, id, &request, status);
+	int r = load_visible(w, caller, id, "request.deny_refused", &request, status);
 	if (r < 0)
 		return r;
 	if (request->state != JIT_STATE_PENDING)
@@ -860,7 +867,7 @@ jit_wf_revoke(struct jit_worker *w, const struct jit_caller *caller, const char 
 		return jit_status_set(status, JIT_ERR_INVALID,
 		                      "reason: at most %d bytes of printable text", JIT_MAX_REASON);
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
-	int r = load_visible(w, caller, id, &request, status);
+	int r = load_visible(w, caller, id, "request.revoke_refused", &request, status);
 	if (r < 0)
 		return r;
 	if (jit_state_terminal(request->state))
@@ -901,7 +908,7 @@ jit_wf_credentials(struct jit_worker *w, const struct jit_caller *caller, const 
                    struct jit_grant *ret_grant, struct jit_status *status)
 {
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
-	int r = load_visible(w, caller, id, &request, status);
+	int r = load_visible(w, caller, id, "grant.fetch_refused", &request, status);
 	if (r < 0)
 		return r;
 	if (!is_requester(caller, request)) {

@@ -285,3 +285,20 @@ def details_column(s):
         if c in cols:
             return c
     raise AssertionError(f"no details column in audit_events: {cols}")
+
+
+def test_refused_attempts_on_hidden_requests_are_audited(alice, mallory, admin):
+    """Acting on a request one may not see answers 404, and the attempt is still recorded."""
+    rid = alice.create_ok()["id"]
+    expect(mallory.approve(rid), 404, "not_found")
+    expect(mallory.deny(rid), 404, "not_found")
+    expect(mallory.revoke(rid), 404, "not_found")
+    expect(mallory.credentials(rid), 404, "not_found")
+    actions = [(e["action"], e["outcome"]) for e in admin.audit_all(request_id=rid)
+               if e["actor_identity"] == "mallory@example.com"]
+    assert actions == [("request.approve_refused", "denied"), ("request.deny_refused", "denied"),
+                       ("request.revoke_refused", "denied"), ("grant.fetch_refused", "denied")]
+    # A mere look is not an attempt to act.
+    expect(mallory.get(rid), 404, "not_found")
+    assert len([e for e in admin.audit_all(request_id=rid)
+                if e["actor_identity"] == "mallory@example.com"]) == 4
