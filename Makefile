@@ -168,10 +168,14 @@ test: deps
 	@$(MAKE) --no-print-directory check
 	@echo "checks: $(words $(CHECKS)) passed, 0 failed"
 
+# Unit and conformance tests, then the integration tests against the sanitized jitsudod (any
+# sanitizer report makes the server exit non-zero, which the tests check).
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPTFLAGS=-O1 \
 		SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		all unit conformance
+	@LSAN_OPTIONS=suppressions=$(CURDIR)/tests/integration/lsan.supp \
+		JITSUDOD_BIN=build-asan/jitsudod tests/integration/run
 
 clean:
 	rm -rf build build-asan build-fuzz build-tsan
