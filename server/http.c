@@ -22,6 +22,28 @@
 #include "server/http.h"
 
 #define MAX_THREADS 64
+/* Writes (POST, DELETE) run on executor threads so that an event loop never waits for a
+ * commit: many writes are in flight at once and share disk syncs (group commit). */
+#define EXECUTOR_THREADS 16
+#define EXECUTOR_QUEUE_MAX 4096
+
+struct job {
+	h2o_multithread_message_t message;
+	struct http_thread *origin;
+	h2o_req_t *req; /* NULL once h2o disposed the request; touched on the loop only */
+	int refs;       /* the request's pool and the pending answer; loop thread only */
+	struct job *next;
+	char *data; /* method, path, query, authorization and body, copied */
+	struct jit_http_request request;
+	struct jit_http_response response;
+};
+
+struct executor {
+	struct jit_http *http;
+	pthread_t thread;
+	struct jit_worker worker;
+	bool started;
+};
 
 struct http_thread {
 	struct jit_http *http;
@@ -30,6 +52,7 @@ struct http_thread {
 	h2o_context_t ctx;
 	h2o_accept_ctx_t accept_ctx;
 	struct jit_worker worker;
+	h2o_multithread_receiver_t receiver;
 	int init_result;
 	char init_error[256];
 	bool started;
@@ -45,6 +68,13 @@ struct jit_http {
 	pthread_mutex_t lock;
 	pthread_cond_t ready_cond;
 	int ready;
+
+	struct executor executors[EXECUTOR_THREADS];
+	pthread_mutex_t queue_lock;
+	pthread_cond_t queue_cond;
+	struct job *queue_head, *queue_tail;
+	size_t queue_length;
+	bool executors_stopping;
 };
 
 static __thread struct http_thread *current_thread;
@@ -70,6 +100,150 @@ set_header(h2o_req_t *req, const h2o_token_t *token, const char *value)
 	h2o_add_header(&req->pool, &req->res.headers, token, NULL, value, strlen(value));
 }
 
+static void
+send_response(h2o_req_t *req, struct jit_http_response *response)
+{
+	req->res.status = response->status;
+	req->res.reason = response->status < 400 ? "OK" : "Error";
+	set_header(req, H2O_TOKEN_CONTENT_TYPE,
+	           response->content_type ? response->content_type : "application/json");
+	set_header(req, H2O_TOKEN_CACHE_CONTROL, "no-store");
+	h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"),
+	                      0, NULL, H2O_STRLIT("nosniff"));
+	if (response->allow)
+		set_header(req, H2O_TOKEN_ALLOW, response->allow);
+	if (response->status == 401)
+		set_header(req, H2O_TOKEN_WWW_AUTHENTICATE, "Bearer");
+	size_t len = response->body_len;
+	size_t *block = h2o_mem_alloc_shared(&req->pool, sizeof(size_t) + len + 1, wipe_body);
+	*block = len;
+	char *body = (char *)(block + 1);
+	if (len)
+		memcpy(body, response->body, len);
+	jit_http_response_clear(response);
+	req->res.content_length = len;
+	static h2o_generator_t generator = { NULL, NULL };
+	h2o_iovec_t iov = h2o_iovec_init(body, len);
+	h2o_start_response(req, &generator);
+	h2o_send(req, &iov, 1, H2O_SEND_STATE_FINAL);
+}
+
+static void
+job_unref(struct job *job)
+{
+	if (--job->refs > 0)
+		return;
+	jit_http_response_clear(&job->response);
+	if (job->data) {
+		explicit_bzero(job->data, job->request.method_len + job->request.path_len +
+		                                  job->request.query_len +
+		                                  job->request.authorization_len +
+		                                  job->request.body_len);
+		free(job->data);
+	}
+	free(job);
+}
+
+/* The request's pool is being freed (answered, or the client went away). */
+static void
+job_request_gone(void *p)
+{
+	struct job *job = *(struct job **)p;
+	job->req = NULL;
+	job_unref(job);
+}
+
+/* Answers of executors, delivered on the loop that received the requests. */
+static void
+on_answers(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+	while (!h2o_linklist_is_empty(messages)) {
+		struct job *job = H2O_STRUCT_FROM_MEMBER(struct job, message.link, messages->next);
+		h2o_linklist_unlink(&job->message.link);
+		if (job->req)
+			send_response(job->req, &job->response);
+		job_unref(job);
+	}
+}
+
+static void *
+executor_main(void *arg)
+{
+	struct executor *e = arg;
+	struct jit_http *http = e->http;
+	for (;;) {
+		pthread_mutex_lock(&http->queue_lock);
+		while (!http->queue_head && !http->executors_stopping)
+			pthread_cond_wait(&http->queue_cond, &http->queue_lock);
+		struct job *job = http->queue_head;
+		if (!job) {
+			pthread_mutex_unlock(&http->queue_lock);
+			return NULL;
+		}
+		http->queue_head = job->next;
+		if (!http->queue_head)
+			http->queue_tail = NULL;
+		http->queue_length--;
+		pthread_mutex_unlock(&http->queue_lock);
+		jit_api_handle(&e->worker, &job->request, &job->response);
+		h2o_multithread_send_message(&job->origin->receiver, &job->message);
+	}
+}
+
+/* Copies what the API layer needs out of h2o's request and queues it for an executor.
+ * Returns false when the queue is full (the caller answers 503). */
+static bool
+submit_job(struct http_thread *t, h2o_req_t *req, const struct jit_http_request *r)
+{
+	struct jit_http *http = t->http;
+	size_t total =
+	        r->method_len + r->path_len + r->query_len + r->authorization_len + r->body_len;
+	struct job *job = calloc(1, sizeof(*job));
+	if (!job || !(job->data = malloc(total + 1))) {
+		free(job);
+		return false;
+	}
+	char *p = job->data;
+	struct jit_http_request *c = &job->request;
+	*c = *r;
+#define COPY_FIELD(field, len)                       \
+	do {                                         \
+		if (r->field)                        \
+			memcpy(p, r->field, r->len); \
+		c->field = r->field ? p : NULL;      \
+		p += r->len;                         \
+	} while (0)
+	COPY_FIELD(method, method_len);
+	COPY_FIELD(path, path_len);
+	COPY_FIELD(query, query_len);
+	COPY_FIELD(authorization, authorization_len);
+	COPY_FIELD(body, body_len);
+#undef COPY_FIELD
+	if (!c->body)
+		c->body = "";
+	job->origin = t;
+	job->req = req;
+	job->refs = 2;
+	pthread_mutex_lock(&http->queue_lock);
+	if (http->queue_length >= EXECUTOR_QUEUE_MAX) {
+		pthread_mutex_unlock(&http->queue_lock);
+		free(job->data);
+		free(job);
+		return false;
+	}
+	struct job **ref = h2o_mem_alloc_shared(&req->pool, sizeof(*ref), job_request_gone);
+	*ref = job;
+	if (http->queue_tail)
+		http->queue_tail->next = job;
+	else
+		http->queue_head = job;
+	http->queue_tail = job;
+	http->queue_length++;
+	pthread_cond_signal(&http->queue_cond);
+	pthread_mutex_unlock(&http->queue_lock);
+	return true;
+}
+
 static int
 on_req(h2o_handler_t *self, h2o_req_t *req)
 {
@@ -89,31 +263,19 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 		.body_len = req->entity.base ? req->entity.len : 0,
 	};
 	struct jit_http_response response;
-	jit_api_handle(&t->worker, &request, &response);
-
-	req->res.status = response.status;
-	req->res.reason = response.status < 400 ? "OK" : "Error";
-	set_header(req, H2O_TOKEN_CONTENT_TYPE,
-	           response.content_type ? response.content_type : "application/json");
-	set_header(req, H2O_TOKEN_CACHE_CONTROL, "no-store");
-	h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"),
-	                      0, NULL, H2O_STRLIT("nosniff"));
-	if (response.allow)
-		set_header(req, H2O_TOKEN_ALLOW, response.allow);
-	if (response.status == 401)
-		set_header(req, H2O_TOKEN_WWW_AUTHENTICATE, "Bearer");
-	size_t len = response.body_len;
-	size_t *block = h2o_mem_alloc_shared(&req->pool, sizeof(size_t) + len + 1, wipe_body);
-	*block = len;
-	char *body = (char *)(block + 1);
-	if (len)
-		memcpy(body, response.body, len);
-	jit_http_response_clear(&response);
-	req->res.content_length = len;
-	static h2o_generator_t generator = { NULL, NULL };
-	h2o_iovec_t iov = h2o_iovec_init(body, len);
-	h2o_start_response(req, &generator);
-	h2o_send(req, &iov, 1, H2O_SEND_STATE_FINAL);
+	bool write = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST")) ||
+	             h2o_memis(req->method.base, req->method.len, H2O_STRLIT("DELETE"));
+	if (write && path_len > 5 && memcmp(req->path.base, "/api/", 5) == 0) {
+		if (submit_job(t, req, &request))
+			return 0;
+		memset(&response, 0, sizeof(response));
+		response.status = 503;
+		response.body = strdup("{\"code\":\"unavailable\",\"message\":\"server busy\"}");
+		response.body_len = response.body ? strlen(response.body) : 0;
+	} else {
+		jit_api_handle(&t->worker, &request, &response);
+	}
+	send_response(req, &response);
 	return 0;
 }
 
@@ -151,6 +313,7 @@ thread_main(void *arg)
 	}
 	h2o_evloop_t *loop = h2o_evloop_create();
 	h2o_context_init(&t->ctx, loop, &http->config);
+	h2o_multithread_register_receiver(t->ctx.queue, &t->receiver, on_answers);
 	t->accept_ctx.ctx = &t->ctx;
 	t->accept_ctx.hosts = http->config.hosts;
 	t->accept_ctx.ssl_ctx = http->ssl;
@@ -257,9 +420,23 @@ jit_http_start(struct jit_server *server, int threads, struct jit_http **ret_htt
 	h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
 	h2o_handler_t *handler = h2o_create_handler(path, sizeof(*handler));
 	handler->on_req = on_req;
+	pthread_mutex_init(&http->queue_lock, NULL);
+	pthread_cond_init(&http->queue_cond, NULL);
 	int r = setup_tls(http, error, error_size);
 	if (r < 0)
 		goto fail;
+	for (int i = 0; i < EXECUTOR_THREADS; i++) {
+		struct executor *e = &http->executors[i];
+		e->http = http;
+		if ((r = jit_worker_init(&e->worker, server, error, error_size)) < 0)
+			goto fail;
+		if ((r = -pthread_create(&e->thread, NULL, executor_main, e)) < 0) {
+			jit_worker_clear(&e->worker);
+			snprintf(error, error_size, "starting a thread: %s", strerror(-r));
+			goto fail;
+		}
+		e->started = true;
+	}
 	for (int i = 0; i < threads; i++) {
 		struct http_thread *t = &http->threads[i];
 		t->http = http;
@@ -299,6 +476,15 @@ jit_http_stop(struct jit_http *http)
 {
 	if (!http)
 		return;
+	pthread_mutex_lock(&http->queue_lock);
+	http->executors_stopping = true;
+	pthread_cond_broadcast(&http->queue_cond);
+	pthread_mutex_unlock(&http->queue_lock);
+	for (int i = 0; i < EXECUTOR_THREADS; i++)
+		if (http->executors[i].started) {
+			pthread_join(http->executors[i].thread, NULL);
+			jit_worker_clear(&http->executors[i].worker);
+		}
 	atomic_store(&http->stopping, true);
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct http_thread *t = &http->threads[i];
@@ -314,5 +500,7 @@ jit_http_stop(struct jit_http *http)
 		SSL_CTX_free(http->ssl);
 	pthread_mutex_destroy(&http->lock);
 	pthread_cond_destroy(&http->ready_cond);
+	pthread_mutex_destroy(&http->queue_lock);
+	pthread_cond_destroy(&http->queue_cond);
 	free(http);
 }
