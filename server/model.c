@@ -6,6 +6,7 @@
 #include <string.h>
 #include <openssl/evp.h>
 
+#include "lib/common/buf.h"
 #include "lib/common/errors.h"
 #include "lib/common/timeutil.h"
 #include "server/model.h"
@@ -423,4 +424,173 @@ jit_audit_event_seal(struct jit_audit_event *event, const char *prev_hash)
 out:
 	EVP_MD_CTX_free(md);
 	return r;
+}
+
+/* ---- the request's JSON text, written directly ---------------------------------------- */
+
+/* The same bytes json_dumps(jit_request_to_json(request), JSON_COMPACT) gives, written
+ * without building a jansson tree (the hot path of GET). Escapes as jansson does: '"', '\\'
+ * and control characters; other UTF-8 passes through. */
+static int
+put_text(struct jit_buf *b, const char *s)
+{
+	return jit_buf_put(b, s, strlen(s));
+}
+
+static int
+put_string(struct jit_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF"; /* jansson writes upper case */
+	int r = jit_buf_put_u8(b, '"');
+	const char *run = s ? s : "";
+	for (const char *p = run; r == 0 && *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if ((r = jit_buf_put(b, run, (size_t)(p - run))) < 0)
+			break;
+		char esc[7] = { '\\', 0 };
+		size_t n = 2;
+		switch (c) {
+		case '"':
+		case '\\':
+			esc[1] = (char)c;
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			n = 6;
+			break;
+		}
+		r = jit_buf_put(b, esc, n);
+		run = p + 1;
+	}
+	if (r == 0)
+		r = jit_buf_put(b, run, strlen(run));
+	return r < 0 ? r : jit_buf_put_u8(b, '"');
+}
+
+static int
+put_field_string(struct jit_buf *b, const char *key, const char *value, bool first)
+{
+	int r = first ? 0 : jit_buf_put_u8(b, ',');
+	if (r == 0)
+		r = put_string(b, key);
+	if (r == 0)
+		r = jit_buf_put_u8(b, ':');
+	return r < 0 ? r : put_string(b, value);
+}
+
+static int
+put_field_raw(struct jit_buf *b, const char *key, const char *raw)
+{
+	int r = jit_buf_put_u8(b, ',');
+	if (r == 0)
+		r = put_string(b, key);
+	if (r == 0)
+		r = jit_buf_put_u8(b, ':');
+	return r < 0 ? r : put_text(b, raw);
+}
+
+static int
+put_field_time(struct jit_buf *b, const char *key, int64_t ns)
+{
+	char text[JIT_RFC3339_MAX] = "";
+	if (jit_rfc3339_format(ns, false, text, sizeof(text)) < 0)
+		text[0] = '\0';
+	return put_field_string(b, key, text, false);
+}
+
+int
+jit_request_write_json(const struct jit_request *request, struct jit_buf *out)
+{
+	char number[32];
+	int r = jit_buf_put_u8(out, '{');
+	if (r == 0)
+		r = put_field_string(out, "id", request->id, true);
+	if (r == 0)
+		r = put_field_string(out, "state", jit_state_name(request->state), false);
+	if (r == 0)
+		r = put_field_string(out, "requester_identity", request->requester_identity, false);
+	if (r == 0)
+		r = put_field_string(out, "provider", request->provider, false);
+	if (r == 0)
+		r = put_field_string(out, "role", request->role, false);
+	if (r == 0)
+		r = put_field_string(out, "resource_scope", request->resource_scope, false);
+	snprintf(number, sizeof(number), "%lld", (long long)request->duration_seconds);
+	if (r == 0)
+		r = put_field_raw(out, "duration_seconds", number);
+	if (r == 0)
+		r = put_field_string(out, "reason", request->reason, false);
+	if (r == 0)
+		r = put_field_raw(out, "break_glass", request->break_glass ? "true" : "false");
+	if (r == 0) {
+		bool empty = !request->metadata || json_object_size(request->metadata) == 0;
+		char *text = empty ? NULL : json_dumps(request->metadata, JSON_COMPACT);
+		if (!empty && !text)
+			return -ENOMEM;
+		r = put_field_raw(out, "metadata", empty ? "{}" : text);
+		free(text);
+	}
+	if (r == 0)
+		r = put_field_time(out, "created_at", request->created_at);
+	if (r == 0)
+		r = put_field_time(out, "updated_at", request->updated_at);
+	if (r == 0 && request->issued_at)
+		r = put_field_time(out, "issued_at", request->issued_at);
+	if (r == 0 && request->expires_at)
+		r = put_field_time(out, "expires_at", request->expires_at);
+	if (r == 0 && request->pending_expires_at)
+		r = put_field_time(out, "pending_expires_at", request->pending_expires_at);
+	if (r == 0 && request->approver_tier)
+		r = put_field_string(out, "approver_tier", request->approver_tier, false);
+	snprintf(number, sizeof(number), "%d", (int)request->required_approvals);
+	if (r == 0)
+		r = put_field_raw(out, "required_approvals", number);
+	if (r == 0)
+		r = put_field_raw(out, "approvals", "[");
+	for (size_t i = 0; r == 0 && i < request->approval_count; i++) {
+		const struct jit_approval *a = &request->approvals[i];
+		if (i > 0)
+			r = jit_buf_put_u8(out, ',');
+		if (r == 0)
+			r = jit_buf_put_u8(out, '{');
+		if (r == 0)
+			r = put_field_string(out, "approver_identity", a->approver_identity, true);
+		if (r == 0 && a->comment)
+			r = put_field_string(out, "comment", a->comment, false);
+		if (r == 0)
+			r = put_field_time(out, "approved_at", a->approved_at);
+		if (r == 0)
+			r = jit_buf_put_u8(out, '}');
+	}
+	if (r == 0)
+		r = jit_buf_put_u8(out, ']');
+	if (r == 0 && request->decided_by)
+		r = put_field_string(out, "decided_by", request->decided_by, false);
+	if (r == 0 && request->decision_reason)
+		r = put_field_string(out, "decision_reason", request->decision_reason, false);
+	if (r == 0)
+		r = put_field_raw(out, "revocation_pending",
+		                  request->revocation_pending ? "true" : "false");
+	if (r == 0 && request->host)
+		r = put_field_string(out, "host", request->host, false);
+	return r < 0 ? r : jit_buf_put_u8(out, '}');
 }

@@ -104,6 +104,10 @@ void jit_request_list_free(struct jit_request **list, size_t count);
  * decided_by, decision_reason, revocation_pending). Unset times are omitted. New reference
  * or NULL on ENOMEM. */
 json_t *jit_request_to_json(const struct jit_request *request);
+/* Appends the same object as JSON text (byte for byte what json_dumps of the above gives in
+ * compact form) to `out`, without building a tree. 0, JIT_ERR_TOO_LARGE or -ENOMEM. */
+struct jit_buf;
+int jit_request_write_json(const struct jit_request *request, struct jit_buf *out);
 
 struct jit_policy {
 	char id[40]; /* "pol_" + 26 characters */

@@ -80,3 +80,4 @@ fi
 curl -sf -H "Authorization: Bearer $TOKEN" "$API/requests?page_size=1000&mine=true" >/dev/null
 echo "stored requests        $(sqlite3 "$T/data/jitsudo.db" 'select count(*) from requests')"
 echo "server RSS             $(awk '/VmRSS/ {print $2, $3}' /proc/$PID/status) (bar 40 MB)"
+echo "database check         $(sqlite3 "$T/data/jitsudo.db" 'pragma quick_check' 2>&1 | head -n 3)"

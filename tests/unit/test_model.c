@@ -5,10 +5,12 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include "lib/common/buf.h"
 #include "lib/common/errors.h"
 #include "lib/common/id.h"
 #include "lib/common/json.h"
@@ -310,6 +312,67 @@ test_request_json_full(UNUSED_STATE)
 	assert_int_equal(i, sizeof(order) / sizeof(order[0]));
 }
 
+/* The direct writer gives exactly jansson's compact text of jit_request_to_json. */
+static void
+expect_same_text(const struct jit_request *request)
+{
+	_cleanup_json_ json_t *json = jit_request_to_json(request);
+	assert_non_null(json);
+	_cleanup_free_ char *expected = json_dumps(json, JSON_COMPACT);
+	assert_non_null(expected);
+	struct jit_buf out;
+	jit_buf_init(&out, 1 << 20);
+	assert_int_equal(jit_request_write_json(request, &out), 0);
+	assert_int_equal(jit_buf_put_u8(&out, 0), 0);
+	if (strcmp((const char *)out.data, expected) != 0) {
+		/* cmocka cuts long messages; print both whole. */
+		fprintf(stderr, "writer: %s\njansson: %s\n", (const char *)out.data, expected);
+		fail();
+	}
+	jit_buf_free(&out);
+}
+
+static void
+test_request_json_text(UNUSED_STATE)
+{
+	_cleanup_(jit_request_freep) struct jit_request *request = sample_request();
+	expect_same_text(request);
+
+	/* Every optional field, escapes, UTF-8 and metadata. */
+	free(request->reason);
+	request->reason = strdup("quote \" backslash \\ tab \t nl \n bell \a del \x7f "
+	                         "slash / caf\xc3\xa9 \xe2\x80\xa8");
+	json_object_set_new(request->metadata, "ticket", json_string("INC-4421 \"x\""));
+	json_object_set_new(request->metadata, "team", json_string("sre"));
+	request->state = JIT_STATE_ACTIVE;
+	request->break_glass = true;
+	request->duration_seconds = -1; /* the writer does not judge values */
+	request->pending_expires_at = T0 + 1;
+	request->issued_at = T0 + 60 * JIT_NSEC_PER_SEC;
+	request->expires_at = T0 + 7260 * JIT_NSEC_PER_SEC;
+	request->approver_tier = strdup("auto");
+	request->required_approvals = 3;
+	request->approvals = calloc(2, sizeof(*request->approvals));
+	assert_non_null(request->approvals);
+	request->approval_count = 2;
+	request->approvals[0].approver_identity = strdup("bob@example.com");
+	request->approvals[0].comment = strdup("fine\r\n");
+	request->approvals[0].approved_at = T0;
+	request->approvals[1].approver_identity = strdup("carol@example.com");
+	request->approvals[1].approved_at = T0 + 1;
+	request->decided_by = strdup("system");
+	request->decision_reason = strdup("\x01\x1f");
+	request->revocation_pending = true;
+	request->host = strdup("bastion.example.com");
+	expect_same_text(request);
+
+	/* Too small a bound is refused, not truncated. */
+	struct jit_buf small;
+	jit_buf_init(&small, 64);
+	assert_int_equal(jit_request_write_json(request, &small), JIT_ERR_TOO_LARGE);
+	jit_buf_free(&small);
+}
+
 static void
 test_policy_json(UNUSED_STATE)
 {
@@ -469,6 +532,7 @@ main(void)
 		cmocka_unit_test(test_policy_ids),
 		cmocka_unit_test(test_constructors),
 		cmocka_unit_test(test_request_json_minimal),
+		cmocka_unit_test(test_request_json_text),
 		cmocka_unit_test(test_request_json_full),
 		cmocka_unit_test(test_policy_json),
 		cmocka_unit_test(test_audit_canonical_and_seal),
