@@ -19,6 +19,7 @@
 
 #include "lib/common/errors.h"
 #include "server/config.h"
+#include "server/issuer.h"
 
 #define UNUSED_STATE void **state __attribute__((unused))
 
@@ -650,6 +651,15 @@ test_init_writes_a_loadable_config(UNUSED_STATE)
 	assert_true(c->mock_enabled);
 	assert_string_equal(c->policies_dir, "/usr/share/jitsudo/policies");
 	assert_string_equal(c->admin_groups[0], "jitsudo-admins");
+
+	/* The issuer key is one the built-in issuer accepts. */
+	struct jit_issuer *issuer = NULL;
+	r = jit_issuer_load(c->builtin_issuer_key_file, c->builtin_issuer_url,
+	                    c->builtin_issuer_audience, &issuer, error, sizeof(error));
+	if (r < 0)
+		print_error("issuer: %s\n", error);
+	assert_int_equal(r, 0);
+	jit_issuer_free(issuer);
 
 	/* Exactly the three files: no temporary file is left behind. */
 	DIR *d = opendir(dir);
