@@ -274,18 +274,8 @@ cmd_init(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage(stderr, EXIT_USAGE);
-	char issuer_buf[300];
-	if (!issuer) {
-		_cleanup_free_ char *host = NULL;
-		uint16_t port = 0;
-		if (jit_config_split_addr(addr, &host, &port) < 0) {
-			fprintf(stderr, "jitsudod init: --http-addr %s: not host:port\n", addr);
-			return EXIT_USAGE;
-		}
-		snprintf(issuer_buf, sizeof(issuer_buf), "http://%s:%u",
-		         host && strcmp(host, "0.0.0.0") != 0 ? host : "127.0.0.1", port);
-		issuer = issuer_buf;
-	}
+	/* Without --issuer-url, init derives it from the address (IPv6 hosts in brackets,
+	 * loopback for "every address"). */
 	char error[512] = "";
 	if (jit_config_init(dir, data_dir, addr, issuer, force, error, sizeof(error)) < 0) {
 		fprintf(stderr, "jitsudod init: %s\n", error);
