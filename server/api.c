@@ -13,6 +13,7 @@
 #include "lib/common/text.h"
 #include "lib/common/timeutil.h"
 #include "server/api.h"
+#include "server/jwk_util.h"
 #include "server/workflow.h"
 
 #define API_PREFIX "/api/v1alpha1/"
@@ -233,47 +234,25 @@ query_time(const struct query *q, const char *key, int64_t *ret, struct jit_stat
 
 /* ---- page tokens: base64url of "<kind>:<position>" ------------------------------------ */
 
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 static void
 token_encode(const char *plain, char *out, size_t size)
 {
-	size_t n = strlen(plain), o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < n; i++) {
-		acc = (acc << 8) | (unsigned char)plain[i];
-		bits += 8;
-		while (bits >= 6 && o + 1 < size) {
-			bits -= 6;
-			out[o++] = b64url[(acc >> bits) & 63];
-		}
-	}
-	if (bits > 0 && o + 1 < size)
-		out[o++] = b64url[(acc << (6 - bits)) & 63];
-	out[o] = '\0';
+	if (jit_base64url_encode(plain, strlen(plain), out, size) < 0)
+		out[0] = '\0';
 }
 
+/* Decodes a page token into NUL-terminated text; refuses anything that is not strict
+ * base64url of printable text. */
 static int
 token_decode(const char *text, char *out, size_t size)
 {
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t o = 0;
-	for (const char *p = text; *p; p++) {
-		const char *at = strchr(b64url, *p);
-		if (!at || !*p)
+	size_t n = 0;
+	if (size == 0 || jit_base64url_decode(text, strlen(text), (uint8_t *)out, size - 1, &n) < 0)
+		return JIT_ERR_INVALID;
+	out[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (out[i] < 0x21 || out[i] > 0x7e)
 			return JIT_ERR_INVALID;
-		acc = (acc << 6) | (uint32_t)(at - b64url);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o + 1 >= size)
-				return JIT_ERR_INVALID;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	out[o] = '\0';
 	return 0;
 }
 

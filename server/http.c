@@ -407,6 +407,8 @@ jit_http_start(struct jit_server *server, int threads, struct jit_http **ret_htt
 	if (!http)
 		return -ENOMEM;
 	http->server = server;
+	for (int i = 0; i < MAX_THREADS; i++)
+		http->threads[i].fd = -1;
 	pthread_mutex_init(&http->lock, NULL);
 	pthread_cond_init(&http->ready_cond, NULL);
 	h2o_config_init(&http->config);
@@ -490,9 +492,8 @@ jit_http_stop(struct jit_http *http)
 		struct http_thread *t = &http->threads[i];
 		if (t->started)
 			pthread_join(t->thread, NULL);
-		if (t->fd > 0 && t->init_result < 0)
-			close(t->fd);
-		else if (t->fd > 0 && !t->started)
+		/* A thread that served closed its listener and set -1; the others did not. */
+		if (t->fd >= 0)
 			close(t->fd);
 	}
 	h2o_config_dispose(&http->config);

@@ -17,7 +17,6 @@
 #define IDLE_NS (3600 * JIT_NSEC_PER_SEC) /* re-read the store at least hourly */
 
 struct jit_sweeper {
-	struct jit_server *server;
 	struct jit_worker worker;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -87,7 +86,6 @@ jit_sweeper_start(struct jit_server *server, struct jit_sweeper **ret_sweeper, c
 	struct jit_sweeper *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->server = server;
 	int r = jit_worker_init(&s->worker, server, error, error_size);
 	if (r < 0) {
 		free(s);

@@ -105,6 +105,15 @@ audit_alone(struct jit_worker *w, const char *actor, const char *action,
 		jit_store_rollback(w->store);
 }
 
+/* Opens the write transaction; a store still busy after its timeout is a 503 to retry. */
+static int
+begin(struct jit_worker *w, struct jit_status *status)
+{
+	int r = jit_store_begin(w->store);
+	return r < 0 ? jit_status_set(status, JIT_ERR_UNAVAILABLE, "the store is busy; try again")
+	             : 0;
+}
+
 static json_t *
 reason_details(const char *key, const char *text)
 {
@@ -247,8 +256,8 @@ revoke_at_provider(struct jit_worker *w, const char *id, struct jit_status *stat
 	if (!provider)
 		snprintf(error, sizeof(error), "provider %s is not configured", request->provider);
 
-	if ((r = jit_store_begin(w->store)) < 0)
-		return jit_status_set(status, r, "store busy");
+	if ((r = begin(w, status)) < 0)
+		return r;
 	jit_request_free(request);
 	request = NULL;
 	if ((r = jit_store_request_get(w->store, id, &request)) < 0 || !request->revocation_pending)
@@ -506,10 +515,8 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 		granted = r == 0;
 	}
 
-	if ((r = jit_store_begin(w->store)) < 0) {
-		jit_status_set(status, JIT_ERR_UNAVAILABLE, "the store is busy; try again");
+	if ((r = begin(w, status)) < 0)
 		goto undo;
-	}
 	struct jit_approval approval = { 0 };
 	if (granted) {
 		request->state = request->break_glass ? JIT_STATE_ACTIVE : JIT_STATE_APPROVED;
@@ -724,10 +731,8 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 	struct jit_approval approval = { .approver_identity = caller->identity->email,
 		                         .comment = (char *)comment,
 		                         .approved_at = now };
-	if ((r = jit_store_begin(w->store)) < 0) {
-		jit_status_set(status, JIT_ERR_UNAVAILABLE, "the store is busy; try again");
+	if ((r = begin(w, status)) < 0)
 		goto undo;
-	}
 	/* The decision was made on what we read before; make sure it still holds. */
 	_cleanup_(jit_request_freep) struct jit_request *current = NULL;
 	if ((r = jit_store_request_get(w->store, id, &current)) < 0)
@@ -801,8 +806,8 @@ jit_wf_deny(struct jit_worker *w, const struct jit_caller *caller, const char *i
 		                      decision.reason[0] ? decision.reason
 		                                         : "you may not decide on this request");
 	}
-	if ((r = jit_store_begin(w->store)) < 0)
-		return jit_status_set(status, JIT_ERR_UNAVAILABLE, "the store is busy; try again");
+	if ((r = begin(w, status)) < 0)
+		return r;
 	jit_request_free(request);
 	request = NULL;
 	if ((r = jit_store_request_get(w->store, id, &request)) < 0)
@@ -875,8 +880,8 @@ jit_wf_revoke(struct jit_worker *w, const struct jit_caller *caller, const char 
 		                      jit_state_name(request->state) + strlen("REQUEST_STATE_"));
 	/* load_visible let in the requester, admins and approvers of this request: exactly who
 	 * may revoke. */
-	if ((r = jit_store_begin(w->store)) < 0)
-		return jit_status_set(status, JIT_ERR_UNAVAILABLE, "the store is busy; try again");
+	if ((r = begin(w, status)) < 0)
+		return r;
 	jit_request_free(request);
 	request = NULL;
 	if ((r = jit_store_request_get(w->store, id, &request)) < 0)
@@ -927,8 +932,8 @@ jit_wf_credentials(struct jit_worker *w, const struct jit_caller *caller, const 
 	if (now >= request->expires_at)
 		return jit_status_set(status, JIT_ERR_CONFLICT, "the grant of %s has expired", id);
 
-	if ((r = jit_store_begin(w->store)) < 0)
-		return jit_status_set(status, JIT_ERR_UNAVAILABLE, "the store is busy; try again");
+	if ((r = begin(w, status)) < 0)
+		return r;
 	_cleanup_free_ uint8_t *sealed = NULL;
 	size_t sealed_len = 0;
 	jit_request_free(request);
@@ -981,8 +986,8 @@ static int
 sweep_one(struct jit_worker *w, const char *id, int64_t now, struct jit_status *status)
 {
 	int r;
-	if ((r = jit_store_begin(w->store)) < 0)
-		return jit_status_set(status, r, "store busy");
+	if ((r = begin(w, status)) < 0)
+		return r;
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
 	if ((r = jit_store_request_get(w->store, id, &request)) < 0)
 		goto fail;
@@ -1126,6 +1131,29 @@ policy_details(const struct jit_policy *policy)
 	                 jit_policy_type_name(policy->type), "enabled", policy->enabled);
 }
 
+/* Stores a policy change (an upsert, or a delete) with its audit event, then makes `*set`,
+ * compiled beforehand with the change, the live set. The caller holds policy_write_lock. */
+static int
+commit_policy_change(struct jit_worker *w, const struct jit_caller *caller,
+                     struct jit_policy *policy, bool deleting, struct jit_policy_set **set,
+                     struct jit_status *status)
+{
+	int r = begin(w, status);
+	if (r < 0)
+		return r;
+	if ((r = deleting ? jit_store_policy_delete(w->store, policy->id)
+	                  : jit_store_policy_upsert(w->store, policy)) < 0 ||
+	    (r = audit(w, caller_email(caller), deleting ? "policy.deleted" : "policy.applied",
+	               NULL, "success", policy_details(policy))) < 0 ||
+	    (r = jit_store_commit(w->store)) < 0) {
+		jit_store_rollback(w->store);
+		return jit_status_set(status, JIT_ERR_INTERNAL, "%s the policy failed: %s",
+		                      deleting ? "deleting" : "saving", jit_strerror(r));
+	}
+	jit_server_set_policies(w->server, TAKE_PTR(*set));
+	return 0;
+}
+
 int
 jit_wf_policy_apply(struct jit_worker *w, const struct jit_caller *caller,
                     struct jit_policy *policy, struct jit_status *status)
@@ -1156,21 +1184,11 @@ jit_wf_policy_apply(struct jit_worker *w, const struct jit_caller *caller,
 		goto out;
 	policy->updated_at = jit_now_realtime_ns();
 	free(policy->updated_by);
-	policy->updated_by = strdup(caller_email(caller));
-	if ((r = jit_store_begin(w->store)) < 0) {
-		jit_status_set(status, JIT_ERR_UNAVAILABLE, "the store is busy; try again");
+	if (!(policy->updated_by = strdup(caller_email(caller)))) {
+		r = jit_status_set(status, -ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = jit_store_policy_upsert(w->store, policy)) < 0 ||
-	    (r = audit(w, caller_email(caller), "policy.applied", NULL, "success",
-	               policy_details(policy))) < 0 ||
-	    (r = jit_store_commit(w->store)) < 0) {
-		jit_store_rollback(w->store);
-		jit_status_set(status, JIT_ERR_INTERNAL, "saving the policy failed: %s",
-		               jit_strerror(r));
-		goto out;
-	}
-	jit_server_set_policies(w->server, TAKE_PTR(set));
+	r = commit_policy_change(w, caller, policy, false, &set, status);
 out:
 	pthread_mutex_unlock(&w->server->policy_write_lock);
 	jit_policy_set_unref(set);
@@ -1196,20 +1214,7 @@ jit_wf_policy_delete(struct jit_worker *w, const struct jit_caller *caller, cons
 	}
 	if ((r = compile_prospective(w, NULL, id, &set, NULL, status)) < 0)
 		goto out;
-	if ((r = jit_store_begin(w->store)) < 0) {
-		jit_status_set(status, JIT_ERR_UNAVAILABLE, "the store is busy; try again");
-		goto out;
-	}
-	if ((r = jit_store_policy_delete(w->store, id)) < 0 ||
-	    (r = audit(w, caller_email(caller), "policy.deleted", NULL, "success",
-	               policy_details(policy))) < 0 ||
-	    (r = jit_store_commit(w->store)) < 0) {
-		jit_store_rollback(w->store);
-		jit_status_set(status, JIT_ERR_INTERNAL, "deleting the policy failed: %s",
-		               jit_strerror(r));
-		goto out;
-	}
-	jit_server_set_policies(w->server, TAKE_PTR(set));
+	r = commit_policy_change(w, caller, policy, true, &set, status);
 out:
 	pthread_mutex_unlock(&w->server->policy_write_lock);
 	jit_policy_set_unref(set);
@@ -1245,10 +1250,8 @@ jit_wf_policy_reload(struct jit_worker *w, const struct jit_caller *caller, size
 	if ((r = compile_prospective(w, NULL, NULL, &set, &loaded, status)) < 0)
 		goto out;
 	if (caller) {
-		if ((r = jit_store_begin(w->store)) < 0) {
-			jit_status_set(status, JIT_ERR_UNAVAILABLE, "the store is busy; try again");
+		if ((r = begin(w, status)) < 0)
 			goto out;
-		}
 		if ((r = audit(w, caller_email(caller), "policy.reloaded", NULL, "success",
 		               json_pack("{s:I}", "policies_loaded", (json_int_t)loaded))) < 0 ||
 		    (r = jit_store_commit(w->store)) < 0) {
