@@ -600,7 +600,7 @@ fail:
 
 /* Asks for WAL and checks that the database is in it (an in-memory one cannot be). */
 static int
-set_pragmas(sqlite3 *db, const char *path, char *error, size_t error_size)
+set_pragmas(sqlite3 *db, const char *path, int busy_timeout_ms, char *error, size_t error_size)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -608,8 +608,22 @@ set_pragmas(sqlite3 *db, const char *path, char *error, size_t error_size)
 	 * page it touched to the log, and a request touches about ten (its row, its indexes, the
 	 * audit row and its indexes), so the page size is the log's bytes per commit. */
 	(void)sqlite3_exec(db, "PRAGMA page_size = 1024", NULL, NULL, NULL);
-	int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
-	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	/* Switching a new file to WAL needs it to itself; when another connection is setting it
+	 * up at the same moment SQLite answers "busy" without waiting, so wait here, within the
+	 * busy timeout. */
+	int64_t deadline = jit_deadline_after_ms(busy_timeout_ms);
+	int rc;
+	for (;;) {
+		rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(st);
+		if ((rc & 0xff) != SQLITE_BUSY || jit_deadline_passed(deadline))
+			break;
+		sqlite3_finalize(st);
+		st = NULL;
+		sqlite3_sleep(2);
+	}
+	if (rc == SQLITE_ROW) {
 		const char *mode = (const char *)sqlite3_column_text(st, 0);
 		bool ok = mode && (strcmp(mode, "wal") == 0 || strcmp(path, ":memory:") == 0);
 		if (!ok) {
@@ -698,7 +712,7 @@ jit_store_open_sqlite(const char *path, int busy_timeout_ms, struct jit_store **
 		return errno ? -errno : -ENOMEM;
 	}
 	sqlite3_db_config(store->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	if ((r = set_pragmas(store->db, path, error, error_size)) < 0 ||
+	if ((r = set_pragmas(store->db, path, store->busy_timeout_ms, error, error_size)) < 0 ||
 	    (r = migrate(store->db, error, error_size)) < 0)
 		return r;
 	for (int i = 0; i < ST_COUNT; i++) {
