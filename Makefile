@@ -44,6 +44,18 @@ FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY_BIN := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-replay/%)
 
 PROGRAMS := $(CONFORMANCE_BIN) $(BUILD)/rego-test $(JITSUDOD)
+# Libraries the fuzz harnesses link with (a component's fragment puts its own first).
+FUZZ_LIBS := $(LIBREGO) $(LIBCOMMON)
+# Checks run by `make test`, in order; components add theirs before the integration tests.
+CHECKS := style format-check unit conformance fuzz-replay rego-test-check policy-test
+# What the integration tests need built besides jitsudod.
+INTEGRATION_DEPS :=
+
+# Each component (cli/, jitsudo-agent/, pam_jitsudo/, ...) keeps its build rules in its own
+# module.mk, which adds to PROGRAMS, CHECKS, FUZZ_LIBS and INTEGRATION_DEPS.
+include $(sort $(wildcard */module.mk))
+
+CHECKS += integration
 
 .PHONY: all deps test check unit conformance style format format-check asan fuzz fuzz-replay rego-test-check \
 	bench clean run integration policy-test
@@ -85,15 +97,14 @@ $(REGO_TEST_BIN): $(BUILD)/tests/rego-test/rego-test.o $(LIBREGO) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # A fuzz harness linked with libFuzzer (built by `make fuzz`, with clang, into build-fuzz/).
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIBREGO) $(LIBCOMMON)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LDFLAGS) -fsanitize=fuzzer $(LIBREGO) \
-		$(LIBCOMMON) $(LIBS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LDFLAGS) -fsanitize=fuzzer $(FUZZ_LIBS) $(LIBS)
 
 # The same harness with a main() that runs each corpus file once (tests/fuzz/replay.c).
-$(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBREGO) $(LIBCOMMON)
+$(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(FUZZ_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay.c $(LDFLAGS) $(LIBREGO) $(LIBCOMMON) $(LIBS)
+	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay.c $(LDFLAGS) $(FUZZ_LIBS) $(LIBS)
 
 # ---- checks -------------------------------------------------------------------------------
 C_FILES = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null)
@@ -139,7 +150,7 @@ bench: $(BENCH_BIN) $(JITSUDOD)
 	@tests/bench/bench_http.sh
 
 # The integration tests start the real jitsudod (and, later, the agent, sshd and sudo).
-integration: $(JITSUDOD)
+integration: $(JITSUDOD) $(INTEGRATION_DEPS)
 	@tests/integration/run
 
 # `make run`: jitsudod on its embedded defaults (tools/run-local says what it does).
@@ -158,7 +169,6 @@ policy-test: $(BUILD)/rego-test
 	@$(BUILD)/rego-test policies/eligibility.rego policies/eligibility_test.rego
 	@$(BUILD)/rego-test policies/approval.rego policies/approval_test.rego
 
-CHECKS := style format-check unit conformance fuzz-replay rego-test-check policy-test integration
 check: $(CHECKS)
 
 # Each check stops the run on failure; the last line sums up the stages that passed (the
