@@ -23,8 +23,13 @@
 
 #define MAX_THREADS 64
 /* Writes (POST, DELETE) run on executor threads so that an event loop never waits for a
- * commit: many writes are in flight at once and share disk syncs (group commit). */
-#define EXECUTOR_THREADS 16
+ * commit. An executor does not wait for the disk sync either: it hands the answer of a change
+ * that is in the log to the syncer and goes on with the next write; the syncer syncs the log
+ * once for every change that reached it and only then releases their answers (an answer is
+ * never sent before its change is on disk). A few executors are enough to keep one writer
+ * busy; more only queue on the write lock. They still let slow provider calls, which run
+ * outside transactions, overlap. */
+#define EXECUTOR_THREADS 4
 #define EXECUTOR_QUEUE_MAX 4096
 
 struct job {
@@ -33,7 +38,8 @@ struct job {
 	h2o_req_t *req; /* NULL once h2o disposed the request; touched on the loop only */
 	int refs;       /* the request's pool and the pending answer; loop thread only */
 	struct job *next;
-	char *data; /* method, path, query, authorization and body, copied */
+	uint64_t seq; /* the store commit whose sync the answer waits for; 0 = none */
+	char *data;   /* method, path, query, authorization and body, copied */
 	struct jit_http_request request;
 	struct jit_http_response response;
 };
@@ -43,6 +49,16 @@ struct executor {
 	pthread_t thread;
 	struct jit_worker worker;
 	bool started;
+};
+
+struct syncer {
+	pthread_t thread;
+	struct jit_store *store; /* its own handle, used for syncing only */
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct job *head, *tail;
+	bool stopping;
 };
 
 struct http_thread {
@@ -75,6 +91,7 @@ struct jit_http {
 	struct job *queue_head, *queue_tail;
 	size_t queue_length;
 	bool executors_stopping;
+	struct syncer syncer;
 };
 
 static __thread struct http_thread *current_thread;
@@ -166,6 +183,100 @@ on_answers(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 	}
 }
 
+static void
+syncer_push(struct syncer *s, struct job *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&s->lock);
+	if (s->tail)
+		s->tail->next = job;
+	else
+		s->head = job;
+	s->tail = job;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Takes every waiting answer, syncs the log through the latest of their commits and sends
+ * them; when the sync fails, each becomes a 503 (the change may be lost at a power failure,
+ * so it is not reported as done). Drains the queue before stopping. */
+static void *
+syncer_main(void *arg)
+{
+	struct syncer *s = arg;
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		while (!s->head && !s->stopping)
+			pthread_cond_wait(&s->cond, &s->lock);
+		struct job *list = s->head;
+		s->head = s->tail = NULL;
+		pthread_mutex_unlock(&s->lock);
+		if (!list)
+			return NULL;
+		uint64_t through = 0;
+		for (struct job *j = list; j; j = j->next)
+			if (j->seq > through)
+				through = j->seq;
+		int r = jit_store_sync_through(s->store, through);
+		while (list) {
+			struct job *job = list;
+			list = job->next;
+			if (r < 0) {
+				static const char unsynced[] =
+				        "{\"code\":\"unavailable\",\"message\":\"the change could "
+				        "not be written to disk and may be lost\"}";
+				jit_http_response_clear(&job->response);
+				job->response.status = 503;
+				job->response.content_type = "application/json";
+				job->response.body = strdup(unsynced);
+				job->response.body_len = job->response.body ? strlen(unsynced) : 0;
+			}
+			h2o_multithread_send_message(&job->origin->receiver, &job->message);
+		}
+	}
+}
+
+static int
+syncer_start(struct syncer *s, struct jit_server *server, char *error, size_t error_size)
+{
+	int r = jit_store_open_sqlite(server->config->database_path,
+	                              server->config->database_busy_timeout_ms, &s->store, error,
+	                              error_size);
+	if (r < 0)
+		return r;
+	jit_store_set_autocheckpoint(s->store, false);
+	jit_store_set_group_commit(s->store, true);
+	/* A first read opens the write-ahead log that the syncs go through. */
+	if ((r = jit_store_ping(s->store)) < 0) {
+		snprintf(error, error_size, "opening the database's log: %s", jit_strerror(r));
+		return r;
+	}
+	if ((r = -pthread_create(&s->thread, NULL, syncer_main, s)) < 0) {
+		snprintf(error, error_size, "starting a thread: %s", strerror(-r));
+		return r;
+	}
+	s->started = true;
+	return 0;
+}
+
+/* After the executors: every answer they handed over is still released. */
+static void
+syncer_stop(struct syncer *s)
+{
+	if (s->started) {
+		pthread_mutex_lock(&s->lock);
+		s->stopping = true;
+		pthread_cond_signal(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->thread, NULL);
+		s->started = false;
+	}
+	jit_store_close(s->store);
+	s->store = NULL;
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+}
+
 static void *
 executor_main(void *arg)
 {
@@ -186,7 +297,10 @@ executor_main(void *arg)
 		http->queue_length--;
 		pthread_mutex_unlock(&http->queue_lock);
 		jit_api_handle(&e->worker, &job->request, &job->response);
-		h2o_multithread_send_message(&job->origin->receiver, &job->message);
+		if ((job->seq = jit_store_take_unsynced(e->worker.store)) != 0)
+			syncer_push(&http->syncer, job);
+		else
+			h2o_multithread_send_message(&job->origin->receiver, &job->message);
 	}
 }
 
@@ -424,14 +538,19 @@ jit_http_start(struct jit_server *server, int threads, struct jit_http **ret_htt
 	handler->on_req = on_req;
 	pthread_mutex_init(&http->queue_lock, NULL);
 	pthread_cond_init(&http->queue_cond, NULL);
+	pthread_mutex_init(&http->syncer.lock, NULL);
+	pthread_cond_init(&http->syncer.cond, NULL);
 	int r = setup_tls(http, error, error_size);
 	if (r < 0)
+		goto fail;
+	if ((r = syncer_start(&http->syncer, server, error, error_size)) < 0)
 		goto fail;
 	for (int i = 0; i < EXECUTOR_THREADS; i++) {
 		struct executor *e = &http->executors[i];
 		e->http = http;
 		if ((r = jit_worker_init(&e->worker, server, error, error_size)) < 0)
 			goto fail;
+		jit_store_set_deferred_sync(e->worker.store, true);
 		if ((r = -pthread_create(&e->thread, NULL, executor_main, e)) < 0) {
 			jit_worker_clear(&e->worker);
 			snprintf(error, error_size, "starting a thread: %s", strerror(-r));
@@ -487,6 +606,7 @@ jit_http_stop(struct jit_http *http)
 			pthread_join(http->executors[i].thread, NULL);
 			jit_worker_clear(&http->executors[i].worker);
 		}
+	syncer_stop(&http->syncer);
 	atomic_store(&http->stopping, true);
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct http_thread *t = &http->threads[i];

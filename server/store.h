@@ -138,8 +138,10 @@ int jit_store_meta_set(struct jit_store *store, const char *key, const char *val
  * A server turns it off on its request handles and checkpoints from a background thread
  * instead, so that no request waits for a checkpoint's disk syncs. */
 void jit_store_set_autocheckpoint(struct jit_store *store, bool on);
-/* Copies committed pages from the log into the database without waiting for readers or
- * writers (a passive checkpoint). Returns 0 or JIT_ERR_UNAVAILABLE. */
+/* Copies committed pages from the log into the database, mostly while writers go on; when
+ * little is left it holds this process's writers back (at most about a millisecond's worth
+ * of copying) to finish, so that the log restarts from its beginning instead of growing.
+ * Returns 0 or JIT_ERR_UNAVAILABLE. */
 int jit_store_checkpoint(struct jit_store *store);
 
 /* Group commit for a process with several writing threads: the handle's commits no longer
@@ -149,6 +151,22 @@ int jit_store_checkpoint(struct jit_store *store);
  * fraction of a sync. A sync that fails returns JIT_ERR_UNAVAILABLE (the change may then be
  * lost at a power failure). */
 void jit_store_set_group_commit(struct jit_store *store, bool on);
+
+/* Deferred acknowledgement, for a handle in group commit: jit_store_commit returns as soon as
+ * the change is in the log, without waiting for the disk sync, so that the thread can go on
+ * with the next change while the sync runs. The caller must not tell anyone that the change
+ * happened before it has passed jit_store_take_unsynced's number to jit_store_sync_through
+ * and got 0 back. */
+void jit_store_set_deferred_sync(struct jit_store *store, bool on);
+/* The number of this handle's latest commit that no sync was waited for yet (commits are
+ * numbered in the order they reached the log, per database), and forgets it; 0 when there
+ * is none. */
+uint64_t jit_store_take_unsynced(struct jit_store *store);
+/* Returns once every commit numbered up to `seq` on this database is on disk (syncing the
+ * log through this handle, or waiting for a sync in progress to cover it). The handle must
+ * be in group commit and not in use by another thread. JIT_ERR_UNAVAILABLE when a sync
+ * failed (the changes may then be lost at a power failure). */
+int jit_store_sync_through(struct jit_store *store, uint64_t seq);
 
 /* ---- notes on the SQLite backend (store_sqlite.c) --------------------------------------- */
 

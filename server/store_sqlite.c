@@ -314,6 +314,8 @@ struct jit_store {
 	struct writer_lock *writer;
 	bool writing; /* this handle holds writer->mutex */
 	bool group_commit;
+	bool deferred_sync;
+	uint64_t unsynced; /* number of the latest commit not synced for (deferred sync) */
 	int busy_timeout_ms;
 	sqlite3_stmt *stmts[ST_COUNT];
 	sqlite3_stmt *list_stmts[LIST_VARIANTS];
@@ -787,17 +789,27 @@ jit_store_begin(struct jit_store *store)
 	return r;
 }
 
-/* Makes every commit counted so far durable: one thread syncs the write-ahead log for all
- * commits that reached it, the others wait for that sync (or start the next one). */
+/* Numbers a commit that just reached the log. Called with the write lock held, so that the
+ * numbers follow the order of the commits in the log. */
+static uint64_t
+count_commit(struct writer_lock *w)
+{
+	pthread_mutex_lock(&w->sync_lock);
+	uint64_t seq = ++w->committed;
+	pthread_mutex_unlock(&w->sync_lock);
+	return seq;
+}
+
+/* Makes every commit numbered up to `seq` durable: one thread syncs the write-ahead log for
+ * all commits that reached it, the others wait for that sync (or start the next one). */
 static int
-wal_sync(struct jit_store *store)
+wal_sync(struct jit_store *store, uint64_t seq)
 {
 	struct writer_lock *w = store->writer;
 	sqlite3_file *wal = NULL;
 	int r = 0;
 	pthread_mutex_lock(&w->sync_lock);
-	uint64_t mine = ++w->committed;
-	while (w->synced < mine && r == 0) {
+	while (w->synced < seq && r == 0) {
 		if (w->syncing) {
 			pthread_cond_wait(&w->sync_cond, &w->sync_lock);
 			continue;
@@ -834,17 +846,42 @@ jit_store_set_group_commit(struct jit_store *store, bool on)
 	sqlite3_free(msg);
 }
 
+void
+jit_store_set_deferred_sync(struct jit_store *store, bool on)
+{
+	store->deferred_sync = on;
+}
+
+uint64_t
+jit_store_take_unsynced(struct jit_store *store)
+{
+	uint64_t seq = store->unsynced;
+	store->unsynced = 0;
+	return seq;
+}
+
+int
+jit_store_sync_through(struct jit_store *store, uint64_t seq)
+{
+	if (!store->group_commit)
+		return JIT_ERR_INTERNAL;
+	return seq ? wal_sync(store, seq) : 0;
+}
+
 int
 jit_store_commit(struct jit_store *store)
 {
 	if (sqlite3_get_autocommit(store->db))
 		return JIT_ERR_INTERNAL;
 	int r = run(store, ST_COMMIT);
+	uint64_t seq = r == 0 && store->group_commit ? count_commit(store->writer) : 0;
 	/* The write lock goes before the disk sync, so that the next transaction is written
 	 * while this one is synced, and one sync covers both. */
 	writer_release(store);
-	if (r == 0 && store->group_commit)
-		r = wal_sync(store);
+	if (seq && store->deferred_sync)
+		store->unsynced = seq;
+	else if (seq)
+		r = wal_sync(store, seq);
 	return r;
 }
 
@@ -865,11 +902,41 @@ jit_store_set_autocheckpoint(struct jit_store *store, bool on)
 	sqlite3_wal_autocheckpoint(store->db, on ? 1000 : 0);
 }
 
+/* A passive checkpoint never finishes while writes keep coming, and a log that is never
+ * finished is never restarted: it would grow without bound. So the bulk is copied while
+ * writers go on, in a few passes, and once little is left the rest is copied with this
+ * process's writers held back, which lets the next commit start the log from its beginning. */
+#define CHECKPOINT_PASSES 4
+#define CHECKPOINT_LOCKED_FRAMES 2048
+
+static int
+checkpoint_passive(struct jit_store *store, int *ret_left)
+{
+	int log = 0, done = 0;
+	int rc = sqlite3_wal_checkpoint_v2(store->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	if (rc != SQLITE_OK)
+		return JIT_ERR_UNAVAILABLE;
+	*ret_left = log > done ? log - done : 0;
+	return 0;
+}
+
 int
 jit_store_checkpoint(struct jit_store *store)
 {
-	int rc = sqlite3_wal_checkpoint_v2(store->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	return rc == SQLITE_OK ? 0 : JIT_ERR_UNAVAILABLE;
+	int left = 0, r = 0;
+	for (int pass = 0; pass < CHECKPOINT_PASSES; pass++)
+		if ((r = checkpoint_passive(store, &left)) < 0 || left <= CHECKPOINT_LOCKED_FRAMES)
+			break;
+	if (r < 0 || left == 0 || left > CHECKPOINT_LOCKED_FRAMES)
+		return r;
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 1;
+	if (pthread_mutex_timedlock(&store->writer->mutex, &deadline) != 0)
+		return 0;
+	r = checkpoint_passive(store, &left);
+	pthread_mutex_unlock(&store->writer->mutex);
+	return r;
 }
 
 /* ---- requests ------------------------------------------------------------------------- */
