@@ -330,8 +330,9 @@ out:
 	return code;
 }
 
-/* A reason typed at the prompt: trailing blanks dropped, no control character, not empty. */
-static bool
+/* A reason typed at the prompt, with surrounding blanks dropped: returns where it starts, or
+ * NULL when it is empty or holds a control character. */
+static const char *
 reason_clean(char *reason)
 {
 	size_t n = strlen(reason);
@@ -339,12 +340,14 @@ reason_clean(char *reason)
 	while (n > 0 && (reason[n - 1] == ' ' || reason[n - 1] == '\t' || reason[n - 1] == '\r' ||
 	                 reason[n - 1] == '\n'))
 		reason[--n] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)reason[i];
+	while (*reason == ' ' || *reason == '\t')
+		reason++;
+	for (const char *p = reason; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
 		if (ch < 0x20 || ch == 0x7f)
-			return false;
+			return NULL;
 	}
-	return n > 0;
+	return *reason ? reason : NULL;
 }
 
 static int
@@ -355,7 +358,7 @@ submit(const struct ctx *c)
 	struct jit_pam_grant_state st = { 0 };
 	struct jit_pam_ensure req;
 	char prompt[640];
-	const char *reason;
+	const char *reason = NULL;
 	bool break_glass = false;
 	uint64_t deadline;
 	int r, code;
@@ -364,7 +367,9 @@ submit(const struct ctx *c)
 	         c->args.provider, c->args.scope ? " " : "", c->args.scope ? c->args.scope : "",
 	         c->args.break_glass ? " (start with ! for break-glass)" : "");
 	r = jit_pam_prompt(c->pamh, PAM_PROMPT_ECHO_ON, prompt, JIT_PAM_REASON_MAX, &answer);
-	if (r == -E2BIG || (r == 0 && !reason_clean(answer))) {
+	if (r == 0)
+		reason = reason_clean(answer);
+	if (r == -E2BIG || (r == 0 && !reason)) {
 		jit_pam_say(c->pamh, c->flags, PAM_ERROR_MSG,
 		            "jitsudo: a reason of one line (at most %d bytes) is required.",
 		            JIT_PAM_REASON_MAX);
@@ -372,7 +377,6 @@ submit(const struct ctx *c)
 	}
 	if (r < 0)
 		return r == -ENOMEM ? PAM_BUF_ERR : PAM_CONV_ERR;
-	reason = answer;
 	if (reason[0] == '!') {
 		if (!c->args.break_glass) {
 			jit_pam_say(c->pamh, c->flags, PAM_ERROR_MSG,

@@ -1,0 +1,404 @@
+# Helpers of the pam_jitsudo tests: the agent protocol's framing (to play a fake agent that
+# answers well, badly or never), a driver that runs PAM stages from a private directory with
+# pam_start_confdir (optionally under valgrind), throwaway Unix users, and a real sshd and sudo
+# confined to a private mount namespace so the host's /etc/pam.d and sudoers stay untouched.
+# Everything started or created here is undone by the context managers, also on failure.
+import contextlib
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PAM_MODULE = Path(os.environ.get("PAM_JITSUDO_SO") or REPO / "build" / "pam_jitsudo.so").resolve()
+PAM_DRIVER = Path(os.environ.get("PAM_DRIVER_BIN")
+                  or REPO / "build" / "pam_jitsudo" / "pam_driver").resolve()
+PYTHON = "/usr/bin/python3"
+
+# PAM return codes (security/_pam_types.h).
+PAM_SUCCESS = 0
+PAM_SERVICE_ERR = 3
+PAM_SYSTEM_ERR = 4
+PAM_BUF_ERR = 5
+PAM_PERM_DENIED = 6
+PAM_AUTH_ERR = 7
+PAM_AUTHINFO_UNAVAIL = 9
+PAM_USER_UNKNOWN = 10
+PAM_CONV_ERR = 19
+PAM_IGNORE = 25
+
+# ---- the agent protocol (lib/agentproto/agentproto.h, docs/agent-protocol.md) ---------------
+
+HELLO, ERROR, OK = 1, 2, 3
+GRANT_ENSURE, GRANT_WAIT, SESSION_OPEN, SESSION_CLOSE = 16, 17, 18, 19
+GRANT_STATE, SESSION_ENV = 64, 65
+TYPE_NAMES = {HELLO: "HELLO", ERROR: "ERROR", OK: "OK", GRANT_ENSURE: "GRANT_ENSURE",
+              GRANT_WAIT: "GRANT_WAIT", SESSION_OPEN: "SESSION_OPEN",
+              SESSION_CLOSE: "SESSION_CLOSE", GRANT_STATE: "GRANT_STATE",
+              SESSION_ENV: "SESSION_ENV"}
+
+T_VERSION_MIN, T_VERSION_MAX, T_VERSION, T_ERROR_CODE, T_MESSAGE = 1, 2, 3, 4, 5
+T_USER, T_PROVIDER, T_ROLE, T_SCOPE, T_DURATION, T_REASON = 16, 17, 18, 19, 20, 21
+T_BREAK_GLASS, T_LOOKUP_ONLY, T_REQUEST_ID, T_STATE, T_EXPIRES_AT = 22, 23, 24, 25, 26
+T_TIMEOUT_MS, T_SESSION_ID, T_ENV, T_SESSION_DIR = 27, 28, 29, 30
+TAG_NAMES = {T_USER: "user", T_PROVIDER: "provider", T_ROLE: "role", T_SCOPE: "scope",
+             T_DURATION: "duration", T_REASON: "reason", T_BREAK_GLASS: "break_glass",
+             T_LOOKUP_ONLY: "lookup_only", T_REQUEST_ID: "request_id", T_STATE: "state",
+             T_TIMEOUT_MS: "timeout_ms", T_SESSION_ID: "session_id", T_ENV: "env",
+             T_VERSION_MIN: "version_min", T_VERSION_MAX: "version_max"}
+INT_TAGS = {T_VERSION_MIN: 2, T_VERSION_MAX: 2, T_VERSION: 2, T_ERROR_CODE: 2, T_DURATION: 4,
+            T_BREAK_GLASS: 1, T_LOOKUP_ONLY: 1, T_TIMEOUT_MS: 4, T_EXPIRES_AT: 8}
+
+ERR_BAD_REQUEST, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_DENIED = 1, 2, 3, 4
+ERR_SERVER_UNREACHABLE, ERR_TIMEOUT, ERR_INTERNAL = 5, 6, 7
+
+
+def field(tag, value):
+    if isinstance(value, str):
+        value = value.encode()
+    elif isinstance(value, int):
+        value = value.to_bytes(INT_TAGS[tag], "big", signed=(tag == T_EXPIRES_AT))
+    return struct.pack(">HH", tag, len(value)) + value
+
+
+def frame(mtype, mid, fields=()):
+    body = struct.pack(">BI", mtype, mid) + b"".join(field(t, v) for t, v in fields)
+    return struct.pack(">I", len(body)) + body
+
+
+def parse_body(body):
+    """A request body -> (type, id, {name: value or [values]})."""
+    mtype, mid = struct.unpack(">BI", body[:5])
+    out, i = {}, 5
+    while i < len(body):
+        tag, n = struct.unpack(">HH", body[i:i + 4])
+        raw = body[i + 4:i + 4 + n]
+        i += 4 + n
+        value = int.from_bytes(raw, "big") if tag in INT_TAGS else raw.decode()
+        name = TAG_NAMES.get(tag, str(tag))
+        if tag == T_ENV:
+            out.setdefault(name, []).append(value)
+        else:
+            out[name] = value
+    return mtype, mid, out
+
+
+def recv_exact(conn, n):
+    data = b""
+    while len(data) < n:
+        chunk = conn.recv(n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def recv_frame(conn):
+    head = recv_exact(conn, 4)
+    if head is None:
+        return None
+    (n,) = struct.unpack(">I", head)
+    return recv_exact(conn, n)
+
+
+# ---- a fake agent ---------------------------------------------------------------------------
+#
+# Run as `python3 pam_support.py fake-agent SOCKET SCRIPT.json LOG.jsonl`. The script says how
+# to answer each verb: {"GRANT_ENSURE": [reply, ...], "GRANT_WAIT": [...], ...}; replies are
+# used in order (the last one repeats). A reply is one of
+#   {"state": "ACTIVE", "request_id": "r1", "message": "..."}   GRANT_STATE
+#   {"env": ["A=1"], "dir": "/x"}                                SESSION_ENV
+#   {"ok": true}                                                  OK
+#   {"error": 5, "message": "..."}                                ERROR
+#   {"raw": "<hex>"}                  these bytes as they are (malformed replies)
+#   {"hang": true}                    never answer (keep the connection open)
+#   {"close": true}                   close the connection
+#   {"wrong_id": true, ...}           the reply above with another request id
+# A PENDING answer to GRANT_WAIT comes after the timeout asked for, unless "early": true.
+# "HELLO" may be given too (default: version 1). "accept_only": true never reads at all.
+# Each request is appended to LOG as JSON: {"type": ..., "fields": {...}}.
+
+
+def _fake_agent_main(sock_path, script_path, log_path):
+    script = json.loads(Path(script_path).read_text())
+    counters = {}
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(sock_path)
+    srv.bind(sock_path)
+    srv.listen(16)
+    held = []  # connections left hanging
+    log = open(log_path, "a")
+    print("ready", flush=True)
+
+    def reply_for(verb):
+        replies = script.get(verb)
+        if replies is None:
+            return None
+        k = counters.get(verb, 0)
+        counters[verb] = k + 1
+        return replies[min(k, len(replies) - 1)]
+
+    def build(r, mtype, mid):
+        if "raw" in r:
+            return bytes.fromhex(r["raw"])
+        rid = mid + 7 if r.get("wrong_id") else mid
+        if "error" in r:
+            f = [(T_ERROR_CODE, r["error"])]
+            if "message" in r:
+                f.append((T_MESSAGE, r["message"]))
+            return frame(ERROR, rid, f)
+        if "state" in r:
+            f = []
+            if "request_id" in r:
+                f.append((T_REQUEST_ID, r["request_id"]))
+            f.append((T_STATE, r["state"]))
+            if "expires_at" in r:
+                f.append((T_EXPIRES_AT, r["expires_at"]))
+            if "message" in r:
+                f.append((T_MESSAGE, r["message"]))
+            return frame(r.get("type", GRANT_STATE), rid, f)
+        if "env" in r:
+            f = [(T_ENV, e) for e in r["env"]]
+            if "dir" in r:
+                f.append((T_SESSION_DIR, r["dir"]))
+            return frame(r.get("type", SESSION_ENV), rid, f)
+        if r.get("ok"):
+            return frame(r.get("type", OK), rid)
+        raise ValueError(f"bad reply {r!r}")
+
+    while True:
+        conn, _ = srv.accept()
+        if script.get("accept_only"):
+            held.append(conn)
+            continue
+        while True:
+            try:
+                body = recv_frame(conn)
+            except OSError:
+                body = None
+            if body is None:
+                conn.close()
+                break
+            mtype, mid, fields = parse_body(body)
+            verb = TYPE_NAMES.get(mtype, str(mtype))
+            log.write(json.dumps({"type": verb, "fields": fields}) + "\n")
+            log.flush()
+            r = reply_for(verb)
+            if r is None:
+                r = {"version": 1} if mtype == HELLO else {"error": ERR_BAD_REQUEST}
+            if r.get("hang"):
+                held.append(conn)
+                break
+            if r.get("close"):
+                conn.close()
+                break
+            if (verb == "GRANT_WAIT" and r.get("state") == "PENDING" and not r.get("early")):
+                # As the agent does: PENDING only once the timeout asked for has passed.
+                time.sleep(fields.get("timeout_ms", 0) / 1000.0)
+            if "version" in r:
+                conn.sendall(frame(HELLO, mid, [(T_VERSION, r["version"])]))
+            else:
+                conn.sendall(build(r, mtype, mid))
+
+
+class FakeAgent:
+    """A fake agent process listening on `path`, answering as `script` says."""
+
+    def __init__(self, directory, script, user=None):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.dir / "agent.sock"
+        self.script_path = self.dir / "script.json"
+        self.log_path = self.dir / "requests.jsonl"
+        self.script_path.write_text(json.dumps(script))
+        self.log_path.write_text("")
+        cmd = [PYTHON, __file__, "fake-agent", str(self.path), str(self.script_path),
+               str(self.log_path)]
+        if user is not None:
+            # A non-root peer: the directory must let it create the socket.
+            os.chmod(self.dir, 0o777)
+            for p in (self.log_path,):
+                os.chmod(p, 0o666)
+            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] + cmd
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        assert line.strip() == "ready", f"fake agent did not start: {line!r}"
+
+    def requests(self, verb=None):
+        out = [json.loads(x) for x in self.log_path.read_text().splitlines() if x.strip()]
+        return [r for r in out if verb is None or r["type"] == verb]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()
+
+
+@contextlib.contextmanager
+def fake_agent(directory, script, user=None):
+    a = FakeAgent(directory, script, user=user)
+    try:
+        yield a
+    finally:
+        a.stop()
+
+
+# ---- running PAM stages through the driver --------------------------------------------------
+
+VALGRIND = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect", "--show-leak-kinds=definite,indirect",
+            "--track-fds=no"]
+
+
+class Run:
+    """The driver's output: results per stage, conversation lines, the PAM environment."""
+
+    def __init__(self, proc, elapsed):
+        self.proc = proc
+        self.returncode = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.elapsed = elapsed
+        self.results, self.times, self.conv, self.env = {}, {}, [], {}
+        for line in proc.stdout.splitlines():
+            if line.startswith("result "):
+                _, stage, code, rest = line.split(" ", 3)
+                self.results[stage] = int(code)
+                self.times[stage] = int(rest.rsplit(" ", 1)[1]) / 1000.0
+            elif line.startswith("conv "):
+                kind, _, text = line[5:].partition(": ")
+                self.conv.append((kind, text))
+            elif line.startswith("env "):
+                name, _, value = line[4:].partition("=")
+                self.env[name] = value
+
+    def messages(self, kind=None):
+        return [t for k, t in self.conv if kind is None or k == kind]
+
+    def __repr__(self):
+        return f"Run(rc={self.returncode}, stdout={self.stdout!r}, stderr={self.stderr[-3000:]!r})"
+
+
+def write_service(confdir, service, lines):
+    confdir = Path(confdir)
+    confdir.mkdir(parents=True, exist_ok=True)
+    (confdir / service).write_text("\n".join(lines) + "\n")
+    return confdir
+
+
+def module_line(stage, socket_path, *args, control="required"):
+    return " ".join([stage, control, str(PAM_MODULE), f"socket={socket_path}", *args])
+
+
+def run_driver(confdir, service, user, stages, answers=(), silent=False, conv_fail=False,
+               valgrind=False, timeout=60):
+    cmd = [str(PAM_DRIVER), "--confdir", str(confdir), "--service", service, "--user", user]
+    for a in answers:
+        cmd += ["--answer", a]
+    if silent:
+        cmd.append("--silent")
+    if conv_fail:
+        cmd.append("--conv-fail")
+    cmd += list(stages)
+    if valgrind:
+        cmd = VALGRIND + cmd
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return Run(p, time.monotonic() - t0)
+
+
+# ---- throwaway users ------------------------------------------------------------------------
+
+
+def _run(*cmd, check=True, **kw):
+    p = subprocess.run(list(cmd), capture_output=True, text=True, timeout=60, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr}")
+    return p
+
+
+@contextlib.contextmanager
+def unix_user(name, groups=()):
+    """A Unix user with a home directory (and its groups), removed afterwards."""
+    created_groups = []
+    for g in groups:
+        if _run("getent", "group", g, check=False).returncode != 0:
+            _run("groupadd", g)
+            created_groups.append(g)
+    if _run("getent", "passwd", name, check=False).returncode == 0:
+        _run("userdel", "-r", "-f", name, check=False)
+    args = ["useradd", "-m", "-s", "/bin/bash"]
+    if groups:
+        args += ["-G", ",".join(groups)]
+    _run(*args, name)
+    try:
+        yield pwd.getpwnam(name)
+    finally:
+        subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+        _run("userdel", "-r", "-f", name, check=False)
+        for g in created_groups:
+            _run("groupdel", g, check=False)
+
+
+# ---- a private mount namespace --------------------------------------------------------------
+#
+# The sshd and sudo tests run their programs under `unshare -m` with a shell that bind-mounts
+# the test's /etc/pam.d (and sudoers.d) first; the mounts die with the namespace, so the host
+# configuration is never modified even if the test is killed.
+
+
+def in_namespace(binds, argv):
+    """argv run in a new mount namespace after `mount --bind SRC DST` for each pair."""
+    script = "set -e\n" + "".join(
+        f"mount --bind {shell_quote(str(src))} {shell_quote(str(dst))}\n" for src, dst in binds)
+    script += 'exec "$@"\n'
+    return ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "ns"] + list(argv)
+
+
+def shell_quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+def pam_dir_with(directory, service, text):
+    """A copy of the host's /etc/pam.d with `service` replaced by `text`."""
+    d = Path(directory)
+    if d.exists():
+        shutil.rmtree(d)
+    shutil.copytree("/etc/pam.d", d, symlinks=True)
+    (d / service).write_text(text)
+    return d
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def kill_tree(proc, sig=signal.SIGTERM, wait=5):
+    if proc is None or proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+    try:
+        proc.wait(wait)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "fake-agent":
+        _fake_agent_main(*sys.argv[2:])
+    else:
+        sys.exit("usage: pam_support.py fake-agent SOCKET SCRIPT.json LOG.jsonl")
