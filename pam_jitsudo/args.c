@@ -126,6 +126,8 @@ jit_pam_args_parse(int argc, const char **argv, struct jit_pam_args *ret, char *
 				goto bad;
 		} else if (strcmp(arg, "break_glass") == 0) {
 			a.break_glass = true;
+		} else if (strcmp(arg, "ruser") == 0) {
+			a.ruser = true;
 		} else if (strcmp(arg, "debug") == 0) {
 			a.debug = true;
 		} else {

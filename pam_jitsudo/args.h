@@ -34,11 +34,12 @@ struct jit_pam_args {
 	bool break_glass; /* auth may ask for break-glass ("!" before the reason) */
 	enum jit_pam_gate gate;
 	unsigned max_env;
+	bool ruser; /* the user is PAM_RUSER (sudo's session stage), not PAM_USER */
 	bool debug;
 };
 
 /* Parses `argv` (argc entries, as PAM passes them): provider=, role=, scope=, duration=,
- * wait=, timeout=, socket=, break_glass, gate=held|auto, max_env=, debug. Durations take the
+ * wait=, timeout=, socket=, break_glass, gate=held|auto, max_env=, ruser, debug. Durations take the
  * CLI's form ("90s", "1h30m"). An unknown or malformed argument is an error (fail closed).
  * Returns 0 and fills *ret (pointing into argv), or JIT_ERR_INVALID with a message naming
  * the argument in `error` (never a secret: arguments hold none). */

@@ -29,9 +29,18 @@
 struct ctx {
 	pam_handle_t *pamh;
 	int flags;
+	/* auth: the person is in a dialog with us (typed a reason, waits for a decision), so the
+	 * request id and the outcome are shown even under PAM_SILENT, which sudo always passes
+	 * to pam_authenticate; only the quiet "you already hold it" honours it there. */
+	bool dialog;
 	struct jit_pam_args args;
 	const char *user;
 };
+
+/* One line to the person (PAM_SILENT honoured unless in an auth dialog). */
+#define say(c, style, ...)                                                                      \
+	jit_pam_say((c)->pamh, (c)->dialog ? (c)->flags & ~(int)PAM_SILENT : (c)->flags, style, \
+	            __VA_ARGS__)
 
 /* What an earlier auth call in this PAM handle ended with (sudo retries auth up to passwd_tries
  * times in one handle): a denial is answered again without a new request, a request still
@@ -130,9 +139,20 @@ ctx_init(struct ctx *c, pam_handle_t *pamh, int flags, int argc, const char **ar
 		pam_syslog(pamh, LOG_ERR, "the provider= and role= arguments are required here");
 		return PAM_SERVICE_ERR;
 	}
-	r = pam_get_user(pamh, &user, NULL);
-	if (r != PAM_SUCCESS)
-		return r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : r;
+	if (c->args.ruser) {
+		/* sudo's session stage: PAM_USER is the target (root), the grants are the
+		 * invoking user's, whom sudo names in PAM_RUSER. */
+		const void *item = NULL;
+		if (pam_get_item(pamh, PAM_RUSER, &item) != PAM_SUCCESS || !item) {
+			pam_syslog(pamh, LOG_ERR, "ruser: the application set no PAM_RUSER");
+			return PAM_USER_UNKNOWN;
+		}
+		user = item;
+	} else {
+		r = pam_get_user(pamh, &user, NULL);
+		if (r != PAM_SUCCESS)
+			return r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : r;
+	}
 	if (!user_valid(user)) {
 		pam_syslog(pamh, LOG_NOTICE, "refusing an unusable user name");
 		return PAM_USER_UNKNOWN;
@@ -160,8 +180,7 @@ connect_agent(const struct ctx *c, uint64_t deadline_ns, struct jit_pam_conn **r
 static void
 say_unavailable(const struct ctx *c)
 {
-	jit_pam_say(c->pamh, c->flags, PAM_ERROR_MSG,
-	            "jitsudo: the jitsudo agent is not available; no elevation now.");
+	say(c, PAM_ERROR_MSG, "jitsudo: the jitsudo agent is not available; no elevation now.");
 }
 
 static void
@@ -237,8 +256,8 @@ denied(const struct ctx *c, const char *request_id, const char *message)
 {
 	pam_syslog(c->pamh, LOG_NOTICE, "request %s of %s for %s on %s was denied", request_id,
 	           c->user, c->args.role, c->args.provider);
-	jit_pam_say(c->pamh, c->flags, PAM_ERROR_MSG, "jitsudo: request %s was denied: %s",
-	            request_id, message && *message ? message : "no reason given");
+	say(c, PAM_ERROR_MSG, "jitsudo: request %s was denied: %s", request_id,
+	    message && *message ? message : "no reason given");
 	remember(c, request_id, true, message);
 	return PAM_PERM_DENIED;
 }
@@ -248,8 +267,7 @@ granted(const struct ctx *c, const char *request_id, const char *how)
 {
 	pam_syslog(c->pamh, LOG_INFO, "%s holds request %s for %s on %s (%s)", c->user, request_id,
 	           c->args.role, c->args.provider, how);
-	jit_pam_say(c->pamh, c->flags, PAM_TEXT_INFO, "jitsudo: request %s is %s.", request_id,
-	            how);
+	say(c, PAM_TEXT_INFO, "jitsudo: request %s is %s.", request_id, how);
 	pam_set_data(c->pamh, AUTH_MEMO_KEY, NULL, NULL);
 	return PAM_SUCCESS;
 }
@@ -266,9 +284,8 @@ wait_for_decision(const struct ctx *c, const char *request_id)
 	unsigned calls_left = 2 + (unsigned)(c->args.wait_ms / 1000);
 	int r, code;
 
-	jit_pam_say(c->pamh, c->flags, PAM_TEXT_INFO,
-	            "jitsudo: request %s is waiting for approval (up to %lld s)...", request_id,
-	            (long long)(c->args.wait_ms / 1000));
+	say(c, PAM_TEXT_INFO, "jitsudo: request %s is waiting for approval (up to %lld s)...",
+	    request_id, (long long)(c->args.wait_ms / 1000));
 	if ((r = connect_agent(c, deadline_after(c->args.timeout_ms), &conn)) < 0)
 		goto unavailable;
 	for (;;) {
@@ -315,10 +332,10 @@ wait_for_decision(const struct ctx *c, const char *request_id)
 	}
 	pam_syslog(c->pamh, LOG_NOTICE, "request %s of %s still pending after %lld s", request_id,
 	           c->user, (long long)(c->args.wait_ms / 1000));
-	jit_pam_say(c->pamh, c->flags, PAM_ERROR_MSG,
-	            "jitsudo: request %s is still waiting for approval; once it is approved, "
-	            "try again.",
-	            request_id);
+	say(c, PAM_ERROR_MSG,
+	    "jitsudo: request %s is still waiting for approval; once it is approved, "
+	    "try again.",
+	    request_id);
 	remember(c, request_id, false, NULL);
 	code = PAM_AUTH_ERR;
 	goto out;
@@ -370,17 +387,16 @@ submit(const struct ctx *c)
 	if (r == 0)
 		reason = reason_clean(answer);
 	if (r == -E2BIG || (r == 0 && !reason)) {
-		jit_pam_say(c->pamh, c->flags, PAM_ERROR_MSG,
-		            "jitsudo: a reason of one line (at most %d bytes) is required.",
-		            JIT_PAM_REASON_MAX);
+		say(c, PAM_ERROR_MSG,
+		    "jitsudo: a reason of one line (at most %d bytes) is required.",
+		    JIT_PAM_REASON_MAX);
 		return PAM_AUTH_ERR;
 	}
 	if (r < 0)
 		return r == -ENOMEM ? PAM_BUF_ERR : PAM_CONV_ERR;
 	if (reason[0] == '!') {
 		if (!c->args.break_glass) {
-			jit_pam_say(c->pamh, c->flags, PAM_ERROR_MSG,
-			            "jitsudo: break-glass is not allowed here.");
+			say(c, PAM_ERROR_MSG, "jitsudo: break-glass is not allowed here.");
 			return PAM_AUTH_ERR;
 		}
 		break_glass = true;
@@ -388,8 +404,7 @@ submit(const struct ctx *c)
 		while (*reason == ' ')
 			reason++;
 		if (!*reason) {
-			jit_pam_say(c->pamh, c->flags, PAM_ERROR_MSG,
-			            "jitsudo: break-glass needs a reason after the '!'.");
+			say(c, PAM_ERROR_MSG, "jitsudo: break-glass needs a reason after the '!'.");
 			return PAM_AUTH_ERR;
 		}
 	}
@@ -405,10 +420,9 @@ submit(const struct ctx *c)
 	if (r == JIT_ERR_INVALID) {
 		/* The reason did not encode (not UTF-8) or the agent refused the fields. */
 		log_agent_error(c, "submitting a request", r);
-		jit_pam_say(c->pamh, c->flags, PAM_ERROR_MSG,
-		            "jitsudo: the request was refused as malformed%s%s",
-		            *jit_pam_conn_error_message(conn) ? ": " : ".",
-		            jit_pam_conn_error_message(conn));
+		say(c, PAM_ERROR_MSG, "jitsudo: the request was refused as malformed%s%s",
+		    *jit_pam_conn_error_message(conn) ? ": " : ".",
+		    jit_pam_conn_error_message(conn));
 		code = PAM_AUTH_ERR;
 		goto out;
 	}
@@ -454,15 +468,15 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 
 	if ((r = ctx_init(&c, pamh, flags, argc, argv, true)) != PAM_SUCCESS)
 		return r;
+	c.dialog = true;
 	if (pam_get_data(pamh, AUTH_MEMO_KEY, &data) == PAM_SUCCESS && data) {
 		const struct auth_memo *m = data;
 		char request_id[sizeof(m->request_id)];
 
 		snprintf(request_id, sizeof(request_id), "%s", m->request_id);
 		if (m->denied) {
-			jit_pam_say(pamh, flags, PAM_ERROR_MSG,
-			            "jitsudo: request %s was denied: %s", m->request_id,
-			            *m->message ? m->message : "no reason given");
+			say(&c, PAM_ERROR_MSG, "jitsudo: request %s was denied: %s", m->request_id,
+			    *m->message ? m->message : "no reason given");
 			return PAM_PERM_DENIED;
 		}
 		return wait_for_decision(&c, request_id);
@@ -475,6 +489,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		debug(&c, "lookup: request %s is %s", st.request_id, st.state);
 		switch (classify(st.state)) {
 		case GRANT_HELD:
+			c.dialog = false; /* nothing was asked: PAM_SILENT holds */
 			return granted(&c, st.request_id, "active");
 		case GRANT_PENDING:
 			return wait_for_decision(&c, st.request_id);
@@ -503,11 +518,11 @@ gate_refuse(const struct ctx *c, const char *why)
 {
 	pam_syslog(c->pamh, LOG_NOTICE, "account gate refused %s: %s (%s on %s)", c->user, why,
 	           c->args.role, c->args.provider);
-	jit_pam_say(c->pamh, c->flags, PAM_ERROR_MSG,
-	            "jitsudo: access refused: %s. Ask for it with: jitsudo request --provider %s "
-	            "--role %s%s%s",
-	            why, c->args.provider, c->args.role, c->args.scope ? " --scope " : "",
-	            c->args.scope ? c->args.scope : "");
+	say(c, PAM_ERROR_MSG,
+	    "jitsudo: access refused: %s. Ask for it with: jitsudo request --provider %s "
+	    "--role %s%s%s",
+	    why, c->args.provider, c->args.role, c->args.scope ? " --scope " : "",
+	    c->args.scope ? c->args.scope : "");
 	return PAM_PERM_DENIED;
 }
 

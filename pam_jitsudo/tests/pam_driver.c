@@ -83,7 +83,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: pam_driver --confdir DIR --service NAME --user USER "
-	                "[--answer TEXT]... [--conv-fail] [--silent] STAGE...\n"
+	                "[--ruser NAME] [--answer TEXT]... [--conv-fail] [--silent] STAGE...\n"
 	                "stages: auth setcred account open close env\n");
 	return 2;
 }
@@ -91,7 +91,7 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	const char *confdir = NULL, *service = NULL, *user = NULL;
+	const char *confdir = NULL, *service = NULL, *user = NULL, *ruser = NULL;
 	const char *answers[64];
 	struct script script = { .answers = answers };
 	struct pam_conv conv = { conversation, &script };
@@ -109,7 +109,9 @@ main(int argc, char **argv)
 			if (script.count >= 64)
 				return usage();
 			answers[script.count++] = argv[++i];
-		} else if (strcmp(argv[i], "--conv-fail") == 0)
+		} else if (strcmp(argv[i], "--ruser") == 0 && i + 1 < argc)
+			ruser = argv[++i];
+		else if (strcmp(argv[i], "--conv-fail") == 0)
 			script.fail = 1;
 		else if (strcmp(argv[i], "--silent") == 0)
 			flags |= PAM_SILENT;
@@ -123,6 +125,11 @@ main(int argc, char **argv)
 	r = pam_start_confdir(service, user, &conv, confdir, &pamh);
 	if (r != PAM_SUCCESS) {
 		fprintf(stderr, "pam_start_confdir: %s\n", pam_strerror(pamh, r));
+		return 1;
+	}
+	if (ruser && (r = pam_set_item(pamh, PAM_RUSER, ruser)) != PAM_SUCCESS) {
+		fprintf(stderr, "pam_set_item: %s\n", pam_strerror(pamh, r));
+		pam_end(pamh, r);
 		return 1;
 	}
 	for (; i < argc; i++) {

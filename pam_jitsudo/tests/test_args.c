@@ -23,6 +23,7 @@ test_defaults(void **state)
 	assert_int_equal(a.max_env, 64);
 	assert_false(a.break_glass);
 	assert_false(a.debug);
+	assert_false(a.ruser);
 }
 
 static void
@@ -62,7 +63,7 @@ test_bad_arguments(void **state)
 		"duration=5",      "duration=-1h",    "wait=0s",        "wait=2h",
 		"timeout=2m",      "socket=relative", "gate=maybe",     "max_env=0",
 		"max_env=65",      "max_env=1x",      "max_env=-1",     "debug=1",
-		"break_glass=yes", "providerx=aws",
+		"break_glass=yes", "providerx=aws",   "ruser=1",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct jit_pam_args a;

@@ -300,8 +300,10 @@ def module_line(stage, socket_path, *args, control="required"):
 
 
 def run_driver(confdir, service, user, stages, answers=(), silent=False, conv_fail=False,
-               valgrind=False, timeout=60):
+               valgrind=False, timeout=60, ruser=None):
     cmd = [str(PAM_DRIVER), "--confdir", str(confdir), "--service", service, "--user", user]
+    if ruser:
+        cmd += ["--ruser", ruser]
     for a in answers:
         cmd += ["--answer", a]
     if silent:
@@ -395,6 +397,195 @@ def kill_tree(proc, sig=signal.SIGTERM, wait=5):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+# ---- a real sshd --------------------------------------------------------------------------
+
+
+class Sshd:
+    """sshd -D on a loopback port, in its own mount namespace where /etc/pam.d is a copy of the
+    host's with `sshd` replaced by the test's stack. Public-key logins only."""
+
+    def __init__(self, directory, pam_stack, extra_config=""):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.log_path = self.dir / "sshd.log"
+        self.hostkey = self.dir / "hostkey"
+        self.clientkey = self.dir / "clientkey"
+        for key in (self.hostkey, self.clientkey):
+            _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
+        self.pamdir = pam_dir_with(self.dir / "pam.d", "sshd", pam_stack)
+        self.config = self.dir / "sshd_config"
+        self.config.write_text(
+            f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {self.hostkey}\n"
+            f"PidFile {self.dir / 'sshd.pid'}\nUsePAM yes\nPubkeyAuthentication yes\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+            "AuthorizedKeysFile .ssh/authorized_keys\nPermitRootLogin no\nPrintMotd no\n"
+            "LoginGraceTime 30\nLogLevel VERBOSE\nMaxStartups 50\n" + extra_config)
+        self.proc = None
+        self.made_privsep_dir = False
+
+    def authorize(self, user):
+        """Lets the client key log in as `user` (a pwd entry)."""
+        ssh = Path(user.pw_dir) / ".ssh"
+        ssh.mkdir(mode=0o700, exist_ok=True)
+        keys = ssh / "authorized_keys"
+        keys.write_text((self.dir / "clientkey.pub").read_text())
+        for path in (ssh, keys):
+            os.chown(path, user.pw_uid, user.pw_gid)
+        keys.chmod(0o600)
+
+    def start(self):
+        if not os.path.isdir("/run/sshd"):  # the privilege separation directory
+            os.makedirs("/run/sshd", mode=0o755)
+            self.made_privsep_dir = True
+        _run("/usr/sbin/sshd", "-t", "-f", str(self.config))
+        argv = in_namespace([(self.pamdir, "/etc/pam.d")],
+                            ["/usr/sbin/sshd", "-D", "-f", str(self.config),
+                             "-E", str(self.log_path)])
+        self.proc = subprocess.Popen(argv, start_new_session=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"sshd exited {self.proc.returncode}:\n{self.log()}")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.02)
+        raise AssertionError(f"sshd did not listen within 10 s:\n{self.log()}")
+
+    def ssh_argv(self, user, command):
+        return ["ssh", "-p", str(self.port), "-i", str(self.clientkey), "-F", "/dev/null",
+                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10",
+                "-o", "LogLevel=INFO", f"{user}@127.0.0.1", command]
+
+    def ssh(self, user, command, timeout=60):
+        return subprocess.run(self.ssh_argv(user, command), capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def log(self):
+        try:
+            return self.log_path.read_text()[-6000:]
+        except OSError:
+            return "(no sshd log)"
+
+    def stop(self):
+        kill_tree(self.proc)
+        if self.made_privsep_dir:
+            with contextlib.suppress(OSError):
+                os.rmdir("/run/sshd")
+
+
+@contextlib.contextmanager
+def sshd(directory, pam_stack, extra_config=""):
+    d = Sshd(directory, pam_stack, extra_config)
+    try:
+        yield d.start()
+    finally:
+        d.stop()
+
+
+def env_of(text):
+    """`env` output -> dict."""
+    out = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition("=")
+        if sep:
+            out[name] = value
+    return out
+
+
+# ---- a process on a pseudo-terminal (sudo reads its prompts from the tty) ------------------
+
+
+class Pty:
+    """argv with a new pty as its controlling terminal; expect() reads, send() types."""
+
+    def __init__(self, argv, env=None):
+        import fcntl
+        import termios
+
+        self.master, slave = os.openpty()
+
+        def setup():
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
+                                     preexec_fn=setup, close_fds=True, env=env)
+        os.close(slave)
+        self.output = ""
+
+    def _read(self, timeout):
+        import select
+
+        r, _, _ = select.select([self.master], [], [], timeout)
+        if not r:
+            return False
+        try:
+            data = os.read(self.master, 4096)
+        except OSError:  # EIO: every process on the slave side is gone
+            data = b""
+        if not data:
+            return None
+        self.output += data.decode(errors="replace")
+        return True
+
+    def expect(self, pattern, timeout=30):
+        import re
+
+        deadline = time.monotonic() + timeout
+        start = 0
+        while True:
+            m = re.compile(pattern).search(self.output, start)
+            if m:
+                return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"timed out waiting for {pattern!r}; got:\n{self.output}")
+            if self._read(left) is None:
+                raise AssertionError(f"ended before {pattern!r}; got:\n{self.output}")
+
+    def send(self, text):
+        os.write(self.master, text.encode())
+
+    def finish(self, timeout=60):
+        """Reads until the process ends; returns its exit code."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._read(0.2) is None:
+                break
+        try:
+            return self.proc.wait(max(0.1, deadline - time.monotonic()))
+        finally:
+            self.close()
+
+    def close(self):
+        kill_tree(self.proc)
+        with contextlib.suppress(OSError):
+            os.close(self.master)
+
+
+def sudo_argv(user, pamdir, sudoersdir, command):
+    """sudo run by `user` in a namespace where /etc/pam.d and /etc/sudoers.d are the test's."""
+    return in_namespace(
+        [(pamdir, "/etc/pam.d"), (sudoersdir, "/etc/sudoers.d")],
+        ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups",
+         "env", "-i", "PATH=/usr/bin:/bin", "TERM=dumb", "LANG=C",
+         "sudo", *command])
+
+
+def sudoers_dir(directory, user):
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    f = d / "jitsudo-test"
+    f.write_text(f"Defaults:{user} passwd_tries=1, timestamp_timeout=0, !lecture\n"
+                 f"{user} ALL=(root) ALL\n")
+    f.chmod(0o440)
+    _run("visudo", "-c", "-f", str(f))
+    return d
 
 
 if __name__ == "__main__":

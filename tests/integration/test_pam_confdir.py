@@ -238,6 +238,38 @@ def test_auth_prompts_submits_waits_and_is_approved(tmp_path):
     assert 0 < waits[0]["fields"]["timeout_ms"] <= 5000
 
 
+def test_auth_dialog_is_shown_under_pam_silent(tmp_path):
+    """sudo passes PAM_SILENT to pam_authenticate: the request id and the outcome of a request
+    the person just typed a reason for are still shown; a held grant passes quietly."""
+    script = {"GRANT_ENSURE": [{"error": ps.ERR_NOT_FOUND},
+                               {"state": "PENDING", "request_id": "r-s"}],
+              "GRANT_WAIT": [{"state": "REJECTED", "request_id": "r-s", "message": "freeze"}]}
+    with ps.fake_agent(tmp_path / "a", script):
+        r = run(stack(tmp_path, tmp_path / "a" / "agent.sock"), ["auth"], answers=["why"],
+                silent=True)
+    assert r.results["auth"] == PAM_PERM_DENIED, r
+    assert any("r-s" in m for m in r.messages("info")), r
+    assert "jitsudo: request r-s was denied: freeze" in r.messages("error")
+    with ps.fake_agent(tmp_path / "b", {"GRANT_ENSURE": [{"state": "ACTIVE",
+                                                          "request_id": "r-h"}]}):
+        r = run(stack(tmp_path / "b2", tmp_path / "b" / "agent.sock"), ["auth"], silent=True)
+    assert r.results["auth"] == PAM_SUCCESS and r.conv == [], r
+
+
+def test_session_ruser_takes_the_invoking_user(tmp_path):
+    script = {"SESSION_OPEN": [{"env": ["AWS_X=1"]}], "SESSION_CLOSE": [{"ok": True}]}
+    with ps.fake_agent(tmp_path / "a", script) as agent:
+        conf = stack(tmp_path, agent.path, session=("ruser",))
+        r = ps.run_driver(conf, SERVICE, "root", ["open", "close"], ruser="alice")
+        assert r.results["open"] == PAM_SUCCESS, r
+        assert agent.requests("SESSION_OPEN")[0]["fields"]["user"] == "alice"
+        assert agent.requests("SESSION_CLOSE")[0]["fields"]["user"] == "alice"
+        # No PAM_RUSER: refused, never the target user's grants instead.
+        r = ps.run_driver(conf, SERVICE, "root", ["open"])
+        assert r.results["open"] == ps.PAM_USER_UNKNOWN, r
+        assert len(agent.requests("SESSION_OPEN")) == 1
+
+
 def test_auth_denied_shows_the_reason(tmp_path):
     script = {"GRANT_ENSURE": [{"error": ps.ERR_NOT_FOUND},
                                {"state": "PENDING", "request_id": "r-5"}],
