@@ -176,7 +176,7 @@ struct jit_ap_grant {
 /* Validates a frame body (without the 4-byte length prefix) of `len` bytes and fills *ret_msg.
  * Checks the type is known, every field is well-formed for its tag, allowed for the type,
  * within its bounds, required fields are present and no byte is left over.
- * Returns 0, -JIT_ERR_INVALID (anything malformed), -JIT_ERR_TOO_LARGE (len over
+ * Returns 0, JIT_ERR_INVALID (anything malformed), JIT_ERR_TOO_LARGE (len over
  * JIT_AP_MAX_FRAME or too many fields). ret_msg is left unspecified on failure. */
 int jit_ap_decode(const uint8_t *body, size_t len, struct jit_ap_msg *ret_msg);
 
@@ -196,10 +196,10 @@ int jit_ap_msg_next(const struct jit_ap_msg *msg, uint16_t tag, size_t *cursor,
                     struct jit_ap_field *ret_field);
 /* Views a STR field's value as a string. */
 struct jit_ap_str jit_ap_field_str(const struct jit_ap_field *field);
-/* Decodes a GRANT field (already validated by jit_ap_decode). Returns 0 or -JIT_ERR_INVALID. */
+/* Decodes a GRANT field (already validated by jit_ap_decode). Returns 0 or JIT_ERR_INVALID. */
 int jit_ap_grant_decode(const struct jit_ap_field *field, struct jit_ap_grant *ret_grant);
 
-/* Copies a string into dst as a NUL-terminated C string. Returns 0, or -JIT_ERR_TOO_LARGE if
+/* Copies a string into dst as a NUL-terminated C string. Returns 0, or JIT_ERR_TOO_LARGE if
  * it does not fit in size bytes (dst is then set to "" when size > 0). An absent string
  * copies as "". */
 int jit_ap_str_copy(char *dst, size_t size, struct jit_ap_str str);
@@ -207,7 +207,7 @@ int jit_ap_str_copy(char *dst, size_t size, struct jit_ap_str str);
 bool jit_ap_str_eq(struct jit_ap_str str, const char *s);
 
 /* Decoded ERROR: the code and the message copied, NUL-terminated (truncated to fit). Returns 0
- * or -JIT_ERR_INVALID if msg is not an ERROR. */
+ * or JIT_ERR_INVALID if msg is not an ERROR. */
 int jit_ap_msg_error(const struct jit_ap_msg *msg, uint16_t *ret_code, char *message,
                      size_t message_size);
 
@@ -228,8 +228,8 @@ struct jit_ap_writer {
  * always enough). Never fails: a too-small buffer surfaces at finish. */
 void jit_ap_writer_init(struct jit_ap_writer *w, uint8_t *buf, size_t cap, uint8_t type,
                         uint32_t id);
-/* Puts a string field (s NUL-terminated, or n bytes). Errors: -JIT_ERR_INVALID (tag is not a
- * STR tag, embedded NUL, invalid UTF-8), -JIT_ERR_TOO_LARGE (over the tag's bound or the
+/* Puts a string field (s NUL-terminated, or n bytes). Errors: JIT_ERR_INVALID (tag is not a
+ * STR tag, embedded NUL, invalid UTF-8), JIT_ERR_TOO_LARGE (over the tag's bound or the
  * buffer). */
 void jit_ap_put_str(struct jit_ap_writer *w, uint16_t tag, const char *s);
 void jit_ap_put_strn(struct jit_ap_writer *w, uint16_t tag, const char *s, size_t n);
@@ -258,15 +258,15 @@ int jit_ap_encode_error(uint8_t *buf, size_t cap, uint32_t id, uint16_t code, co
 uint64_t jit_ap_now_ns(void);
 uint64_t jit_ap_deadline_ms(uint32_t ms);
 
-/* Sends len bytes of a frame built by the writer. Returns 0, -JIT_ERR_TIMEOUT, or -errno
+/* Sends len bytes of a frame built by the writer. Returns 0, JIT_ERR_TIMEOUT, or -errno
  * (-EPIPE when the peer closed). */
 int jit_ap_send(int fd, const uint8_t *frame, size_t len, uint64_t deadline_ns);
 
 /* Receives one frame and stores its body (without the prefix) in buf (cap >= JIT_AP_MAX_FRAME
  * always suffices). Returns 0 and the body length in *ret_len; -ENODATA if the peer closed
- * cleanly before the first byte of a frame; -JIT_ERR_PROTOCOL if it closed inside a frame;
- * -JIT_ERR_TOO_LARGE for a length of 0 or over JIT_AP_MAX_FRAME or cap (nothing more is read:
- * the connection must be closed); -JIT_ERR_TIMEOUT; or -errno. */
+ * cleanly before the first byte of a frame; JIT_ERR_PROTOCOL if it closed inside a frame;
+ * JIT_ERR_TOO_LARGE for a length of 0 or over JIT_AP_MAX_FRAME or cap (nothing more is read:
+ * the connection must be closed); JIT_ERR_TIMEOUT; or -errno. */
 int jit_ap_recv(int fd, uint8_t *buf, size_t cap, size_t *ret_len, uint64_t deadline_ns);
 
 /* The peer's credentials of a connected Unix socket (SO_PEERCRED). Returns 0 or -errno. */
@@ -277,23 +277,23 @@ int jit_ap_peer_cred(int fd, pid_t *ret_pid, uid_t *ret_uid, gid_t *ret_gid);
 /* Connects to the Unix socket at path (SOCK_STREAM, SOCK_CLOEXEC) before the deadline. If
  * expect_uid is not (uid_t)-1, refuses (-EPERM) a socket file or a peer not owned by that uid
  * (lstat and SO_PEERCRED). Returns 0 and the connected descriptor (blocking mode) in *ret_fd,
- * -JIT_ERR_TIMEOUT, -EPERM or -errno (-ENOENT / -ECONNREFUSED: no agent). */
+ * JIT_ERR_TIMEOUT, -EPERM or -errno (-ENOENT / -ECONNREFUSED: no agent). */
 int jit_ap_connect(const char *path, uid_t expect_uid, uint64_t deadline_ns, int *ret_fd);
 
 /* Client side of the handshake: sends HELLO (JIT_AP_VERSION_MIN..MAX) and reads the answer.
- * Returns 0 and the chosen version, -JIT_ERR_DENIED if the agent answered ERROR (version),
- * -JIT_ERR_PROTOCOL for any other answer, or an I/O error. */
+ * Returns 0 and the chosen version, JIT_ERR_DENIED if the agent answered ERROR (version),
+ * JIT_ERR_PROTOCOL for any other answer, or an I/O error. */
 int jit_ap_client_hello(int fd, uint64_t deadline_ns, uint16_t *ret_version);
 
 /* One request/reply exchange: sends the frame, receives the reply body into buf (cap bytes)
  * and decodes it into *ret_msg. Checks the reply's request id equals `id`. Returns 0 (the
- * reply may be ERROR: the caller looks at ret_msg->type), -JIT_ERR_PROTOCOL (undecodable or
+ * reply may be ERROR: the caller looks at ret_msg->type), JIT_ERR_PROTOCOL (undecodable or
  * wrong id), or an I/O error. */
 int jit_ap_call(int fd, const uint8_t *frame, size_t frame_len, uint32_t id, uint8_t *buf,
                 size_t cap, uint64_t deadline_ns, struct jit_ap_msg *ret_msg);
 
 /* Server side of the handshake: given a decoded first message, picks the version. Returns 0 and
- * the version, -JIT_ERR_PROTOCOL if msg is not a client HELLO, or -JIT_ERR_DENIED if there is
+ * the version, JIT_ERR_PROTOCOL if msg is not a client HELLO, or JIT_ERR_DENIED if there is
  * no common version. */
 int jit_ap_server_hello(const struct jit_ap_msg *msg, uint16_t *ret_version);
 
