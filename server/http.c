@@ -53,7 +53,7 @@ struct executor {
 
 struct syncer {
 	pthread_t thread;
-	struct jit_store *store; /* its own handle, used for syncing only */
+	struct jit_store *store; /* its own handle, used for jit_store_sync_through only */
 	bool started;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -245,12 +245,6 @@ syncer_start(struct syncer *s, struct jit_server *server, char *error, size_t er
 	if (r < 0)
 		return r;
 	jit_store_set_autocheckpoint(s->store, false);
-	jit_store_set_group_commit(s->store, true);
-	/* A first read opens the write-ahead log that the syncs go through. */
-	if ((r = jit_store_ping(s->store)) < 0) {
-		snprintf(error, error_size, "opening the database's log: %s", jit_strerror(r));
-		return r;
-	}
 	if ((r = -pthread_create(&s->thread, NULL, syncer_main, s)) < 0) {
 		snprintf(error, error_size, "starting a thread: %s", strerror(-r));
 		return r;

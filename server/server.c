@@ -47,7 +47,6 @@ jit_worker_init(struct jit_worker *worker, struct jit_server *server, char *erro
 	if (r < 0)
 		return r;
 	jit_store_set_autocheckpoint(worker->store, false);
-	jit_store_set_group_commit(worker->store, true);
 	if ((r = jit_rego_eval_new(&worker->eval)) < 0) {
 		snprintf(error, error_size, "creating an evaluation context: %s", jit_strerror(r));
 		jit_worker_clear(worker);

@@ -138,34 +138,32 @@ int jit_store_meta_set(struct jit_store *store, const char *key, const char *val
  * A server turns it off on its request handles and checkpoints from a background thread
  * instead, so that no request waits for a checkpoint's disk syncs. */
 void jit_store_set_autocheckpoint(struct jit_store *store, bool on);
-/* Copies committed pages from the log into the database, mostly while writers go on; when
- * little is left it holds this process's writers back (at most about a millisecond's worth
- * of copying) to finish, so that the log restarts from its beginning instead of growing.
- * Returns 0 or JIT_ERR_UNAVAILABLE. */
+/* Copies committed pages from the log into the database, mostly while writers go on; once the
+ * log is a few MiB long and little is left, it holds this process's writers back to finish
+ * (commits the open batch, copies the rest: a few milliseconds), so that the log restarts from
+ * its beginning instead of growing without bound. Returns 0 or JIT_ERR_UNAVAILABLE. */
 int jit_store_checkpoint(struct jit_store *store);
 
-/* Group commit for a process with several writing threads: the handle's commits no longer
- * sync the log inside SQLite; jit_store_commit syncs it itself before returning, and one sync
- * covers every commit of the process's handles on this database that reached the log by then.
- * An acknowledged commit is on disk either way; with many concurrent writers it costs a
- * fraction of a sync. A sync that fails returns JIT_ERR_UNAVAILABLE (the change may then be
- * lost at a power failure). */
-void jit_store_set_group_commit(struct jit_store *store, bool on);
-
-/* Deferred acknowledgement, for a handle in group commit: jit_store_commit returns as soon as
- * the change is in the log, without waiting for the disk sync, so that the thread can go on
- * with the next change while the sync runs. The caller must not tell anyone that the change
+/* Writes of all handles of a process on one database go through a single connection in
+ * turn, and the log is synced by the store itself, once for every commit that reached it by
+ * then (group commit): jit_store_commit returns once the change is on disk.
+ *
+ * Deferred acknowledgement: jit_store_commit returns as soon as the change is committed (or
+ * queued in a batch that the next writer commits), without waiting for the disk sync, so that
+ * the thread can go on with the next change; changes of such handles made while other writers
+ * are queued share one SQLite transaction. The caller must not tell anyone that the change
  * happened before it has passed jit_store_take_unsynced's number to jit_store_sync_through
- * and got 0 back. */
+ * and got 0 back. The handle itself always reads its own changes. */
 void jit_store_set_deferred_sync(struct jit_store *store, bool on);
 /* The number of this handle's latest commit that no sync was waited for yet (commits are
  * numbered in the order they reached the log, per database), and forgets it; 0 when there
  * is none. */
 uint64_t jit_store_take_unsynced(struct jit_store *store);
-/* Returns once every commit numbered up to `seq` on this database is on disk (syncing the
- * log through this handle, or waiting for a sync in progress to cover it). The handle must
- * be in group commit and not in use by another thread. JIT_ERR_UNAVAILABLE when a sync
- * failed (the changes may then be lost at a power failure). */
+/* Returns once every change numbered up to `seq` on this database is on disk (committing its
+ * batch if it is still open after a few milliseconds, syncing the log, or waiting for a sync
+ * in progress to cover it). JIT_ERR_UNAVAILABLE when the sync failed (the changes may then be
+ * lost at a power failure) or the batch failed to commit (the changes are lost; the store then
+ * refuses every write, and jit_store_ping fails, until the process restarts). */
 int jit_store_sync_through(struct jit_store *store, uint64_t seq);
 
 /* ---- notes on the SQLite backend (store_sqlite.c) --------------------------------------- */

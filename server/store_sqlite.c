@@ -132,6 +132,9 @@ enum stmt_id {
 	ST_BEGIN_READ,
 	ST_COMMIT,
 	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
 	ST_PING,
 	ST_REQUEST_INSERT,
 	ST_REQUEST_UPDATE,
@@ -164,6 +167,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN_READ] = "BEGIN",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT op",
+	[ST_RELEASE] = "RELEASE op",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO op",
 	[ST_PING] = "SELECT 1",
 	[ST_REQUEST_INSERT] = "INSERT INTO requests (" REQUEST_COLUMNS ") VALUES (?1, ?2, ?3, "
 	                      "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
@@ -244,29 +250,49 @@ static const char *const stmt_sql[ST_COUNT] = {
 #define AUDIT_FILTER_UNTIL 16
 #define AUDIT_VARIANTS 32
 
-/* Threads of one process that write to the same database file queue on a mutex of their own
- * instead of in SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and would
- * make write latency jumpy under load. Other processes still meet the busy timeout. */
+/* All writes of a process to one database file go through one connection, the writer,
+ * taken in turn under a mutex of the process (rather than SQLite's busy handler, which sleeps
+ * in growing steps and makes latency jumpy). A handle's write transaction is a savepoint on
+ * the writer. The savepoints of handles whose commits are acknowledged later (deferred sync)
+ * stay in one open SQLite transaction, the batch, until someone needs them durable or
+ * visible: the sync that their acknowledgement waits for commits the batch first, so every
+ * change made while the previous sync ran shares one commit, and the pages they all touch go
+ * to the log once per batch instead of once per change. Changes are numbered in log order; a
+ * change is durable once the log was synced after its batch committed (wal_sync). Other
+ * processes still meet the busy timeout. */
+#define BATCH_MAX 256
+
 struct writer_lock {
 	struct writer_lock *next;
 	dev_t dev;
 	ino_t ino;
 	unsigned refs;
+	char *path;
+	int busy_timeout_ms;
 	pthread_mutex_t mutex;
-	/* Group commit (see jit_store_set_group_commit): commits counted, and how many of them
-	 * are known to be on disk. */
-	pthread_mutex_t sync_lock;
+	struct jit_store *shared; /* the writer connection, opened at the first write */
+	sqlite3_file *wal;        /* its write-ahead log, for syncing */
+	bool autocheckpoint;
+	bool batch_open;    /* an SQLite transaction is open on `shared` */
+	unsigned batch_ops; /* savepoints released into it */
+	uint64_t logical;   /* number of the latest released savepoint */
+	pthread_mutex_t
+	        sync_lock; /* guards the fields below; `committed` is also read atomically */
 	pthread_cond_t sync_cond;
-	uint64_t committed;
-	uint64_t synced;
+	uint64_t committed; /* every change numbered up to this is committed */
+	uint64_t synced;    /* ... and on disk */
 	bool syncing;
+	bool broken; /* a batch failed to commit: changes were lost, writes are refused */
 };
+
+static int batch_end(struct writer_lock *w, bool may_defer);
+static struct jit_store *use(struct jit_store *store);
 
 static pthread_mutex_t writer_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct writer_lock *writer_registry;
 
 static struct writer_lock *
-writer_lock_get(const char *path)
+writer_lock_get(const char *path, int busy_timeout_ms)
 {
 	struct stat st;
 	if (stat(path, &st) < 0)
@@ -278,12 +304,16 @@ writer_lock_get(const char *path)
 	if (!w && (w = calloc(1, sizeof(*w)))) {
 		w->dev = st.st_dev;
 		w->ino = st.st_ino;
+		w->autocheckpoint = true;
+		w->busy_timeout_ms = busy_timeout_ms;
 		pthread_mutex_init(&w->mutex, NULL);
 		pthread_mutex_init(&w->sync_lock, NULL);
 		pthread_cond_init(&w->sync_cond, NULL);
 		w->next = writer_registry;
 		writer_registry = w;
 	}
+	if (w && !w->path && !(w->path = strdup(path)))
+		w = NULL; /* a new lock without its path is freed by its first put */
 	if (w)
 		w->refs++;
 	pthread_mutex_unlock(&writer_registry_lock);
@@ -301,6 +331,11 @@ writer_lock_put(struct writer_lock *lock)
 		while (*p != lock)
 			p = &(*p)->next;
 		*p = lock->next;
+		if (lock->shared) {
+			(void)batch_end(lock, false);
+			jit_store_close(lock->shared);
+		}
+		free(lock->path);
 		pthread_mutex_destroy(&lock->mutex);
 		pthread_mutex_destroy(&lock->sync_lock);
 		pthread_cond_destroy(&lock->sync_cond);
@@ -312,10 +347,11 @@ writer_lock_put(struct writer_lock *lock)
 struct jit_store {
 	sqlite3 *db;
 	struct writer_lock *writer;
-	bool writing; /* this handle holds writer->mutex */
-	bool group_commit;
+	bool is_writer; /* this is writer->shared (it holds no reference to the lock) */
+	bool writing;   /* in a write transaction: holds writer->mutex, works on writer->shared */
 	bool deferred_sync;
-	uint64_t unsynced; /* number of the latest commit not synced for (deferred sync) */
+	uint64_t last_seq; /* number of this handle's latest commit */
+	uint64_t unsynced; /* ... when no sync was waited for it yet (deferred sync) */
 	int busy_timeout_ms;
 	sqlite3_stmt *stmts[ST_COUNT];
 	sqlite3_stmt *list_stmts[LIST_VARIANTS];
@@ -709,7 +745,7 @@ jit_store_open_sqlite(const char *path, int busy_timeout_ms, struct jit_store **
 	sqlite3_extended_result_codes(store->db, 1);
 	sqlite3_busy_timeout(store->db, busy_timeout_ms > 0 ? busy_timeout_ms : 0);
 	store->busy_timeout_ms = busy_timeout_ms > 0 ? busy_timeout_ms : 0;
-	if (!(store->writer = writer_lock_get(path))) {
+	if (!(store->writer = writer_lock_get(path, store->busy_timeout_ms))) {
 		snprintf(error, error_size, "%s: %s", path, strerror(errno ? errno : ENOMEM));
 		return errno ? -errno : -ENOMEM;
 	}
@@ -734,6 +770,8 @@ jit_store_close(struct jit_store *store)
 {
 	if (!store)
 		return;
+	if (store->writing)
+		jit_store_rollback(store);
 	for (size_t i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(store->stmts[i]);
 	for (size_t i = 0; i < LIST_VARIANTS; i++)
@@ -741,16 +779,18 @@ jit_store_close(struct jit_store *store)
 	for (size_t i = 0; i < AUDIT_VARIANTS; i++)
 		sqlite3_finalize(store->audit_stmts[i]);
 	sqlite3_close(store->db);
-	if (store->writing)
-		pthread_mutex_unlock(&store->writer->mutex);
-	writer_lock_put(store->writer);
+	if (!store->is_writer)
+		writer_lock_put(store->writer);
 	free(store);
 }
 
 int
 jit_store_ping(struct jit_store *store)
 {
+	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	if (__atomic_load_n(&store->writer->broken, __ATOMIC_ACQUIRE))
+		return JIT_ERR_UNAVAILABLE;
 	if (stmt_get(store, ST_PING, &st) < 0 || sqlite3_step(st) != SQLITE_ROW)
 		return JIT_ERR_UNAVAILABLE;
 	return 0;
@@ -758,58 +798,182 @@ jit_store_ping(struct jit_store *store)
 
 /* ---- transactions --------------------------------------------------------------------- */
 
-static void
-writer_release(struct jit_store *store)
+static int
+writer_lock_timed(struct writer_lock *w, int timeout_ms)
 {
-	if (store->writing && sqlite3_get_autocommit(store->db)) {
-		store->writing = false;
-		pthread_mutex_unlock(&store->writer->mutex);
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
 	}
+	return pthread_mutex_timedlock(&w->mutex, &deadline) == 0 ? 0 : JIT_ERR_UNAVAILABLE;
+}
+
+/* Opens the writer connection (with `w->mutex` held): SQLite syncs nothing on commit there,
+ * wal_sync does. */
+static int
+writer_open(struct writer_lock *w)
+{
+	char error[256];
+	struct jit_store *shared = NULL;
+	int r = jit_store_open_sqlite(w->path, w->busy_timeout_ms, &shared, error, sizeof(error));
+	if (r < 0)
+		return r;
+	/* The connection is part of the lock: it holds no reference to it. */
+	pthread_mutex_lock(&writer_registry_lock);
+	w->refs--;
+	pthread_mutex_unlock(&writer_registry_lock);
+	shared->is_writer = true;
+	char *msg = NULL;
+	if (sqlite3_exec(shared->db, "PRAGMA synchronous = NORMAL", NULL, NULL, &msg) !=
+	    SQLITE_OK) {
+		sqlite3_free(msg);
+		jit_store_close(shared);
+		return JIT_ERR_INTERNAL;
+	}
+	sqlite3_wal_autocheckpoint(shared->db, w->autocheckpoint ? 1000 : 0);
+	w->shared = shared;
+	return 0;
+}
+
+static void
+set_committed(struct writer_lock *w, uint64_t seq, bool failed)
+{
+	pthread_mutex_lock(&w->sync_lock);
+	if (failed)
+		__atomic_store_n(&w->broken, true, __ATOMIC_RELEASE);
+	else
+		__atomic_store_n(&w->committed, seq, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&w->sync_cond);
+	pthread_mutex_unlock(&w->sync_lock);
+}
+
+/* Ends the writer's open transaction, with `w->mutex` held, unless `may_defer` and the batch
+ * still has room (the sync that waits for it, or a later writer, ends it). A failed commit loses
+ * the whole batch, some of whose changes may already have been reported committed to their
+ * (deferred) callers: the writer is then marked broken, their syncs fail, and no write is
+ * accepted until the process restarts. */
+static int
+batch_end(struct writer_lock *w, bool may_defer)
+{
+	if (!w->batch_open)
+		return 0;
+	if (may_defer && w->batch_ops > 0 && w->batch_ops < BATCH_MAX)
+		return 0;
+	w->batch_open = false;
+	if (w->batch_ops == 0) {
+		(void)run(w->shared, ST_ROLLBACK);
+		return 0;
+	}
+	w->batch_ops = 0;
+	int r = run(w->shared, ST_COMMIT);
+	if (r < 0 && !sqlite3_get_autocommit(w->shared->db))
+		(void)run(w->shared, ST_ROLLBACK);
+	set_committed(w, __atomic_load_n(&w->logical, __ATOMIC_ACQUIRE), r < 0);
+	return r < 0 ? JIT_ERR_UNAVAILABLE : 0;
+}
+
+/* Commits the writer's open transaction, if any, waiting up to `timeout_ms` for the lock. */
+static int
+batch_flush(struct writer_lock *w, int timeout_ms)
+{
+	int r = writer_lock_timed(w, timeout_ms);
+	if (r < 0)
+		return r;
+	r = batch_end(w, false);
+	pthread_mutex_unlock(&w->mutex);
+	return r;
+}
+
+static bool
+batch_pending(struct writer_lock *w)
+{
+	return __atomic_load_n(&w->logical, __ATOMIC_ACQUIRE) >
+	       __atomic_load_n(&w->committed, __ATOMIC_ACQUIRE);
+}
+
+/* The connection a call works on: the writer inside a write transaction, the handle's own
+ * outside. A handle reads its own committed writes: if one of them is still in an open
+ * batch, the batch is committed first. */
+static struct jit_store *
+use(struct jit_store *store)
+{
+	if (store->writing)
+		return store->writer->shared;
+	if (store->last_seq &&
+	    store->last_seq > __atomic_load_n(&store->writer->committed, __ATOMIC_ACQUIRE))
+		(void)batch_flush(store->writer, store->busy_timeout_ms);
+	return store;
+}
+
+/* Gives the writer back after a transaction on it. */
+static void
+writer_release(struct jit_store *store, bool may_defer)
+{
+	struct writer_lock *w = store->writer;
+	(void)batch_end(w, may_defer);
+	store->writing = false;
+	pthread_mutex_unlock(&w->mutex);
 }
 
 int
 jit_store_begin(struct jit_store *store)
 {
-	if (!sqlite3_get_autocommit(store->db) || store->writing)
+	if (store->writing || store->is_writer || !sqlite3_get_autocommit(store->db))
 		return JIT_ERR_INTERNAL;
-	struct timespec deadline;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += store->busy_timeout_ms / 1000;
-	deadline.tv_nsec += (long)(store->busy_timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
-	if (pthread_mutex_timedlock(&store->writer->mutex, &deadline) != 0)
-		return JIT_ERR_UNAVAILABLE;
-	store->writing = true;
-	int r = run(store, ST_BEGIN_WRITE);
-	if (r < 0)
-		writer_release(store);
-	return r;
-}
-
-/* Numbers a commit that just reached the log. Called with the write lock held, so that the
- * numbers follow the order of the commits in the log. */
-static uint64_t
-count_commit(struct writer_lock *w)
-{
-	pthread_mutex_lock(&w->sync_lock);
-	uint64_t seq = ++w->committed;
-	pthread_mutex_unlock(&w->sync_lock);
-	return seq;
-}
-
-/* Makes every commit numbered up to `seq` durable: one thread syncs the write-ahead log for
- * all commits that reached it, the others wait for that sync (or start the next one). */
-static int
-wal_sync(struct jit_store *store, uint64_t seq)
-{
 	struct writer_lock *w = store->writer;
-	sqlite3_file *wal = NULL;
+	if (writer_lock_timed(w, store->busy_timeout_ms) < 0)
+		return JIT_ERR_UNAVAILABLE;
+	int r = 0;
+	if (__atomic_load_n(&w->broken, __ATOMIC_ACQUIRE))
+		r = JIT_ERR_UNAVAILABLE;
+	else if (!w->shared)
+		r = writer_open(w);
+	if (r == 0 && !w->batch_open && (r = run(w->shared, ST_BEGIN_WRITE)) == 0) {
+		w->batch_open = true;
+		w->batch_ops = 0;
+		sqlite3_file *wal = NULL;
+		if (!w->wal &&
+		    sqlite3_file_control(w->shared->db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+		                         &wal) == SQLITE_OK &&
+		    wal && wal->pMethods)
+			w->wal = wal;
+	}
+	if (r == 0)
+		r = run(w->shared, ST_SAVEPOINT);
+	if (r < 0) {
+		(void)batch_end(w, true);
+		pthread_mutex_unlock(&w->mutex);
+		return r;
+	}
+	store->writing = true;
+	return 0;
+}
+
+/* Makes every change numbered up to `seq` durable: commits its batch if it is still open,
+ * then one thread syncs the log for all commits so far and the others wait for that sync (or
+ * start the next one). */
+static int
+wal_sync(struct writer_lock *w, uint64_t seq, int timeout_ms)
+{
 	int r = 0;
 	pthread_mutex_lock(&w->sync_lock);
 	while (w->synced < seq && r == 0) {
+		if (w->committed < seq) {
+			if (w->broken) {
+				r = JIT_ERR_UNAVAILABLE;
+				break;
+			}
+			pthread_mutex_unlock(&w->sync_lock);
+			int fr = batch_flush(w, timeout_ms);
+			pthread_mutex_lock(&w->sync_lock);
+			if (fr < 0 && w->committed < seq)
+				r = JIT_ERR_UNAVAILABLE;
+			continue;
+		}
 		if (w->syncing) {
 			pthread_cond_wait(&w->sync_cond, &w->sync_lock);
 			continue;
@@ -818,11 +982,7 @@ wal_sync(struct jit_store *store, uint64_t seq)
 		w->syncing = true;
 		pthread_mutex_unlock(&w->sync_lock);
 		int rc =
-		        sqlite3_file_control(store->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
-		if (rc == SQLITE_OK && wal && wal->pMethods)
-			rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
-		else if (rc == SQLITE_OK)
-			rc = SQLITE_IOERR;
+		        w->wal ? w->wal->pMethods->xSync(w->wal, SQLITE_SYNC_NORMAL) : SQLITE_IOERR;
 		pthread_mutex_lock(&w->sync_lock);
 		w->syncing = false;
 		if (rc == SQLITE_OK && target > w->synced)
@@ -833,17 +993,6 @@ wal_sync(struct jit_store *store, uint64_t seq)
 	}
 	pthread_mutex_unlock(&w->sync_lock);
 	return r;
-}
-
-void
-jit_store_set_group_commit(struct jit_store *store, bool on)
-{
-	char *msg = NULL;
-	if (sqlite3_exec(store->db,
-	                 on ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL", NULL,
-	                 NULL, &msg) == SQLITE_OK)
-		store->group_commit = on;
-	sqlite3_free(msg);
 }
 
 void
@@ -863,35 +1012,59 @@ jit_store_take_unsynced(struct jit_store *store)
 int
 jit_store_sync_through(struct jit_store *store, uint64_t seq)
 {
-	if (!store->group_commit)
-		return JIT_ERR_INTERNAL;
-	return seq ? wal_sync(store, seq) : 0;
+	return seq ? wal_sync(store->writer, seq, store->busy_timeout_ms) : 0;
 }
 
 int
 jit_store_commit(struct jit_store *store)
 {
-	if (sqlite3_get_autocommit(store->db))
+	if (!store->writing)
 		return JIT_ERR_INTERNAL;
-	int r = run(store, ST_COMMIT);
-	uint64_t seq = r == 0 && store->group_commit ? count_commit(store->writer) : 0;
-	/* The write lock goes before the disk sync, so that the next transaction is written
-	 * while this one is synced, and one sync covers both. */
-	writer_release(store);
-	if (seq && store->deferred_sync)
+	struct writer_lock *w = store->writer;
+	int r = run(w->shared, ST_RELEASE);
+	if (r < 0 && !sqlite3_get_autocommit(w->shared->db)) {
+		(void)run(w->shared, ST_ROLLBACK_TO);
+		(void)run(w->shared, ST_RELEASE);
+	}
+	uint64_t seq = 0;
+	if (r == 0) {
+		seq = __atomic_add_fetch(&w->logical, 1, __ATOMIC_RELEASE);
+		w->batch_ops++;
+	}
+	/* Only a change acknowledged later may wait in the open batch. */
+	bool may_defer = store->deferred_sync;
+	int br = batch_end(w, may_defer);
+	store->writing = false;
+	pthread_mutex_unlock(&w->mutex);
+	if (r < 0)
+		return r;
+	if (br < 0)
+		return br;
+	store->last_seq = seq;
+	if (may_defer) {
 		store->unsynced = seq;
-	else if (seq)
-		r = wal_sync(store, seq);
-	return r;
+		return 0;
+	}
+	return wal_sync(w, seq, store->busy_timeout_ms);
 }
 
 void
 jit_store_rollback(struct jit_store *store)
 {
-	if (store && !sqlite3_get_autocommit(store->db))
-		(void)run(store, ST_ROLLBACK);
-	if (store)
-		writer_release(store);
+	if (!store)
+		return;
+	if (!store->writing) {
+		/* A read transaction of the handle's own connection. */
+		if (!sqlite3_get_autocommit(store->db))
+			(void)run(store, ST_ROLLBACK);
+		return;
+	}
+	struct jit_store *shared = store->writer->shared;
+	if (!sqlite3_get_autocommit(shared->db)) {
+		(void)run(shared, ST_ROLLBACK_TO);
+		(void)run(shared, ST_RELEASE);
+	}
+	writer_release(store, true);
 }
 
 /* ---- maintenance ---------------------------------------------------------------------- */
@@ -899,7 +1072,14 @@ jit_store_rollback(struct jit_store *store)
 void
 jit_store_set_autocheckpoint(struct jit_store *store, bool on)
 {
+	struct writer_lock *w = store->writer;
 	sqlite3_wal_autocheckpoint(store->db, on ? 1000 : 0);
+	if (writer_lock_timed(w, store->busy_timeout_ms) < 0)
+		return;
+	w->autocheckpoint = on;
+	if (w->shared)
+		sqlite3_wal_autocheckpoint(w->shared->db, on ? 1000 : 0);
+	pthread_mutex_unlock(&w->mutex);
 }
 
 /* A passive checkpoint never finishes while writes keep coming, and a log that is never
@@ -908,14 +1088,16 @@ jit_store_set_autocheckpoint(struct jit_store *store, bool on)
  * process's writers held back, which lets the next commit start the log from its beginning. */
 #define CHECKPOINT_PASSES 4
 #define CHECKPOINT_LOCKED_FRAMES 2048
+#define CHECKPOINT_RESTART_FRAMES 4096
 
 static int
-checkpoint_passive(struct jit_store *store, int *ret_left)
+checkpoint_passive(struct jit_store *store, int *ret_log, int *ret_left)
 {
 	int log = 0, done = 0;
 	int rc = sqlite3_wal_checkpoint_v2(store->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
 	if (rc != SQLITE_OK)
 		return JIT_ERR_UNAVAILABLE;
+	*ret_log = log;
 	*ret_left = log > done ? log - done : 0;
 	return 0;
 }
@@ -923,19 +1105,21 @@ checkpoint_passive(struct jit_store *store, int *ret_left)
 int
 jit_store_checkpoint(struct jit_store *store)
 {
-	int left = 0, r = 0;
+	int log = 0, left = 0, r = 0;
 	for (int pass = 0; pass < CHECKPOINT_PASSES; pass++)
-		if ((r = checkpoint_passive(store, &left)) < 0 || left <= CHECKPOINT_LOCKED_FRAMES)
+		if ((r = checkpoint_passive(store, &log, &left)) < 0 ||
+		    left <= CHECKPOINT_LOCKED_FRAMES)
 			break;
-	if (r < 0 || left == 0 || left > CHECKPOINT_LOCKED_FRAMES)
+	/* A short log is left to grow; when too much is left to finish quickly, the next round
+	 * tries again. */
+	if (r < 0 || log < CHECKPOINT_RESTART_FRAMES || left > CHECKPOINT_LOCKED_FRAMES)
 		return r;
-	struct timespec deadline;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += 1;
-	if (pthread_mutex_timedlock(&store->writer->mutex, &deadline) != 0)
+	struct writer_lock *w = store->writer;
+	if (writer_lock_timed(w, 1000) < 0)
 		return 0;
-	r = checkpoint_passive(store, &left);
-	pthread_mutex_unlock(&store->writer->mutex);
+	(void)batch_end(w, false);
+	r = checkpoint_passive(store, &log, &left);
+	pthread_mutex_unlock(&w->mutex);
 	return r;
 }
 
@@ -944,6 +1128,7 @@ jit_store_checkpoint(struct jit_store *store)
 int
 jit_store_request_insert(struct jit_store *store, const struct jit_request *request)
 {
+	store = use(store);
 	_cleanup_free_ char *metadata =
 	        request->metadata ? json_dumps(request->metadata, JSON_COMPACT) : strdup("{}");
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
@@ -983,6 +1168,7 @@ jit_store_request_insert(struct jit_store *store, const struct jit_request *requ
 int
 jit_store_request_update(struct jit_store *store, const struct jit_request *request)
 {
+	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r;
 	if ((r = stmt_get(store, ST_REQUEST_UPDATE, &st)) < 0)
@@ -1086,6 +1272,7 @@ read_approvals_of(struct jit_store *store, struct jit_request *request)
 int
 jit_store_request_get(struct jit_store *store, const char *id, struct jit_request **ret_request)
 {
+	store = use(store);
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
 	bool opened = false;
 	int r, rc;
@@ -1198,6 +1385,7 @@ int
 jit_store_request_list(struct jit_store *store, const struct jit_request_filter *filter,
                        struct jit_request ***ret_list, size_t *ret_count)
 {
+	store = use(store);
 	struct jit_request **list = NULL;
 	size_t count = 0;
 	unsigned variant = 0;
@@ -1254,6 +1442,7 @@ int
 jit_store_approval_add(struct jit_store *store, const char *request_id,
                        const struct jit_approval *approval)
 {
+	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r;
 	if ((r = stmt_get(store, ST_APPROVAL_ADD, &st)) < 0)
@@ -1270,6 +1459,10 @@ jit_store_approval_add(struct jit_store *store, const char *request_id,
 int
 jit_store_next_deadline(struct jit_store *store, int64_t *ret_at)
 {
+	/* The sweeper's view must include every change the workflow kicked it for. */
+	if (!store->writing && batch_pending(store->writer))
+		(void)batch_flush(store->writer, store->busy_timeout_ms);
+	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r, rc;
 	if ((r = stmt_get(store, ST_NEXT_DEADLINE, &st)) < 0)
@@ -1286,6 +1479,10 @@ int
 jit_store_due_requests(struct jit_store *store, int64_t now, size_t limit, char ***ret_ids,
                        size_t *ret_count)
 {
+	/* The sweeper's view must include every change the workflow kicked it for. */
+	if (!store->writing && batch_pending(store->writer))
+		(void)batch_flush(store->writer, store->busy_timeout_ms);
+	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	char **ids = NULL;
 	size_t count = 0;
@@ -1329,6 +1526,7 @@ int
 jit_store_credentials_put(struct jit_store *store, const char *request_id, const uint8_t *sealed,
                           size_t sealed_len)
 {
+	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r;
 	if (sealed_len > INT32_MAX)
@@ -1347,6 +1545,7 @@ int
 jit_store_credentials_get(struct jit_store *store, const char *request_id, uint8_t **ret_sealed,
                           size_t *ret_len)
 {
+	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r, rc;
 	if ((r = stmt_get(store, ST_CREDENTIALS_GET, &st)) < 0)
@@ -1375,6 +1574,7 @@ jit_store_credentials_get(struct jit_store *store, const char *request_id, uint8
 int
 jit_store_credentials_delete(struct jit_store *store, const char *request_id)
 {
+	store = use(store);
 	int r;
 	/* Zeros first, so the bytes are gone from the page even if the page is reused before
 	 * secure_delete would have cleared it. */
@@ -1421,6 +1621,7 @@ read_policy(sqlite3_stmt *st, struct jit_policy **ret)
 int
 jit_store_policy_list(struct jit_store *store, struct jit_policy ***ret_list, size_t *ret_count)
 {
+	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	struct jit_policy **list = NULL;
 	size_t count = 0, capacity = 0;
@@ -1480,18 +1681,21 @@ policy_get_by(struct jit_store *store, enum stmt_id id, const char *key, struct 
 int
 jit_store_policy_get(struct jit_store *store, const char *id, struct jit_policy **ret)
 {
+	store = use(store);
 	return policy_get_by(store, ST_POLICY_GET, id, ret);
 }
 
 int
 jit_store_policy_get_by_name(struct jit_store *store, const char *name, struct jit_policy **ret)
 {
+	store = use(store);
 	return policy_get_by(store, ST_POLICY_GET_BY_NAME, name, ret);
 }
 
 int
 jit_store_policy_upsert(struct jit_store *store, struct jit_policy *policy)
 {
+	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	char id[sizeof(policy->id)];
 	char stored_id[sizeof(policy->id)];
@@ -1533,6 +1737,7 @@ jit_store_policy_upsert(struct jit_store *store, struct jit_policy *policy)
 int
 jit_store_policy_delete(struct jit_store *store, const char *id)
 {
+	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r;
 	if ((r = stmt_get(store, ST_POLICY_DELETE, &st)) < 0)
@@ -1627,12 +1832,12 @@ jit_store_audit_append(struct jit_store *store, struct jit_audit_event *event)
 {
 	/* The chain needs the write lock between reading the last hash and inserting; a caller
 	 * without a transaction gets one of its own. */
-	bool own = sqlite3_get_autocommit(store->db);
+	bool own = !store->writing;
 	int64_t id = 0;
 	int r;
 	if (own && (r = jit_store_begin(store)) < 0)
 		return r;
-	r = audit_insert(store, event, &id);
+	r = audit_insert(use(store), event, &id);
 	if (own) {
 		if (r == 0)
 			r = jit_store_commit(store);
@@ -1679,6 +1884,7 @@ int
 jit_store_audit_query(struct jit_store *store, const struct jit_audit_filter *filter,
                       struct jit_audit_event ***ret_list, size_t *ret_count)
 {
+	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	struct jit_audit_event **list = NULL;
 	size_t count = 0;
@@ -1806,6 +2012,7 @@ int
 jit_store_audit_verify(struct jit_store *store, int64_t *ret_bad_id, size_t *ret_count,
                        char *detail, size_t detail_size)
 {
+	store = use(store);
 	char prev_hash[65] = "";
 	int64_t expected_id = 1, bad_id = 0, seq = 0;
 	size_t count = 0;
@@ -1865,6 +2072,7 @@ out:
 int
 jit_store_meta_get(struct jit_store *store, const char *key, char **ret_value)
 {
+	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	char *value = NULL;
 	int r, rc;
@@ -1888,6 +2096,7 @@ jit_store_meta_get(struct jit_store *store, const char *key, char **ret_value)
 int
 jit_store_meta_set(struct jit_store *store, const char *key, const char *value)
 {
+	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r;
 	if ((r = stmt_get(store, ST_META_SET, &st)) < 0)
