@@ -48,8 +48,10 @@ PROGRAMS := $(CONFORMANCE_BIN) $(BUILD)/rego-test $(JITSUDOD)
 FUZZ_LIBS := $(LIBREGO) $(LIBCOMMON)
 # Checks run by `make test`, in order; components add theirs before the integration tests.
 CHECKS := style format-check unit conformance fuzz-replay rego-test-check policy-test
-# What the integration tests need built besides jitsudod.
-INTEGRATION_DEPS :=
+# What the integration tests need built besides jitsudod (the LD_PRELOAD shim that makes
+# disk syncs fail is always built without sanitizers, into build/).
+FAILSYNC_SO := build/tests/failsync.so
+INTEGRATION_DEPS := $(FAILSYNC_SO)
 
 # Each component (cli/, jitsudo-agent/, pam_jitsudo/, ...) keeps its build rules in its own
 # module.mk, which adds to PROGRAMS, CHECKS, FUZZ_LIBS and INTEGRATION_DEPS.
@@ -153,6 +155,10 @@ bench: $(BENCH_BIN) $(JITSUDOD)
 integration: $(JITSUDOD) $(INTEGRATION_DEPS)
 	@tests/integration/run
 
+$(FAILSYNC_SO): tests/integration/preload/failsync.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
+
 # `make run`: jitsudod on its embedded defaults (tools/run-local says what it does).
 run: deps
 	@$(MAKE) --no-print-directory $(JITSUDOD)
@@ -184,6 +190,7 @@ asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPTFLAGS=-O1 \
 		SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		all unit conformance
+	@$(MAKE) --no-print-directory $(FAILSYNC_SO)
 	@LSAN_OPTIONS=suppressions=$(CURDIR)/tests/integration/lsan.supp \
 		JITSUDOD_BIN=build-asan/jitsudod tests/integration/run
 

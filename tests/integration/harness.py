@@ -101,6 +101,7 @@ class Server:
         self.log_path = self.dir / "server.log"
         self.proc = None
         self.log_file = None
+        self.env = {}  # extra environment of the server process
         self.starts = 0
         self._tokens = {}
         self.session = requests.Session()
@@ -168,6 +169,7 @@ class Server:
             stdout=self.log_file,
             stderr=self.log_file,
             cwd=REPO,
+            env={**os.environ, **self.env},
         )
         self.starts += 1
         deadline = time.monotonic() + timeout
