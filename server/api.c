@@ -832,7 +832,9 @@ jit_api_handle(struct jit_worker *w, const struct jit_http_request *req,
 		return respond_status(res, &c.status);
 	}
 	c.caller.identity = &identity;
-	c.caller.admin = jit_is_admin(w->server->config, &identity);
+	/* A jump host acts for a user with that user's own rights, never an admin's. */
+	c.caller.host = identity.host;
+	c.caller.admin = !identity.host && jit_is_admin(w->server->config, &identity);
 	route_api(&c, req->path + prefix, req->path_len - prefix);
 	jit_identity_clear(&identity);
 }

@@ -19,6 +19,7 @@
 #include "lib/common/buf.h"
 #include "lib/common/errors.h"
 #include "lib/common/json.h"
+#include "server/hostauth.h"
 #include "server/jwk_util.h"
 #include "server/model.h"
 
@@ -106,6 +107,7 @@ struct jit_auth {
 	int fetch_timeout_ms;
 	struct auth_issuer *issuers[MAX_ISSUERS];
 	size_t issuer_count;
+	struct jit_hostauth *hosts; /* jump hosts, or NULL */
 };
 
 static void set_error(char *error, size_t error_size, const char *fmt, ...) JIT_PRINTF(3, 4);
@@ -139,6 +141,7 @@ jit_identity_clear(struct jit_identity *identity)
 	free(identity->email);
 	free(identity->subject);
 	free(identity->issuer);
+	free(identity->host);
 	json_decref(identity->groups);
 	*identity = (struct jit_identity){ 0 };
 }
@@ -727,7 +730,15 @@ jit_auth_free(struct jit_auth *auth)
 		jit_identity_clear(&auth->cache[i].identity);
 	for (size_t i = 0; i < CACHE_STRIPES; i++)
 		pthread_rwlock_destroy(&auth->cache_locks[i]);
+	jit_hostauth_free(auth->hosts);
 	free(auth);
+}
+
+void
+jit_auth_set_hosts(struct jit_auth *auth, struct jit_hostauth *hosts)
+{
+	jit_hostauth_free(auth->hosts);
+	auth->hosts = hosts;
 }
 
 int
@@ -1042,9 +1053,10 @@ identity_copy(const struct jit_identity *from, struct jit_identity *to)
 	to->email = strdup(from->email);
 	to->subject = from->subject ? strdup(from->subject) : NULL;
 	to->issuer = from->issuer ? strdup(from->issuer) : NULL;
+	to->host = from->host ? strdup(from->host) : NULL;
 	to->groups = json_deep_copy(from->groups);
 	if (!to->email || (from->subject && !to->subject) || (from->issuer && !to->issuer) ||
-	    !to->groups) {
+	    (from->host && !to->host) || !to->groups) {
 		jit_identity_clear(to);
 		return -ENOMEM;
 	}
@@ -1152,6 +1164,10 @@ verify_uncached(struct jit_auth *auth, const char *token, int64_t now,
 	int r = token_parse(token, &t, error, error_size);
 	if (r < 0)
 		return r;
+	/* Jump hosts sign their own tokens: a separate verifier with its own pinned rules. */
+	if (jit_hostauth_is_host_issuer(t.iss))
+		return jit_hostauth_verify(auth->hosts, token, now, ret_identity, error,
+		                           error_size);
 	if (!algorithm_known(t.alg))
 		return deny(error, error_size, "unsupported algorithm");
 	struct auth_issuer *is = NULL;

@@ -23,6 +23,7 @@ struct jit_identity {
 	json_t *groups; /* array of strings (empty when the claim is absent) */
 	char *issuer;
 	int64_t expires_at; /* exp, ns since the epoch */
+	char *host;         /* a jump host acting for the user (host token), else NULL */
 };
 
 void jit_identity_clear(struct jit_identity *identity);
@@ -54,9 +55,16 @@ int jit_auth_add_static_issuer(struct jit_auth *auth, const struct jit_issuer_co
 /* Verifies a compact JWS ID token at time `now` (ns). Returns 0 and fills *ret_identity, or
  * JIT_ERR_DENIED with a short reason in `error` ("token expired", "wrong audience", "unknown
  * issuer", "bad signature", "unknown key id", "missing email claim", ...), never the token.
+ * A host token yields the identity it acts for, with `host` set (jit_hostauth_verify).
  * JIT_ERR_UNAVAILABLE when the issuer's keys cannot be fetched. */
 int jit_auth_verify(struct jit_auth *auth, const char *token, int64_t now,
                     struct jit_identity *ret_identity, char *error, size_t error_size);
+
+/* Hands the verifier the configured jump hosts (server/hostauth.h); takes ownership, replaces
+ * any earlier set. Tokens whose iss is "jitsudo-host:<name>" are verified against them. Called
+ * before the first jit_auth_verify. */
+struct jit_hostauth;
+void jit_auth_set_hosts(struct jit_auth *auth, struct jit_hostauth *hosts);
 
 /* After a failed fetch left an issuer with no keys, its tokens fail with JIT_ERR_UNAVAILABLE at
  * once for this long instead of each waiting out another fetch. Refetch and retry intervals

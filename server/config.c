@@ -393,6 +393,20 @@ check_email(const char *value)
 	return at && at != value && at[1] ? NULL : "not an email address";
 }
 
+/* A host name as it appears in "jitsudo-host:<name>": letters, digits, '.', '-' and '_'. */
+static const char *
+check_host_name(const char *value)
+{
+	size_t n = strlen(value);
+	if (n > 253) /* JIT_MAX_HOST */
+		return "longer than 253 bytes";
+	for (const char *p = value; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_'))
+			return "only letters, digits, '.', '-' and '_'";
+	return NULL;
+}
+
 /* ---- option tables ------------------------------------------------------------------------ */
 
 enum option_kind {
@@ -405,6 +419,8 @@ enum option_kind {
 	OPTION_LIST,    /* a list of strings, at most JIT_CONFIG_MAX_LIST */
 	OPTION_SECTION, /* a mapping of more options */
 	OPTION_OIDC,    /* identity.oidc: a list of issuer mappings */
+	OPTION_HOSTS,   /* hosts: a list of host mappings */
+	OPTION_GLOBS,   /* one string or a list of strings, at most JIT_CONFIG_MAX_LIST */
 	OPTION_UNSUPPORTED,
 };
 
@@ -427,6 +443,7 @@ struct option {
 
 #define CONFIG_FIELD(f) offsetof(struct jit_config, f)
 #define OIDC_FIELD(f) offsetof(struct jit_config_oidc_issuer, f)
+#define HOST_FIELD(f) offsetof(struct jit_config_host, f)
 #define MIB (1024 * 1024)
 
 static const struct option tls_options[] = {
@@ -604,6 +621,17 @@ static const struct option log_options[] = {
 	{ 0 },
 };
 
+static const struct option host_options[] = {
+	{ .name = "name",
+	  .kind = OPTION_STRING,
+	  .offset = HOST_FIELD(name),
+	  .check = check_host_name },
+	{ .name = "public_key_file", .kind = OPTION_PATH, .offset = HOST_FIELD(public_key_file) },
+	{ .name = "identities", .kind = OPTION_GLOBS, .offset = HOST_FIELD(identities) },
+	{ .name = "groups", .kind = OPTION_LIST, .offset = HOST_FIELD(groups) },
+	{ 0 },
+};
+
 static const struct option root_options[] = {
 	{ .name = "server", .kind = OPTION_SECTION, .section = server_options },
 	{ .name = "database", .kind = OPTION_SECTION, .section = database_options },
@@ -613,6 +641,7 @@ static const struct option root_options[] = {
 	{ .name = "policies", .kind = OPTION_SECTION, .section = policies_options },
 	{ .name = "providers", .kind = OPTION_SECTION, .section = providers_options },
 	{ .name = "log", .kind = OPTION_SECTION, .section = log_options },
+	{ .name = "hosts", .kind = OPTION_HOSTS },
 	{ 0 },
 };
 
@@ -764,6 +793,63 @@ apply_oidc(struct loader *l, const struct node *value, struct jit_config *config
 	return 0;
 }
 
+static void
+host_clear(struct jit_config_host *h)
+{
+	free(h->name);
+	free(h->public_key_file);
+	string_list_free(h->identities);
+	string_list_free(h->groups);
+	*h = (struct jit_config_host){ 0 };
+}
+
+static int
+apply_hosts(struct loader *l, const struct node *value, struct jit_config *config, const char *key)
+{
+	if (value->kind == NODE_MAPPING || (value->kind == NODE_SCALAR && !value->null))
+		return fail(l, value->line, key, "must be a list of hosts, not %s",
+		            node_kind_name(value));
+	size_t count = value->kind == NODE_SEQUENCE ? value->count : 0;
+	if (count > JIT_CONFIG_MAX_HOSTS)
+		return fail(l, value->line, key, "more than %d hosts", JIT_CONFIG_MAX_HOSTS);
+	for (size_t i = 0; i < config->host_count; i++)
+		host_clear(&config->hosts[i]);
+	free(config->hosts);
+	config->hosts = NULL;
+	config->host_count = 0;
+	if (count == 0)
+		return 0;
+	if (!(config->hosts = calloc(count, sizeof(*config->hosts))))
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++) {
+		const struct node *entry = value->items[i];
+		char entry_key[CONFIG_KEY_PATH_MAX];
+		snprintf(entry_key, sizeof(entry_key), "%.160s[%zu]", key, i);
+		if (entry->kind != NODE_MAPPING)
+			return fail(l, entry->line, entry_key, "must be a mapping, not %s",
+			            node_kind_name(entry));
+		/* Counted before it is filled so that jit_config_free releases it on error. */
+		struct jit_config_host *h = &config->hosts[config->host_count++];
+		if (!(h->groups = calloc(1, sizeof(*h->groups))))
+			return -ENOMEM;
+		int r = apply_mapping(l, entry, host_options, h, entry_key);
+		if (r < 0)
+			return r;
+		if (!h->name)
+			return fail(l, entry->line, entry_key, "name is required");
+		if (!h->public_key_file)
+			return fail(l, entry->line, entry_key, "public_key_file is required");
+		if (!h->identities || !h->identities[0])
+			return fail(l, entry->line, entry_key,
+			            "identities is required (e.g. \"*@example.com\")");
+		for (size_t j = 0; j + 1 < config->host_count; j++)
+			if (strcmp(config->hosts[j].name, h->name) == 0)
+				return fail(l, line_of(l, &h->name), entry_key,
+				            "host \"%.64s\" is listed twice", h->name);
+	}
+	return 0;
+}
+
 static int
 apply_option(struct loader *l, const struct option *o, const struct node *key_node,
              const struct node *value, void *base, const char *key)
@@ -779,6 +865,28 @@ apply_option(struct loader *l, const struct option *o, const struct node *key_no
 		return apply_mapping(l, value, o->section, base, key);
 	case OPTION_OIDC:
 		return apply_oidc(l, value, base, key);
+	case OPTION_HOSTS:
+		return apply_hosts(l, value, base, key);
+	case OPTION_GLOBS:
+		if (value->kind == NODE_SCALAR && !value->null) {
+			/* One pattern: a list of one. */
+			char **list = calloc(2, sizeof(*list));
+			if (!list)
+				return -ENOMEM;
+			if ((r = scalar_text(l, value, key, &text)) < 0 ||
+			    (r = (list[0] = strdup(text)) ? 0 : -ENOMEM) < 0) {
+				string_list_free(list);
+				return r;
+			}
+			string_list_free(*(char ***)field);
+			*(char ***)field = list;
+			remember_line(l, field, value->line);
+			return 0;
+		}
+		if ((r = apply_list(l, o, value, field, key)) < 0)
+			return r;
+		remember_line(l, field, value->line);
+		return 0;
 	case OPTION_UNSUPPORTED:
 		return fail(l, key_node->line, key, "not supported by this build yet");
 	case OPTION_LIST:
@@ -940,6 +1048,9 @@ jit_config_free(struct jit_config *config)
 		free(o->groups_claim);
 		free(o->ca_file);
 	}
+	for (size_t i = 0; i < config->host_count; i++)
+		host_clear(&config->hosts[i]);
+	free(config->hosts);
 	free(config->policies_dir);
 	string_list_free(config->mock_fail_grant_roles);
 	free(config->log_level);

@@ -23,6 +23,15 @@ struct jit_config_oidc_issuer {
 	char *ca_file;       /* NULL: system CAs */
 };
 
+/* A jump host whose agent may act for users (server/hostauth.h). */
+#define JIT_CONFIG_MAX_HOSTS 1024
+struct jit_config_host {
+	char *name;            /* required; iss of its tokens is "jitsudo-host:<name>" */
+	char *public_key_file; /* required; P-256 public key, PEM */
+	char **identities;     /* required, NULL-terminated fnmatch globs ("*@example.com") */
+	char **groups;         /* NULL-terminated, may be empty: groups the host may assert */
+};
+
 struct jit_config {
 	char *path; /* the file read, absolute */
 
@@ -53,6 +62,10 @@ struct jit_config {
 	struct jit_config_oidc_issuer oidc[JIT_CONFIG_MAX_ISSUERS];
 	size_t oidc_count;
 	int jwks_fetch_timeout_ms; /* 5000 */
+
+	/* hosts: */
+	struct jit_config_host *hosts; /* host_count entries */
+	size_t host_count;
 
 	/* workflow: */
 	int64_t min_duration_seconds;    /* 60 */

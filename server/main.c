@@ -16,6 +16,7 @@
 #include "lib/common/json.h"
 #include "lib/common/seal.h"
 #include "lib/common/timeutil.h"
+#include "server/hostauth.h"
 #include "server/http.h"
 #include "server/maintenance.h"
 #include "server/server.h"
@@ -124,6 +125,12 @@ setup_identity(struct jit_server *server)
 			return r;
 		}
 	}
+	struct jit_hostauth *hosts = NULL;
+	if ((r = jit_hostauth_from_config(config, &hosts, error, sizeof(error))) < 0) {
+		fprintf(stderr, "jitsudod: %s\n", error[0] ? error : jit_strerror(r));
+		return r;
+	}
+	jit_auth_set_hosts(server->auth, hosts);
 	return 0;
 }
 

@@ -59,9 +59,17 @@ is_requester(const struct jit_caller *caller, const struct jit_request *request)
 
 /* ---- audit ---------------------------------------------------------------------------- */
 
-/* Appends an event inside the open transaction. `details` is consumed (may be NULL). */
+/* The jump host a caller acts through, or NULL (a direct caller, or the system). */
+static const char *
+caller_host(const struct jit_caller *caller)
+{
+	return caller ? caller->host : NULL;
+}
+
+/* Appends an event inside the open transaction. `details` is consumed (may be NULL). `host`,
+ * the jump host whose call caused the event (or NULL), is recorded in the details. */
 static int
-audit(struct jit_worker *w, const char *actor, const char *action,
+audit(struct jit_worker *w, const char *host, const char *actor, const char *action,
       const struct jit_request *request, const char *outcome, json_t *details)
 {
 	_cleanup_(jit_audit_event_freep) struct jit_audit_event *event = jit_audit_event_new();
@@ -88,19 +96,21 @@ audit(struct jit_worker *w, const char *actor, const char *action,
 		return -ENOMEM;
 	if (request && request->break_glass)
 		json_object_set_new(event->details, "break_glass", json_true());
+	if (host && json_object_set_new(event->details, "host", json_string(host)) < 0)
+		return -ENOMEM;
 	return jit_store_audit_append(w->store, event);
 }
 
 /* Records a refused or failed attempt in a transaction of its own. */
 static void
-audit_alone(struct jit_worker *w, const char *actor, const char *action,
+audit_alone(struct jit_worker *w, const char *host, const char *actor, const char *action,
             const struct jit_request *request, const char *outcome, json_t *details)
 {
 	if (jit_store_begin(w->store) < 0) {
 		json_decref(details);
 		return;
 	}
-	if (audit(w, actor, action, request, outcome, details) < 0 ||
+	if (audit(w, host, actor, action, request, outcome, details) < 0 ||
 	    jit_store_commit(w->store) < 0)
 		jit_store_rollback(w->store);
 }
@@ -241,7 +251,8 @@ revoke_backoff_ns(const struct jit_config *config, int attempts)
  * outcome: cleared on success; on failure the attempt count grows and the next attempt is
  * scheduled with exponential backoff. */
 static int
-revoke_at_provider(struct jit_worker *w, const char *id, struct jit_status *status)
+revoke_at_provider(struct jit_worker *w, const char *host, const char *id,
+                   struct jit_status *status)
 {
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
 	int r = jit_store_request_get(w->store, id, &request);
@@ -268,7 +279,7 @@ revoke_at_provider(struct jit_worker *w, const char *id, struct jit_status *stat
 		request->revocation_pending = false;
 		request->revoke_next_attempt_at = 0;
 		if ((r = jit_store_request_update(w->store, request)) < 0 ||
-		    (r = audit(w, "system", "grant.revoked", request, "success", NULL)) < 0)
+		    (r = audit(w, host, "system", "grant.revoked", request, "success", NULL)) < 0)
 			goto out;
 	} else {
 		request->revoke_attempts++;
@@ -277,8 +288,8 @@ revoke_at_provider(struct jit_worker *w, const char *id, struct jit_status *stat
 		json_t *details = json_pack("{s:s,s:i}", "error", error, "attempt",
 		                            (json_int_t)request->revoke_attempts);
 		if ((r = jit_store_request_update(w->store, request)) < 0 ||
-		    (r = audit(w, "system", "grant.revoke_failed", request, "failure", details)) <
-		            0)
+		    (r = audit(w, host, "system", "grant.revoke_failed", request, "failure",
+		               details)) < 0)
 			goto out;
 	}
 	if ((r = jit_store_commit(w->store)) < 0)
@@ -465,8 +476,8 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 	struct jit_decision eligible = { 0 };
 	if ((r = decide(w, JIT_POLICY_ELIGIBILITY, caller->identity->email,
 	                caller->identity->groups, request, caller->host, &eligible, status)) < 0) {
-		audit_alone(w, caller_email(caller), "request.refused", NULL, "failure",
-		            reason_details("error", status->message));
+		audit_alone(w, caller_host(caller), caller_email(caller), "request.refused", NULL,
+		            "failure", reason_details("error", status->message));
 		return r;
 	}
 	if (!eligible.allow) {
@@ -479,7 +490,8 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 			if (request->break_glass)
 				json_object_set_new(details, "break_glass", json_true());
 		}
-		audit_alone(w, caller_email(caller), "request.refused", NULL, "denied", details);
+		audit_alone(w, caller_host(caller), caller_email(caller), "request.refused", NULL,
+		            "denied", details);
 		return jit_status_set(status, JIT_ERR_DENIED, "%s", eligible.reason);
 	}
 
@@ -507,8 +519,8 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 		r = issue_grant(w, request, &sealed, &sealed_len, &grant_status);
 		if (r < 0 && request->break_glass) {
 			json_t *details = reason_details("error", grant_status.message);
-			audit_alone(w, caller_email(caller), "grant.failed", request, "failure",
-			            details);
+			audit_alone(w, caller_host(caller), caller_email(caller), "grant.failed",
+			            request, "failure", details);
 			*status = grant_status;
 			return r;
 		}
@@ -526,22 +538,23 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 		approval.approved_at = now;
 	}
 	if ((r = jit_store_request_insert(w->store, request)) < 0 ||
-	    (r = audit(w, caller_email(caller), "request.created", request, "success",
-	               created_details(request))) < 0)
+	    (r = audit(w, caller_host(caller), caller_email(caller), "request.created", request,
+	               "success", created_details(request))) < 0)
 		goto fail;
 	if (granted) {
 		if ((r = jit_store_approval_add(w->store, request->id, &approval)) < 0 ||
 		    (r = jit_store_credentials_put(w->store, request->id, sealed, sealed_len)) <
 		            0 ||
-		    (r = audit(w, request->break_glass ? caller_email(caller) : "policy",
+		    (r = audit(w, caller_host(caller),
+		               request->break_glass ? caller_email(caller) : "policy",
 		               "request.approved", request, "success",
 		               reason_details("tier", request->break_glass ? "break-glass"
 		                                                           : "auto"))) < 0 ||
-		    (r = audit(w, "system", "grant.issued", request, "success",
+		    (r = audit(w, caller_host(caller), "system", "grant.issued", request, "success",
 		               grant_details(request))) < 0)
 			goto fail;
 	} else if (grant_now) {
-		if ((r = audit(w, "system", "grant.failed", request, "failure",
+		if ((r = audit(w, caller_host(caller), "system", "grant.failed", request, "failure",
 		               reason_details("error", grant_status.message))) < 0)
 			goto fail;
 	}
@@ -585,7 +598,8 @@ load_visible(struct jit_worker *w, const struct jit_caller *caller, const char *
 	int r = jit_store_request_get(w->store, id, &request);
 	if (r == 0 && !may_see(w, caller, request)) {
 		if (refusal_action)
-			audit_alone(w, caller_email(caller), refusal_action, request, "denied",
+			audit_alone(w, caller_host(caller), caller_email(caller), refusal_action,
+			            request, "denied",
 			            denial_details("not the requester, an approver or an admin"));
 		r = JIT_ERR_NOT_FOUND;
 	}
@@ -693,7 +707,8 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 		                      id,
 		                      jit_state_name(request->state) + strlen("REQUEST_STATE_"));
 	if (is_requester(caller, request)) {
-		audit_alone(w, caller_email(caller), "request.approve_refused", request, "denied",
+		audit_alone(w, caller_host(caller), caller_email(caller), "request.approve_refused",
+		            request, "denied",
 		            denial_details("requester cannot approve their own request"));
 		return jit_status_set(status, JIT_ERR_DENIED,
 		                      "you cannot approve your own request");
@@ -703,8 +718,8 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 	                request, caller->host, &decision, status)) < 0)
 		return r;
 	if (!decision.allow) {
-		audit_alone(w, caller_email(caller), "request.approve_refused", request, "denied",
-		            denial_details(decision.reason));
+		audit_alone(w, caller_host(caller), caller_email(caller), "request.approve_refused",
+		            request, "denied", denial_details(decision.reason));
 		return jit_status_set(status, JIT_ERR_DENIED, "%s", decision.reason);
 	}
 	for (size_t i = 0; i < request->approval_count; i++)
@@ -722,8 +737,8 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 	_cleanup_free_ uint8_t *sealed = NULL;
 	size_t sealed_len = 0;
 	if (complete && (r = issue_grant(w, request, &sealed, &sealed_len, status)) < 0) {
-		audit_alone(w, caller_email(caller), "grant.failed", request, "failure",
-		            reason_details("error", status->message));
+		audit_alone(w, caller_host(caller), caller_email(caller), "grant.failed", request,
+		            "failure", reason_details("error", status->message));
 		return r;
 	}
 
@@ -753,13 +768,13 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 	}
 	if ((r = jit_store_approval_add(w->store, id, &approval)) < 0 ||
 	    (r = jit_store_request_update(w->store, current)) < 0 ||
-	    (r = audit(w, caller_email(caller),
+	    (r = audit(w, caller_host(caller), caller_email(caller),
 	               complete ? "request.approved" : "request.approval_recorded", current,
 	               "success", comment ? reason_details("comment", comment) : NULL)) < 0)
 		goto fail;
 	if (complete && ((r = jit_store_credentials_put(w->store, id, sealed, sealed_len)) < 0 ||
-	                 (r = audit(w, "system", "grant.issued", current, "success",
-	                            grant_details(current))) < 0))
+	                 (r = audit(w, caller_host(caller), "system", "grant.issued", current,
+	                            "success", grant_details(current))) < 0))
 		goto fail;
 	if ((r = jit_store_commit(w->store)) < 0)
 		goto fail;
@@ -800,8 +815,8 @@ jit_wf_deny(struct jit_worker *w, const struct jit_caller *caller, const char *i
 		                      "you cannot deny your own request; revoke it to withdraw it");
 	struct jit_decision decision = { 0 };
 	if (!may_approve(w, caller, request, &decision)) {
-		audit_alone(w, caller_email(caller), "request.deny_refused", request, "denied",
-		            denial_details(decision.reason));
+		audit_alone(w, caller_host(caller), caller_email(caller), "request.deny_refused",
+		            request, "denied", denial_details(decision.reason));
 		return jit_status_set(status, JIT_ERR_DENIED, "%s",
 		                      decision.reason[0] ? decision.reason
 		                                         : "you may not decide on this request");
@@ -826,8 +841,8 @@ jit_wf_deny(struct jit_worker *w, const struct jit_caller *caller, const char *i
 		goto fail;
 	}
 	if ((r = jit_store_request_update(w->store, request)) < 0 ||
-	    (r = audit(w, caller_email(caller), "request.rejected", request, "success",
-	               reason_details("reason", reason))) < 0 ||
+	    (r = audit(w, caller_host(caller), caller_email(caller), "request.rejected", request,
+	               "success", reason_details("reason", reason))) < 0 ||
 	    (r = jit_store_commit(w->store)) < 0)
 		goto fail;
 	return reload(w, id, ret_request, status);
@@ -893,12 +908,12 @@ jit_wf_revoke(struct jit_worker *w, const struct jit_caller *caller, const char 
 	}
 	if ((r = end_request(w, request, JIT_STATE_REVOKED, caller->identity->email, reason,
 	                     jit_now_realtime_ns())) < 0 ||
-	    (r = audit(w, caller_email(caller), "request.revoked", request, "success",
-	               reason_details("reason", reason))) < 0 ||
+	    (r = audit(w, caller_host(caller), caller_email(caller), "request.revoked", request,
+	               "success", reason_details("reason", reason))) < 0 ||
 	    (r = jit_store_commit(w->store)) < 0)
 		goto fail;
 	if (request->revocation_pending)
-		revoke_at_provider(w, id, status);
+		revoke_at_provider(w, caller_host(caller), id, status);
 	return reload(w, id, ret_request, status);
 fail:
 	jit_store_rollback(w->store);
@@ -917,7 +932,8 @@ jit_wf_credentials(struct jit_worker *w, const struct jit_caller *caller, const 
 	if (r < 0)
 		return r;
 	if (!is_requester(caller, request)) {
-		audit_alone(w, caller_email(caller), "grant.fetch_refused", request, "denied",
+		audit_alone(w, caller_host(caller), caller_email(caller), "grant.fetch_refused",
+		            request, "denied",
 		            denial_details("only the requester may fetch credentials"));
 		return jit_status_set(status, JIT_ERR_DENIED,
 		                      "only the requester may fetch the credentials of %s", id);
@@ -951,11 +967,12 @@ jit_wf_credentials(struct jit_worker *w, const struct jit_caller *caller, const 
 		request->state = JIT_STATE_ACTIVE;
 		request->updated_at = now;
 		if ((r = jit_store_request_update(w->store, request)) < 0 ||
-		    (r = audit(w, caller_email(caller), "request.activated", request, "success",
-		               NULL)) < 0)
+		    (r = audit(w, caller_host(caller), caller_email(caller), "request.activated",
+		               request, "success", NULL)) < 0)
 			goto fail;
 	}
-	if ((r = audit(w, caller_email(caller), "grant.fetched", request, "success", NULL)) < 0 ||
+	if ((r = audit(w, caller_host(caller), caller_email(caller), "grant.fetched", request,
+	               "success", NULL)) < 0 ||
 	    (r = jit_store_commit(w->store)) < 0)
 		goto fail;
 
@@ -996,14 +1013,14 @@ sweep_one(struct jit_worker *w, const char *id, int64_t now, struct jit_status *
 	    request->pending_expires_at <= now) {
 		if ((r = end_request(w, request, JIT_STATE_EXPIRED, "system",
 		                     "no decision before the pending timeout", now)) < 0 ||
-		    (r = audit(w, "system", "request.expired", request, "success", NULL)) < 0)
+		    (r = audit(w, NULL, "system", "request.expired", request, "success", NULL)) < 0)
 			goto fail;
 		changed = true;
 	} else if ((request->state == JIT_STATE_APPROVED || request->state == JIT_STATE_ACTIVE) &&
 	           request->expires_at <= now) {
 		if ((r = end_request(w, request, JIT_STATE_EXPIRED, "system", "the grant expired",
 		                     now)) < 0 ||
-		    (r = audit(w, "system", "grant.expired", request, "success", NULL)) < 0)
+		    (r = audit(w, NULL, "system", "grant.expired", request, "success", NULL)) < 0)
 			goto fail;
 		changed = true;
 	}
@@ -1012,7 +1029,7 @@ sweep_one(struct jit_worker *w, const char *id, int64_t now, struct jit_status *
 	if (!changed)
 		jit_store_rollback(w->store);
 	if (request->revocation_pending && request->revoke_next_attempt_at <= now)
-		return revoke_at_provider(w, id, status);
+		return revoke_at_provider(w, NULL, id, status);
 	return 0;
 fail:
 	jit_store_rollback(w->store);
@@ -1064,7 +1081,7 @@ require_admin(struct jit_worker *w, const struct jit_caller *caller, const char 
 {
 	if (!caller || caller->admin)
 		return 0;
-	audit_alone(w, caller_email(caller), action, NULL, "denied",
+	audit_alone(w, caller_host(caller), caller_email(caller), action, NULL, "denied",
 	            denial_details("not an administrator"));
 	return jit_status_set(status, JIT_ERR_DENIED, "only administrators may change policies");
 }
@@ -1143,8 +1160,9 @@ commit_policy_change(struct jit_worker *w, const struct jit_caller *caller,
 		return r;
 	if ((r = deleting ? jit_store_policy_delete(w->store, policy->id)
 	                  : jit_store_policy_upsert(w->store, policy)) < 0 ||
-	    (r = audit(w, caller_email(caller), deleting ? "policy.deleted" : "policy.applied",
-	               NULL, "success", policy_details(policy))) < 0 ||
+	    (r = audit(w, caller_host(caller), caller_email(caller),
+	               deleting ? "policy.deleted" : "policy.applied", NULL, "success",
+	               policy_details(policy))) < 0 ||
 	    (r = jit_store_commit(w->store)) < 0) {
 		jit_store_rollback(w->store);
 		return jit_status_set(status, JIT_ERR_INTERNAL, "%s the policy failed: %s",
@@ -1252,7 +1270,8 @@ jit_wf_policy_reload(struct jit_worker *w, const struct jit_caller *caller, size
 	if (caller) {
 		if ((r = begin(w, status)) < 0)
 			goto out;
-		if ((r = audit(w, caller_email(caller), "policy.reloaded", NULL, "success",
+		if ((r = audit(w, caller_host(caller), caller_email(caller), "policy.reloaded",
+		               NULL, "success",
 		               json_pack("{s:I}", "policies_loaded", (json_int_t)loaded))) < 0 ||
 		    (r = jit_store_commit(w->store)) < 0) {
 			jit_store_rollback(w->store);
@@ -1292,7 +1311,7 @@ jit_wf_load_default_policies(struct jit_worker *w, struct jit_status *status)
 		free(list[i]->updated_by);
 		list[i]->updated_by = strdup("system");
 		if ((r = jit_store_policy_upsert(w->store, list[i])) == 0)
-			r = audit(w, "system", "policy.applied", NULL, "success",
+			r = audit(w, NULL, "system", "policy.applied", NULL, "success",
 			          policy_details(list[i]));
 	}
 	char now_text[JIT_RFC3339_MAX] = "";

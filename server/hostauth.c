@@ -1,0 +1,463 @@
+/* Verifies host tokens: ES256 JWTs signed by a jump host's agent with its host key, on behalf
+ * of one user. The unverified iss only picks the host; the algorithm is pinned to ES256 and
+ * every claim is trusted only after the signature verifies with that host's configured key.
+ * The identity must match the host's globs; groups the host may not assert are dropped. */
+#include "server/hostauth.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjose/cjose.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "lib/common/errors.h"
+#include "lib/common/json.h"
+#include "server/config.h"
+#include "server/model.h"
+
+#define NS_PER_SECOND 1000000000LL
+#define SKEW_SECONDS 60
+#define MAX_NUMERIC_DATE 9000000000LL
+#define MAX_KEY_FILE (64 * 1024)
+#define COORDINATE_SIZE 32
+
+struct host {
+	char *name;
+	cjose_jwk_t *jwk; /* public */
+	char **identities;
+	char **groups;
+};
+
+struct jit_hostauth {
+	char *audience;
+	struct host *hosts;
+	size_t count;
+};
+
+static void set_error(char *error, size_t error_size, const char *fmt, ...) JIT_PRINTF(3, 4);
+
+static void
+set_error(char *error, size_t error_size, const char *fmt, ...)
+{
+	if (!error || error_size == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(error, error_size, fmt, ap);
+	va_end(ap);
+}
+
+static int
+deny(char *error, size_t error_size, const char *reason)
+{
+	set_error(error, error_size, "%s", reason);
+	return JIT_ERR_DENIED;
+}
+
+static void
+strv_free(char **list)
+{
+	for (char **p = list; p && *p; p++)
+		free(*p);
+	free(list);
+}
+
+static char **
+strv_copy(const char *const *list)
+{
+	size_t n = 0;
+	while (list && list[n])
+		n++;
+	char **copy = calloc(n + 1, sizeof(*copy));
+	if (!copy)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!(copy[i] = strdup(list[i]))) {
+			strv_free(copy);
+			return NULL;
+		}
+	}
+	return copy;
+}
+
+static void
+host_clear(struct host *h)
+{
+	free(h->name);
+	cjose_jwk_release(h->jwk);
+	strv_free(h->identities);
+	strv_free(h->groups);
+	*h = (struct host){ 0 };
+}
+
+int
+jit_hostauth_new(const char *audience, struct jit_hostauth **ret_hostauth)
+{
+	struct jit_hostauth *h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	if (!(h->audience = strdup(audience ? audience : ""))) {
+		free(h);
+		return -ENOMEM;
+	}
+	*ret_hostauth = h;
+	return 0;
+}
+
+void
+jit_hostauth_free(struct jit_hostauth *hostauth)
+{
+	if (!hostauth)
+		return;
+	for (size_t i = 0; i < hostauth->count; i++)
+		host_clear(&hostauth->hosts[i]);
+	free(hostauth->hosts);
+	free(hostauth->audience);
+	free(hostauth);
+}
+
+static void
+evp_pkey_freep(EVP_PKEY **p)
+{
+	EVP_PKEY_free(*p);
+}
+
+static void
+bn_freep(BIGNUM **p)
+{
+	BN_free(*p);
+}
+
+static void
+fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+/* Reads a PEM P-256 public key into a cjose JWK. */
+static int
+load_public_key(const char *path, cjose_jwk_t **ret_jwk, char *error, size_t error_size)
+{
+	_cleanup_(fclosep) FILE *f = fopen(path, "re");
+	_cleanup_(evp_pkey_freep) EVP_PKEY *pkey = NULL;
+	_cleanup_(bn_freep) BIGNUM *bx = NULL;
+	_cleanup_(bn_freep) BIGNUM *by = NULL;
+	uint8_t x[COORDINATE_SIZE], y[COORDINATE_SIZE];
+	char group[32] = "";
+	cjose_err err;
+
+	if (!f) {
+		set_error(error, error_size, "cannot read %s: %s", path, strerror(errno));
+		return JIT_ERR_INVALID;
+	}
+	if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > MAX_KEY_FILE) {
+		set_error(error, error_size, "%s: larger than %d bytes", path, MAX_KEY_FILE);
+		return JIT_ERR_INVALID;
+	}
+	rewind(f);
+	pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	if (!pkey) {
+		set_error(error, error_size, "%s: not a PEM public key", path);
+		return JIT_ERR_INVALID;
+	}
+	if (!EVP_PKEY_is_a(pkey, "EC") ||
+	    EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+	                                   NULL) != 1 ||
+	    strcmp(group, "prime256v1") != 0) {
+		set_error(error, error_size, "%s: not a P-256 (prime256v1) EC public key", path);
+		return JIT_ERR_INVALID;
+	}
+	if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &bx) != 1 ||
+	    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &by) != 1 ||
+	    BN_bn2binpad(bx, x, sizeof(x)) != sizeof(x) ||
+	    BN_bn2binpad(by, y, sizeof(y)) != sizeof(y)) {
+		set_error(error, error_size, "%s: unusable EC public key", path);
+		return JIT_ERR_INVALID;
+	}
+	cjose_jwk_ec_keyspec spec = {
+		.crv = CJOSE_JWK_EC_P_256, .x = x, .xlen = sizeof(x), .y = y, .ylen = sizeof(y)
+	};
+	cjose_jwk_t *jwk = cjose_jwk_create_EC_spec(&spec, &err);
+	if (!jwk) {
+		set_error(error, error_size, "%s: cannot use the key: %s", path, err.message);
+		return JIT_ERR_INVALID;
+	}
+	*ret_jwk = jwk;
+	return 0;
+}
+
+static const struct host *
+find_host(const struct jit_hostauth *hostauth, const char *name)
+{
+	for (size_t i = 0; hostauth && i < hostauth->count; i++)
+		if (strcmp(hostauth->hosts[i].name, name) == 0)
+			return &hostauth->hosts[i];
+	return NULL;
+}
+
+int
+jit_hostauth_add(struct jit_hostauth *hostauth, const char *name, const char *public_key_file,
+                 const char *const *identities, const char *const *groups, char *error,
+                 size_t error_size)
+{
+	struct host h = { 0 };
+	int r;
+
+	if (!name || !name[0] || strlen(name) > JIT_MAX_HOST || !public_key_file) {
+		set_error(error, error_size, "a host needs a name and a public key file");
+		return JIT_ERR_INVALID;
+	}
+	if (find_host(hostauth, name)) {
+		set_error(error, error_size, "host \"%s\" is listed twice", name);
+		return JIT_ERR_INVALID;
+	}
+	if ((r = load_public_key(public_key_file, &h.jwk, error, error_size)) < 0)
+		return r;
+	h.name = strdup(name);
+	h.identities = strv_copy(identities);
+	h.groups = strv_copy(groups);
+	struct host *grown =
+	        h.name && h.identities && h.groups
+	                ? realloc(hostauth->hosts, (hostauth->count + 1) * sizeof(*hostauth->hosts))
+	                : NULL;
+	if (!grown) {
+		host_clear(&h);
+		return -ENOMEM;
+	}
+	hostauth->hosts = grown;
+	hostauth->hosts[hostauth->count++] = h;
+	return 0;
+}
+
+int
+jit_hostauth_from_config(const struct jit_config *config, struct jit_hostauth **ret_hostauth,
+                         char *error, size_t error_size)
+{
+	_cleanup_(jit_hostauth_freep) struct jit_hostauth *h = NULL;
+	char why[256] = "";
+	int r;
+
+	if (config->host_count == 0) {
+		*ret_hostauth = NULL;
+		return 0;
+	}
+	if ((r = jit_hostauth_new(config->builtin_issuer_audience, &h)) < 0)
+		return r;
+	for (size_t i = 0; i < config->host_count; i++) {
+		const struct jit_config_host *c = &config->hosts[i];
+		if ((r = jit_hostauth_add(h, c->name, c->public_key_file,
+		                          (const char *const *)c->identities,
+		                          (const char *const *)c->groups, why, sizeof(why))) < 0) {
+			set_error(error, error_size, "hosts: %s: %s", c->name, why);
+			return r;
+		}
+	}
+	*ret_hostauth = TAKE_PTR(h);
+	return 0;
+}
+
+bool
+jit_hostauth_is_host_issuer(const char *iss)
+{
+	return iss && strncmp(iss, JIT_HOST_ISSUER_PREFIX, strlen(JIT_HOST_ISSUER_PREFIX)) == 0;
+}
+
+/* ---- verification --------------------------------------------------------------------- */
+
+static void
+cjose_jws_releasep(cjose_jws_t **p)
+{
+	cjose_jws_release(*p);
+}
+
+/* A string claim of 1..max bytes, no NUL and no control character. */
+static const char *
+text_claim(const json_t *claims, const char *name, size_t max)
+{
+	const json_t *v = json_object_get(claims, name);
+	if (!json_is_string(v))
+		return NULL;
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+	if (n == 0 || n > max || strlen(s) != n)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return NULL;
+	return s;
+}
+
+/* A NumericDate claim in whole seconds: JIT_ERR_NOT_FOUND when absent. */
+static int
+claim_time(const json_t *claims, const char *name, int64_t *ret)
+{
+	const json_t *v = json_object_get(claims, name);
+	if (!v)
+		return JIT_ERR_NOT_FOUND;
+	if (!json_is_integer(v))
+		return JIT_ERR_INVALID;
+	json_int_t s = json_integer_value(v);
+	if (s < 0 || s > MAX_NUMERIC_DATE)
+		return JIT_ERR_INVALID;
+	*ret = (int64_t)s;
+	return 0;
+}
+
+static bool
+audience_matches(const json_t *aud, const char *audience)
+{
+	if (json_is_string(aud))
+		return strcmp(json_string_value(aud), audience) == 0;
+	if (!json_is_array(aud))
+		return false;
+	size_t i;
+	json_t *item;
+	json_array_foreach(aud, i, item)
+	{
+		if (json_is_string(item) && strcmp(json_string_value(item), audience) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool
+matches_any(char *const *globs, const char *s)
+{
+	for (char *const *g = globs; g && *g; g++)
+		if (fnmatch(*g, s, 0) == 0)
+			return true;
+	return false;
+}
+
+/* The claim's groups that the host may assert (an absent claim: none). */
+static int
+allowed_groups(const struct host *host, const json_t *claim, json_t **ret, char *error,
+               size_t error_size)
+{
+	_cleanup_json_ json_t *groups = json_array();
+	if (!groups)
+		return -ENOMEM;
+	if (claim) {
+		if (!json_is_array(claim) || json_array_size(claim) > JIT_MAX_GROUPS)
+			return deny(error, error_size, "groups claim must be an array of strings");
+		size_t i;
+		json_t *item;
+		json_array_foreach(claim, i, item)
+		{
+			if (!json_is_string(item) || json_string_length(item) == 0 ||
+			    json_string_length(item) > JIT_AUTH_MAX_GROUP_NAME ||
+			    strlen(json_string_value(item)) != json_string_length(item))
+				return deny(error, error_size,
+				            "groups claim must be an array of strings");
+			const char *g = json_string_value(item);
+			bool allowed = false;
+			for (char *const *a = host->groups; a && *a && !allowed; a++)
+				allowed = strcmp(*a, g) == 0;
+			if (allowed && json_array_append_new(groups, json_string(g)) < 0)
+				return -ENOMEM;
+		}
+	}
+	*ret = TAKE_PTR(groups);
+	return 0;
+}
+
+static int
+check_claims(const struct jit_hostauth *hostauth, const struct host *host, const char *iss,
+             const json_t *claims, int64_t now, struct jit_identity *ret, char *error,
+             size_t error_size)
+{
+	const json_t *claimed_iss = json_object_get(claims, "iss");
+	if (!json_is_string(claimed_iss) || strcmp(json_string_value(claimed_iss), iss) != 0)
+		return deny(error, error_size, "wrong issuer");
+	if (!audience_matches(json_object_get(claims, "aud"), hostauth->audience))
+		return deny(error, error_size, "wrong audience");
+
+	const int64_t skew = (int64_t)SKEW_SECONDS * NS_PER_SECOND;
+	int64_t exp, iat, nbf;
+	int r;
+	if (claim_time(claims, "exp", &exp) < 0)
+		return deny(error, error_size, "missing or invalid exp claim");
+	if (claim_time(claims, "iat", &iat) < 0)
+		return deny(error, error_size, "missing or invalid iat claim");
+	if (exp <= iat || exp - iat > JIT_HOST_TOKEN_MAX_SECONDS)
+		return deny(error, error_size, "host tokens may live at most 300 seconds");
+	if (now >= exp * NS_PER_SECOND + skew)
+		return deny(error, error_size, "token expired");
+	if (iat * NS_PER_SECOND - skew > now)
+		return deny(error, error_size, "token issued in the future");
+	r = claim_time(claims, "nbf", &nbf);
+	if (r != JIT_ERR_NOT_FOUND && (r < 0 || now < nbf * NS_PER_SECOND - skew))
+		return deny(error, error_size, "token not yet valid");
+	if (!text_claim(claims, "jti", JIT_HOST_MAX_JTI))
+		return deny(error, error_size, "missing jti claim");
+	const char *sub = text_claim(claims, "sub", JIT_MAX_IDENTITY);
+	if (!sub)
+		return deny(error, error_size, "sub claim must be the user's identity");
+	if (!matches_any(host->identities, sub))
+		return deny(error, error_size, "identity not allowed for this host");
+
+	struct jit_identity identity = { .expires_at = exp * NS_PER_SECOND };
+	if ((r = allowed_groups(host, json_object_get(claims, "groups"), &identity.groups, error,
+	                        error_size)) < 0)
+		return r;
+	identity.email = strdup(sub);
+	identity.subject = strdup(sub);
+	identity.issuer = strdup(iss);
+	identity.host = strdup(host->name);
+	if (!identity.email || !identity.subject || !identity.issuer || !identity.host) {
+		jit_identity_clear(&identity);
+		return -ENOMEM;
+	}
+	*ret = identity;
+	return 0;
+}
+
+int
+jit_hostauth_verify(const struct jit_hostauth *hostauth, const char *token, int64_t now,
+                    struct jit_identity *ret_identity, char *error, size_t error_size)
+{
+	cjose_err err;
+	size_t len = token ? strnlen(token, JIT_AUTH_MAX_TOKEN + 1) : 0;
+
+	if (error && error_size)
+		error[0] = '\0';
+	if (len == 0 || len > JIT_AUTH_MAX_TOKEN)
+		return deny(error, error_size, "malformed token");
+	_cleanup_(cjose_jws_releasep) cjose_jws_t *jws = cjose_jws_import(token, len, &err);
+	if (!jws)
+		return deny(error, error_size, "malformed token");
+	cjose_header_t *header = cjose_jws_get_protected(jws);
+	const char *alg = header ? cjose_header_get(header, CJOSE_HDR_ALG, &err) : NULL;
+	/* The one algorithm host keys use; the header's choice is never trusted. */
+	if (!alg || strcmp(alg, CJOSE_HDR_ALG_ES256) != 0)
+		return deny(error, error_size, "host tokens must use ES256");
+	if (json_object_get((json_t *)header, "crit"))
+		return deny(error, error_size, "unsupported critical header");
+
+	/* Unverified: only to pick the host whose key must verify the signature. */
+	uint8_t *payload = NULL;
+	size_t payload_len = 0;
+	if (!cjose_jws_get_plaintext(jws, &payload, &payload_len, &err))
+		return deny(error, error_size, "malformed token");
+	json_error_t jerr;
+	_cleanup_json_ json_t *claims =
+	        json_loadb((const char *)payload, payload_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(claims))
+		return deny(error, error_size, "malformed token payload");
+	const char *iss = text_claim(claims, "iss", strlen(JIT_HOST_ISSUER_PREFIX) + JIT_MAX_HOST);
+	if (!jit_hostauth_is_host_issuer(iss))
+		return deny(error, error_size, "not a host token");
+	const struct host *host = find_host(hostauth, iss + strlen(JIT_HOST_ISSUER_PREFIX));
+	if (!host)
+		return deny(error, error_size, "unknown host");
+	if (!cjose_jws_verify(jws, host->jwk, &err))
+		return deny(error, error_size, "bad signature");
+	return check_claims(hostauth, host, iss, claims, now, ret_identity, error, error_size);
+}
