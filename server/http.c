@@ -429,8 +429,12 @@ thread_main(void *arg)
 	listener->data = t;
 	h2o_socket_read_start(listener, on_accept);
 	mark_ready(http);
-	while (!atomic_load(&http->stopping))
+	/* The loop's reads share one snapshot per round of events (see store.h). */
+	jit_store_set_snapshot_reuse(t->worker.store, true);
+	while (!atomic_load(&http->stopping)) {
 		h2o_evloop_run(loop, 200);
+		jit_store_end_snapshot(t->worker.store);
+	}
 	h2o_socket_read_stop(listener);
 	h2o_socket_close(listener);
 	t->fd = -1;

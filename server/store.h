@@ -36,6 +36,15 @@ int jit_store_begin(struct jit_store *store);
 int jit_store_commit(struct jit_store *store);
 void jit_store_rollback(struct jit_store *store);
 
+/* Snapshot reuse, for a thread that answers reads in rounds (an event loop): the handle's
+ * reads share one read transaction until the process commits a change (in-process commits
+ * end it at the next read, so a reader never misses a change that was acknowledged before
+ * its read began) or until jit_store_end_snapshot, which the thread calls after each round.
+ * Changes by other processes are seen from the next round on. Saves the locking of one
+ * read transaction per read. Off by default. */
+void jit_store_set_snapshot_reuse(struct jit_store *store, bool on);
+void jit_store_end_snapshot(struct jit_store *store);
+
 /* ---- requests ------------------------------------------------------------------------- */
 
 /* Inserts a new request (its approvals are not stored by this call). JIT_ERR_CONFLICT when

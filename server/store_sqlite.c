@@ -114,11 +114,13 @@ static const struct migration migrations[] = {
 
 /* ---- statements ----------------------------------------------------------------------- */
 
-#define REQUEST_COLUMNS                                                                     \
-	"id, state, requester_identity, provider, role, resource_scope, duration_seconds, " \
-	"reason, break_glass, metadata, created_at, updated_at, pending_expires_at, "       \
-	"issued_at, expires_at, approver_tier, required_approvals, decided_by, "            \
+#define REQUEST_COLUMNS_AFTER_ID                                                        \
+	"state, requester_identity, provider, role, resource_scope, duration_seconds, " \
+	"reason, break_glass, metadata, created_at, updated_at, pending_expires_at, "   \
+	"issued_at, expires_at, approver_tier, required_approvals, decided_by, "        \
 	"decision_reason, revocation_pending, revoke_attempts, revoke_next_attempt_at, host"
+#define REQUEST_COLUMNS "id, " REQUEST_COLUMNS_AFTER_ID
+#define REQUEST_COLUMN_COUNT 23
 
 #define POLICY_COLUMNS \
 	"id, name, type, rego, description, enabled, created_at, updated_at, updated_by"
@@ -139,7 +141,6 @@ enum stmt_id {
 	ST_REQUEST_INSERT,
 	ST_REQUEST_UPDATE,
 	ST_REQUEST_GET,
-	ST_APPROVALS_OF,
 	ST_APPROVALS_OF_LIST,
 	ST_APPROVAL_ADD,
 	ST_NEXT_DEADLINE,
@@ -180,9 +181,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	                      "decision_reason = ?10, revocation_pending = ?11, "
 	                      "revoke_attempts = ?12, revoke_next_attempt_at = ?13, host = ?14 "
 	                      "WHERE id = ?1",
-	[ST_REQUEST_GET] = "SELECT " REQUEST_COLUMNS " FROM requests WHERE id = ?1",
-	[ST_APPROVALS_OF] = "SELECT request_id, approver_identity, comment, approved_at "
-	                    "FROM approvals WHERE request_id = ?1 ORDER BY approved_at, id",
+	/* One statement, so one snapshot without a transaction of its own: the request, then its
+	 * approvals one per row (none: one row of NULLs). */
+	[ST_REQUEST_GET] = "SELECT r.id, " REQUEST_COLUMNS_AFTER_ID ", a.approver_identity, "
+	                   "a.comment, a.approved_at FROM requests r LEFT JOIN approvals a "
+	                   "ON a.request_id = r.id WHERE r.id = ?1 ORDER BY a.approved_at, a.id",
 	[ST_APPROVALS_OF_LIST] = "SELECT request_id, approver_identity, comment, approved_at "
 	                         "FROM approvals WHERE request_id IN "
 	                         "(SELECT value FROM json_each(?1)) "
@@ -350,8 +353,11 @@ struct jit_store {
 	bool is_writer; /* this is writer->shared (it holds no reference to the lock) */
 	bool writing;   /* in a write transaction: holds writer->mutex, works on writer->shared */
 	bool deferred_sync;
-	uint64_t last_seq; /* number of this handle's latest commit */
-	uint64_t unsynced; /* ... when no sync was waited for it yet (deferred sync) */
+	uint64_t last_seq;           /* number of this handle's latest commit */
+	uint64_t unsynced;           /* ... when no sync was waited for it yet (deferred sync) */
+	bool reuse_snapshot;         /* see jit_store_set_snapshot_reuse */
+	bool snapshot_open;          /* a read transaction left open for the next reads */
+	uint64_t snapshot_committed; /* writer->committed when it began */
 	int busy_timeout_ms;
 	sqlite3_stmt *stmts[ST_COUNT];
 	sqlite3_stmt *list_stmts[LIST_VARIANTS];
@@ -898,6 +904,14 @@ batch_pending(struct writer_lock *w)
 /* The connection a call works on: the writer inside a write transaction, the handle's own
  * outside. A handle reads its own committed writes: if one of them is still in an open
  * batch, the batch is committed first. */
+static void
+snapshot_end(struct jit_store *store)
+{
+	if (store->snapshot_open && !sqlite3_get_autocommit(store->db))
+		(void)run(store, ST_ROLLBACK);
+	store->snapshot_open = false;
+}
+
 static struct jit_store *
 use(struct jit_store *store)
 {
@@ -906,7 +920,32 @@ use(struct jit_store *store)
 	if (store->last_seq &&
 	    store->last_seq > __atomic_load_n(&store->writer->committed, __ATOMIC_ACQUIRE))
 		(void)batch_flush(store->writer, store->busy_timeout_ms);
+	if (store->reuse_snapshot) {
+		/* Read before the snapshot starts: a commit after this read makes it stale. */
+		uint64_t committed = __atomic_load_n(&store->writer->committed, __ATOMIC_ACQUIRE);
+		if (store->snapshot_open && committed != store->snapshot_committed)
+			snapshot_end(store);
+		if (!store->snapshot_open && sqlite3_get_autocommit(store->db) &&
+		    run(store, ST_BEGIN_READ) == 0) {
+			store->snapshot_open = true;
+			store->snapshot_committed = committed;
+		}
+	}
 	return store;
+}
+
+void
+jit_store_set_snapshot_reuse(struct jit_store *store, bool on)
+{
+	if (!on)
+		snapshot_end(store);
+	store->reuse_snapshot = on;
+}
+
+void
+jit_store_end_snapshot(struct jit_store *store)
+{
+	snapshot_end(store);
 }
 
 /* Gives the writer back after a transaction on it. */
@@ -922,6 +961,7 @@ writer_release(struct jit_store *store, bool may_defer)
 int
 jit_store_begin(struct jit_store *store)
 {
+	snapshot_end(store);
 	if (store->writing || store->is_writer || !sqlite3_get_autocommit(store->db))
 		return JIT_ERR_INTERNAL;
 	struct writer_lock *w = store->writer;
@@ -1055,6 +1095,7 @@ jit_store_rollback(struct jit_store *store)
 		return;
 	if (!store->writing) {
 		/* A read transaction of the handle's own connection. */
+		snapshot_end(store);
 		if (!sqlite3_get_autocommit(store->db))
 			(void)run(store, ST_ROLLBACK);
 		return;
@@ -1232,9 +1273,9 @@ read_request(sqlite3_stmt *st, struct jit_request **ret)
 	return 0;
 }
 
-/* Appends the approval in columns 1..3 (approver, comment, approved_at) of `st`. */
+/* Appends the approval in columns first..first+2 (approver, comment, approved_at) of `st`. */
 static int
-read_approval(sqlite3_stmt *st, struct jit_request *request)
+read_approval(sqlite3_stmt *st, int first, struct jit_request *request)
 {
 	if (request->approval_count >= MAX_APPROVALS_PER_REQUEST)
 		return JIT_ERR_TOO_LARGE;
@@ -1243,10 +1284,10 @@ read_approval(sqlite3_stmt *st, struct jit_request *request)
 	if (!grown)
 		return -ENOMEM;
 	request->approvals = grown;
-	struct jit_approval approval = { .approved_at = sqlite3_column_int64(st, 3) };
+	struct jit_approval approval = { .approved_at = sqlite3_column_int64(st, first + 2) };
 	int r;
-	if ((r = column_strdup(st, 1, &approval.approver_identity)) < 0 ||
-	    (r = column_strdup(st, 2, &approval.comment)) < 0) {
+	if ((r = column_strdup(st, first, &approval.approver_identity)) < 0 ||
+	    (r = column_strdup(st, first + 1, &approval.comment)) < 0) {
 		free(approval.approver_identity);
 		return r;
 	}
@@ -1254,52 +1295,28 @@ read_approval(sqlite3_stmt *st, struct jit_request *request)
 	return 0;
 }
 
-static int
-read_approvals_of(struct jit_store *store, struct jit_request *request)
-{
-	_cleanup_reset_ sqlite3_stmt *st = NULL;
-	int r, rc;
-	if ((r = stmt_get(store, ST_APPROVALS_OF, &st)) < 0)
-		return r;
-	if (bind_text(st, 1, request->id) != SQLITE_OK)
-		return last_error(store);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if ((r = read_approval(st, request)) < 0)
-			return r;
-	return rc == SQLITE_DONE ? 0 : map_error(rc);
-}
-
 int
 jit_store_request_get(struct jit_store *store, const char *id, struct jit_request **ret_request)
 {
 	store = use(store);
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
-	bool opened = false;
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r, rc;
-	if ((r = read_begin(store, &opened)) < 0)
+	if ((r = stmt_get(store, ST_REQUEST_GET, &st)) < 0)
 		return r;
-	{
-		_cleanup_reset_ sqlite3_stmt *st = NULL;
-		if ((r = stmt_get(store, ST_REQUEST_GET, &st)) < 0)
-			goto out;
-		if (bind_text(st, 1, id) != SQLITE_OK) {
-			r = last_error(store);
-			goto out;
-		}
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_DONE)
-			r = JIT_ERR_NOT_FOUND;
-		else if (rc != SQLITE_ROW)
-			r = map_error(rc);
-		else
-			r = read_request(st, &request);
+	if (bind_text(st, 1, id) != SQLITE_OK)
+		return last_error(store);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!request && (r = read_request(st, &request)) < 0)
+			return r;
+		if (sqlite3_column_type(st, REQUEST_COLUMN_COUNT) != SQLITE_NULL &&
+		    (r = read_approval(st, REQUEST_COLUMN_COUNT, request)) < 0)
+			return r;
 	}
-	if (r == 0)
-		r = read_approvals_of(store, request);
-out:
-	read_end(store, opened);
-	if (r < 0)
-		return r;
+	if (rc != SQLITE_DONE)
+		return map_error(rc);
+	if (!request)
+		return JIT_ERR_NOT_FOUND;
 	*ret_request = TAKE_PTR(request);
 	return 0;
 }
@@ -1375,7 +1392,7 @@ read_approvals_of_list(struct jit_store *store, struct jit_request **list, size_
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
 		ssize_t at = id ? find_descending(list, count, id) : -1;
-		if (at >= 0 && (r = read_approval(st, list[at])) < 0)
+		if (at >= 0 && (r = read_approval(st, 1, list[at])) < 0)
 			return r;
 	}
 	return rc == SQLITE_DONE ? 0 : map_error(rc);

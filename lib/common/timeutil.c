@@ -115,6 +115,17 @@ jit_rfc3339_parse(const char *text, int64_t *ret_ns)
 	return 0;
 }
 
+/* Writes `value` (0 <= value < 10^width) as exactly `width` decimal digits. */
+static void
+put_digits(char **p, int64_t value, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		(*p)[i] = (char)('0' + value % 10);
+		value /= 10;
+	}
+	*p += width;
+}
+
 int
 jit_rfc3339_format(int64_t ns, bool nanoseconds, char *buf, size_t size)
 {
@@ -133,18 +144,30 @@ jit_rfc3339_format(int64_t ns, bool nanoseconds, char *buf, size_t size)
 	jit_civil_from_days(days, &year, &month, &day);
 	if (year < 1 || year > 9999 || size < JIT_RFC3339_MAX)
 		return JIT_ERR_INVALID;
-	int n = snprintf(buf, size, "%04lld-%02d-%02dT%02lld:%02lld:%02lld", (long long)year, month,
-	                 day, (long long)(rem / 3600), (long long)(rem / 60 % 60),
-	                 (long long)(rem % 60));
+	/* Written digit by digit: this runs for every time field of every answer. */
+	char *p = buf;
+	put_digits(&p, year, 4);
+	*p++ = '-';
+	put_digits(&p, month, 2);
+	*p++ = '-';
+	put_digits(&p, day, 2);
+	*p++ = 'T';
+	put_digits(&p, rem / 3600, 2);
+	*p++ = ':';
+	put_digits(&p, rem / 60 % 60, 2);
+	*p++ = ':';
+	put_digits(&p, rem % 60, 2);
 	if (nanoseconds && frac) {
-		char f[11];
-		snprintf(f, sizeof(f), ".%09lld", (long long)frac);
-		size_t len = strlen(f);
-		while (len > 1 && f[len - 1] == '0')
-			f[--len] = '\0';
-		n += snprintf(buf + n, size - (size_t)n, "%s", f);
+		int width = 9;
+		while (frac % 10 == 0) {
+			frac /= 10;
+			width--;
+		}
+		*p++ = '.';
+		put_digits(&p, frac, width);
 	}
-	snprintf(buf + n, size - (size_t)n, "Z");
+	*p++ = 'Z';
+	*p = '\0';
 	return 0;
 }
 

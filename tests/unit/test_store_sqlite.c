@@ -1190,6 +1190,54 @@ test_group_commit_threads(void **state)
 	sqlite3_close(db);
 }
 
+/* A reader that reuses its snapshot sees every change committed by the process at its next
+ * read, and changes of other processes after jit_store_end_snapshot. */
+static void
+test_snapshot_reuse(void **state)
+{
+	struct fixture *f = *state;
+	struct jit_store *reader = NULL;
+	assert_int_equal(open_store(f->path, &reader), 0);
+	jit_store_set_snapshot_reuse(reader, true);
+	_cleanup_(jit_request_freep) struct jit_request *request = make_request(1, "a@x", 1);
+	insert(f->store, request);
+	struct jit_request *got = NULL;
+	assert_int_equal(jit_store_request_get(reader, request->id, &got), 0);
+	assert_int_equal(got->state, JIT_STATE_PENDING);
+	jit_request_free(got);
+
+	/* A commit of this process: seen at once. */
+	request->state = JIT_STATE_REJECTED;
+	assert_int_equal(jit_store_begin(f->store), 0);
+	assert_int_equal(jit_store_request_update(f->store, request), 0);
+	assert_int_equal(jit_store_commit(f->store), 0);
+	assert_int_equal(jit_store_request_get(reader, request->id, &got), 0);
+	assert_int_equal(got->state, JIT_STATE_REJECTED);
+	jit_request_free(got);
+
+	/* Another process's change: seen once the snapshot ends. */
+	char sql[160];
+	snprintf(sql, sizeof(sql), "UPDATE requests SET state = 5 WHERE id = '%s'", request->id);
+	raw_exec(f->path, sql);
+	assert_int_equal(jit_store_request_get(reader, request->id, &got), 0);
+	assert_int_equal(got->state, JIT_STATE_REJECTED);
+	jit_request_free(got);
+	jit_store_end_snapshot(reader);
+	assert_int_equal(jit_store_request_get(reader, request->id, &got), 0);
+	assert_int_equal(got->state, JIT_STATE_EXPIRED);
+	jit_request_free(got);
+
+	/* A write on the reusing handle ends its snapshot first. */
+	request->state = JIT_STATE_REVOKED;
+	assert_int_equal(jit_store_begin(reader), 0);
+	assert_int_equal(jit_store_request_update(reader, request), 0);
+	assert_int_equal(jit_store_commit(reader), 0);
+	assert_int_equal(jit_store_request_get(f->store, request->id, &got), 0);
+	assert_int_equal(got->state, JIT_STATE_REVOKED);
+	jit_request_free(got);
+	jit_store_close(reader);
+}
+
 static void
 test_transactions(void **state)
 {
@@ -1350,6 +1398,7 @@ main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_audit_verify_rehashed_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
