@@ -24,3 +24,18 @@ agentproto-unit: $(AGENTPROTO_TEST_BIN)
 
 PROGRAMS += $(LIBAGENTPROTO) $(AGENTPROTO_TEST_BIN)
 CHECKS += agentproto-unit
+
+# The agent itself: linked only with what it uses, so its resident size stays small.
+AGENT_SRC := $(wildcard jitsudo-agent/*.c)
+AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o)
+AGENT_BIN := $(BUILD)/bin/jitsudo-agent
+AGENT_LIBS := $(shell pkg-config --libs libcurl jansson yaml-0.1 cjose libcrypto 2>/dev/null) \
+	-lpthread
+
+$(AGENT_BIN): $(AGENT_OBJ) $(LIBAGENTPROTO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $(AGENT_OBJ) $(LIBAGENTPROTO) $(LIBCOMMON) \
+		$(AGENT_LIBS)
+
+PROGRAMS += $(AGENT_BIN)
+INTEGRATION_DEPS += $(AGENT_BIN)
