@@ -13,6 +13,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -586,6 +587,108 @@ def sudoers_dir(directory, user):
     f.chmod(0o440)
     _run("visudo", "-c", "-f", str(f))
     return d
+
+
+# ---- a real jitsudod and a real agent --------------------------------------------------------
+
+# The policies of the PAM tests: members of jitpam may ask, members of approvers decide.
+ELIGIBILITY = """package jitsudo.eligibility
+
+import rego.v1
+
+default allow := false
+
+allow if "jitpam" in input.user.groups
+
+reason := "not eligible: only jitpam may request (pam test policy)" if not allow
+"""
+APPROVAL = """package jitsudo.approval
+
+import rego.v1
+
+default allow := false
+
+allow if "approvers" in input.user.groups
+
+reason := "only approvers may approve (pam test policy)" if not allow
+"""
+ELIGIBLE_GROUP = "jitpam"
+
+
+class World:
+    """jitsudod (mock providers, the policies above, the agent's host key) and a root
+    jitsudo-agent on sockets in a directory every user may traverse (session files must be
+    reachable by their owners)."""
+
+    def __init__(self, agent_settings=None, server_settings=None):
+        import agent_support
+        import harness
+
+        self.root = Path(tempfile.mkdtemp(prefix="jitsudo-pam-"))
+        self.root.chmod(0o755)
+        policies = self.root / "policies"
+        policies.mkdir()
+        (policies / "eligibility.rego").write_text(ELIGIBILITY)
+        (policies / "approval.rego").write_text(APPROVAL)
+        settings = {"identity.groups": [ELIGIBLE_GROUP], "requests.scope": "123456789012"}
+        settings.update(agent_settings or {})
+        self.agent = agent_support.Agent(self.root / "agent", settings=settings)
+        (self.root / "agent").chmod(0o755)
+        server = agent_support.host_settings(self.agent.dir, groups=[ELIGIBLE_GROUP])
+        server.update(server_settings or {})
+        self.server = harness.Server(self.root / "server", server, policies_dir=policies)
+        self.agent.server_url = self.server.url
+        self.bob = self.server.client(harness.BOB)
+        self.started = []
+
+    def start(self):
+        self.agent.write_config()
+        self.server.start()
+        self.started.append(self.server)
+        self.agent.start()
+        self.started.append(self.agent)
+        return self
+
+    def stop(self):
+        codes = {}
+        for p in reversed(self.started):
+            codes[type(p).__name__] = p.stop()
+        self.started = []
+        return codes
+
+    @property
+    def socket(self):
+        return self.agent.pam_sock
+
+    def person(self, user):
+        """The API client of local user `user` (the identity the agent uses for it)."""
+        return self.server.client((f"{user}@example.com", (ELIGIBLE_GROUP,)))
+
+    def approved(self, user, **spec):
+        """A request of `user` approved by bob; returns it."""
+        import harness
+
+        req = harness.expect(self.person(user).create(**spec), 200)["request"]
+        assert req["state"] == "REQUEST_STATE_PENDING", req
+        out = harness.expect(self.bob.approve(req["id"], "ok"), 200)["request"]
+        assert out["state"] == "REQUEST_STATE_APPROVED", out
+        return out
+
+    def logs(self):
+        return f"agent log:\n{self.agent.log()[-4000:]}\njitsudod log:\n{self.server.log()[-3000:]}"
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def world(agent_settings=None, server_settings=None):
+    w = World(agent_settings, server_settings)
+    try:
+        yield w.start()
+    finally:
+        w.cleanup()
 
 
 if __name__ == "__main__":
