@@ -112,6 +112,7 @@ defaults(struct agent_config **ret)
 	c->max_connections = 64;
 	c->write_aws_files = true;
 	c->write_kubeconfig = true;
+	c->export_secrets = true;
 	if (!(c->key_file = strdup("/etc/jitsudo/host.key")) ||
 	    !(c->audience = strdup("jitsudo")) || !(c->identity_template = strdup("{user}")) ||
 	    !(c->default_reason = strdup("session on a jump host")) ||

@@ -506,7 +506,10 @@ agent_serve_connection(struct agent *a, int fd, enum agent_socket_kind kind)
 	if ((r = jit_ap_recv(fd, c->in, sizeof(c->in), &len, jit_ap_deadline_ms(idle))) < 0)
 		goto out;
 	if (jit_ap_decode(c->in, len, &c->msg) < 0 || c->msg.type != JIT_AP_HELLO) {
-		c->msg.id = 0;
+		c->msg.id = len >= JIT_AP_BODY_HEADER
+		                    ? (uint32_t)c->in[1] << 24 | (uint32_t)c->in[2] << 16 |
+		                              (uint32_t)c->in[3] << 8 | c->in[4]
+		                    : 0;
 		send_error(c, JIT_AP_ERR_BAD_REQUEST, "the first frame must be HELLO");
 		goto out;
 	}
