@@ -493,3 +493,49 @@ def test_under_valgrind(tmp_path, case):
             assert r.results[stage] == PAM_AUTHINFO_UNAVAIL, (stage, r)
         # valgrind slows everything down, yet each stage still ends near its deadline.
         assert max(r.times.values()) <= TIMEOUT_S + 3, r.times
+
+
+# ---- the real agent with jitsudod down behind it --------------------------------------------
+
+
+@pytest.fixture(params=["refused", "silent"])
+def agent_without_server(tmp_path, request):
+    """The real agent, its jitsudod down: nothing listening (connections refused), or a
+    listener that never answers (the agent's own server timeout ends each call)."""
+    import agent_support
+
+    if not agent_support.AGENT_BIN.exists():
+        pytest.fail(f"{agent_support.AGENT_BIN} is not built (make)", pytrace=False)
+    hole = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    hole.bind(("127.0.0.1", 0))
+    port = hole.getsockname()[1]
+    if request.param == "silent":
+        hole.listen(64)  # accepted by the kernel, never read
+    else:
+        hole.close()
+    agent = agent_support.Agent(tmp_path / "agent", server_url=f"http://127.0.0.1:{port}",
+                                settings={"server.timeout": "1s", "deadlines.request": "2s"})
+    agent.write_config()
+    agent.start()
+    try:
+        yield agent
+    finally:
+        code = agent.stop()
+        hole.close()
+        assert code == 0, f"jitsudo-agent exited {code}:\n{agent.log()}"
+
+
+@pytest.mark.parametrize("valgrind", [False, True], ids=["plain", "valgrind"])
+def test_server_down_behind_the_real_agent(tmp_path, agent_without_server, valgrind):
+    conf = ps.write_service(tmp_path / "pam.d", SERVICE, [
+        ps.module_line(stage, agent_without_server.pam_sock, *args, "timeout=8s")
+        for stage, args in (("auth", GRANT), ("account", GRANT), ("session", ()))])
+    r = ps.run_driver(conf, SERVICE, "root", ["auth", "account", "open", "env", "close"],
+                      answers=["why"], valgrind=valgrind, timeout=120)
+    assert r.returncode == 0, f"valgrind reported errors or leaks:\n{r.stderr[-6000:]}"
+    for stage in ("auth", "account", "open"):
+        assert r.results[stage] == PAM_AUTHINFO_UNAVAIL, (stage, r)
+        # The agent answered "server unreachable" itself, well before our own deadline.
+        assert r.times[stage] < 6, (stage, r.times)
+    assert r.env == {}
+    assert not r.messages("prompt-echo-on")  # no reason asked for a request that cannot go
