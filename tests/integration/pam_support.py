@@ -432,7 +432,8 @@ class Sshd:
         ssh = Path(user.pw_dir) / ".ssh"
         ssh.mkdir(mode=0o700, exist_ok=True)
         keys = ssh / "authorized_keys"
-        keys.write_text((self.dir / "clientkey.pub").read_text())
+        with open(keys, "a") as f:  # other sshds of the test may have their keys there
+            f.write((self.dir / "clientkey.pub").read_text())
         for path in (ssh, keys):
             os.chown(path, user.pw_uid, user.pw_gid)
         keys.chmod(0o600)

@@ -1,0 +1,76 @@
+# The body of bench_ssh.sh: SSH logins through an sshd whose stack has pam_jitsudo (the account
+# gate and session injection, the grant already held by the agent) against the same sshd
+# without it. Prints median, p90, p99 and the ratio of medians; fails above the target.
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+import pam_support as ps  # noqa: E402
+
+USER = "jitpambench"
+LOGINS = int(os.environ.get("BENCH_SSH_LOGINS", "40"))
+MAX_RATIO = float(os.environ.get("BENCH_SSH_MAX_RATIO", "1.10"))
+GRANT = "provider=aws role=prod-infra-admin scope=123456789012"
+
+
+def percentile(values, p):
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))
+    return values[k]
+
+
+def login(sshd):
+    t0 = time.monotonic()
+    r = sshd.ssh(USER, "true")
+    elapsed = time.monotonic() - t0
+    if r.returncode != 0:
+        raise SystemExit(f"bench_ssh: login failed: {r.stderr}\n{sshd.log()}")
+    return elapsed
+
+
+def main():
+    for path in (ps.PAM_MODULE,):
+        if not path.exists():
+            raise SystemExit(f"bench_ssh: {path} is not built (make)")
+    scratch = Path(tempfile.mkdtemp(prefix="jitsudo-bench-ssh-"))
+    with ps.world() as w, ps.unix_user(USER, groups=[ps.ELIGIBLE_GROUP]) as user:
+        w.approved(USER)
+        so, sock = ps.PAM_MODULE, w.socket
+        plain = ("account required pam_unix.so\n"
+                 "session required pam_unix.so\n")
+        with_module = (f"account required {so} socket={sock} {GRANT}\n"
+                       "account required pam_unix.so\n"
+                       f"session required {so} socket={sock}\n"
+                       "session required pam_unix.so\n")
+        with ps.sshd(scratch / "plain", plain) as a, ps.sshd(scratch / "module", with_module) as b:
+            a.authorize(user)
+            b.authorize(user)
+            r = b.ssh(USER, "env")
+            if "AWS_SHARED_CREDENTIALS_FILE=" not in r.stdout:
+                raise SystemExit(f"bench_ssh: the module injected nothing: {r.stderr}")
+            for _ in range(3):  # warm both up
+                login(a)
+                login(b)
+            times = {"without": [], "with": []}
+            for _ in range(LOGINS):
+                times["without"].append(login(a))
+                times["with"].append(login(b))
+    subprocess.run(["rm", "-rf", str(scratch)], check=False)
+    for name in ("without", "with"):
+        v = times[name]
+        print(f"ssh login {name:7} pam_jitsudo: median {statistics.median(v) * 1000:7.1f} ms  "
+              f"p90 {percentile(v, 90) * 1000:7.1f} ms  p99 {percentile(v, 99) * 1000:7.1f} ms"
+              f"  ({len(v)} logins)")
+    ratio = statistics.median(times["with"]) / statistics.median(times["without"])
+    print(f"ssh login ratio (median with / without): {ratio:.3f} (target <= {MAX_RATIO})")
+    if ratio > MAX_RATIO:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
