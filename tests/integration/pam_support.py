@@ -692,8 +692,62 @@ def world(agent_settings=None, server_settings=None):
         w.cleanup()
 
 
+# ---- what the module writes to syslog ----------------------------------------------------
+#
+# `python3 pam_support.py syslog-capture DIR OUT argv...` (run under `unshare -m`): a private
+# /dev (tmpfs, with /dev/null kept) whose /dev/log is a datagram socket of ours; runs argv and
+# writes every syslog datagram it sent to OUT, one per line.
+
+
+def _syslog_capture_main(directory, out, argv):
+    null_copy = Path(directory) / "null"
+    null_copy.touch()
+    for cmd in (["mount", "--bind", "/dev/null", str(null_copy)],
+                ["mount", "-t", "tmpfs", "tmpfs", "/dev"]):
+        subprocess.run(cmd, check=True)
+    Path("/dev/null").touch()
+    subprocess.run(["mount", "--bind", str(null_copy), "/dev/null"], check=True)
+    log = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    log.bind("/dev/log")
+    log.settimeout(0.05)
+    proc = subprocess.Popen(argv)
+    lines = []
+    while True:
+        try:
+            lines.append(log.recv(65536).decode(errors="replace"))
+            continue
+        except socket.timeout:
+            pass
+        if proc.poll() is not None:
+            break
+    with contextlib.suppress(socket.timeout):
+        while True:
+            lines.append(log.recv(65536).decode(errors="replace"))
+    Path(out).write_text("\n".join(x.replace("\n", " ") for x in lines) + "\n")
+    sys.exit(proc.returncode)
+
+
+def run_driver_capturing_syslog(directory, confdir, service, user, stages, answers=()):
+    """run_driver in a private /dev; returns (Run, the syslog lines)."""
+    out = Path(directory) / "syslog.txt"
+    cmd = [str(PAM_DRIVER), "--confdir", str(confdir), "--service", service, "--user", user]
+    for a in answers:
+        cmd += ["--answer", a]
+    cmd += list(stages)
+    argv = ["unshare", "-m", "--propagation", "private", PYTHON, __file__, "syslog-capture",
+            str(directory), str(out), *cmd]
+    t0 = time.monotonic()
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    run = Run(p, time.monotonic() - t0)
+    lines = out.read_text().splitlines() if out.exists() else []
+    return run, lines
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "fake-agent":
         _fake_agent_main(*sys.argv[2:])
+    elif len(sys.argv) > 4 and sys.argv[1] == "syslog-capture":
+        _syslog_capture_main(sys.argv[2], sys.argv[3], sys.argv[4:])
     else:
-        sys.exit("usage: pam_support.py fake-agent SOCKET SCRIPT.json LOG.jsonl")
+        sys.exit("usage: pam_support.py fake-agent SOCKET SCRIPT.json LOG.jsonl\n"
+                 "       pam_support.py syslog-capture DIR OUT ARGV...")

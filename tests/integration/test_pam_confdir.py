@@ -447,6 +447,37 @@ def test_bad_arguments_are_a_service_error(tmp_path):
         assert r.results[stage] == PAM_SERVICE_ERR, (stage, r)
 
 
+# ---- syslog -----------------------------------------------------------------------------
+
+
+def test_no_secret_reaches_syslog(tmp_path):
+    """With debug on, every stage logs; none of the canary secrets (credential values, a value
+    of a refused variable) appears in what reached /dev/log."""
+    canary = "CANARY7f3a9"
+    script = {"GRANT_ENSURE": [{"error": ps.ERR_NOT_FOUND},
+                               {"state": "PENDING", "request_id": "r-log"},
+                               {"state": "ACTIVE", "request_id": "r-log"}],
+              "GRANT_WAIT": [{"state": "APPROVED", "request_id": "r-log"}],
+              "SESSION_OPEN": [{"env": [f"AWS_SECRET_ACCESS_KEY={canary}-secret",
+                                        f"AWS_SESSION_TOKEN={canary}-token",
+                                        f"LD_PRELOAD=/tmp/{canary}.so"], "dir": "/run/x"}],
+              "SESSION_CLOSE": [{"ok": True}]}
+    with ps.fake_agent(tmp_path / "a", script):
+        conf = stack(tmp_path, tmp_path / "a" / "agent.sock", "debug")
+        r, lines = ps.run_driver_capturing_syslog(
+            tmp_path, conf, SERVICE, "root", ["auth", "account", "open", "env", "close"],
+            answers=["a reason"])
+    assert r.results == {"auth": PAM_SUCCESS, "account": PAM_SUCCESS, "open": PAM_SUCCESS,
+                         "close": PAM_SUCCESS}, r
+    assert r.env[("AWS_SECRET_ACCESS_KEY")] == f"{canary}-secret"
+    text = "\n".join(lines)
+    # The module did log (request ids, names of variables set or refused) ...
+    assert "r-log" in text and "AWS_SESSION_TOKEN" in text and "LD_PRELOAD" in text, text
+    assert len([x for x in lines if "pam_jitsudo(jittest:" in x]) >= 6, text
+    # ... and no value.
+    assert canary not in text, text
+
+
 # ---- under valgrind -------------------------------------------------------------------------
 
 VALGRIND_CASES = {
