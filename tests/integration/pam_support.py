@@ -418,12 +418,14 @@ class Sshd:
             _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
         self.pamdir = pam_dir_with(self.dir / "pam.d", "sshd", pam_stack)
         self.config = self.dir / "sshd_config"
+        # extra_config comes first: for each keyword sshd keeps the first value it reads.
         self.config.write_text(
+            extra_config +
             f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {self.hostkey}\n"
             f"PidFile {self.dir / 'sshd.pid'}\nUsePAM yes\nPubkeyAuthentication yes\n"
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
             "AuthorizedKeysFile .ssh/authorized_keys\nPermitRootLogin no\nPrintMotd no\n"
-            "LoginGraceTime 30\nLogLevel VERBOSE\nMaxStartups 50\n" + extra_config)
+            "LoginGraceTime 30\nLogLevel VERBOSE\nMaxStartups 50\n")
         self.proc = None
         self.made_privsep_dir = False
 
@@ -457,11 +459,15 @@ class Sshd:
             time.sleep(0.02)
         raise AssertionError(f"sshd did not listen within 10 s:\n{self.log()}")
 
-    def ssh_argv(self, user, command):
-        return ["ssh", "-p", str(self.port), "-i", str(self.clientkey), "-F", "/dev/null",
+    def ssh_argv(self, user, command, batch=True):
+        """ssh as root with the test's key; batch=False lets it prompt (keyboard-interactive)
+        on its controlling terminal."""
+        argv = ["ssh", "-T", "-p", str(self.port), "-i", str(self.clientkey), "-F", "/dev/null",
                 "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10",
-                "-o", "LogLevel=INFO", f"{user}@127.0.0.1", command]
+                "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=INFO"]
+        if batch:
+            argv += ["-o", "BatchMode=yes"]
+        return argv + [f"{user}@127.0.0.1", command]
 
     def ssh(self, user, command, timeout=60):
         return subprocess.run(self.ssh_argv(user, command), capture_output=True, text=True,

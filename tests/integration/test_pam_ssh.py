@@ -180,3 +180,41 @@ def test_the_agent_down_refuses_the_gated_login(jump):
         assert time.monotonic() - t0 < 10
     finally:
         w.agent.start()
+
+
+def test_approval_at_login_through_keyboard_interactive(jump, tmp_path):
+    """publickey,keyboard-interactive: sshd runs the auth stack; the reason is typed at the
+    prompt, an approver decides through the API while the login waits, and the session then
+    has the credentials."""
+    w = jump.world
+    user = ps.pwd.getpwnam(GATED)
+    so, sock = ps.PAM_MODULE, w.socket
+    grant = "provider=aws role=login-role scope=123456789012"
+    stack = (f"auth     required {so} socket={sock} {grant} wait=20s\n"
+             "account  required pam_unix.so\n"
+             f"session  required {so} socket={sock} provider=aws role=login-role\n"
+             "session  required pam_unix.so\n")
+    extra = ("KbdInteractiveAuthentication yes\n"
+             "AuthenticationMethods publickey,keyboard-interactive:pam\n")
+    with ps.sshd(tmp_path / "sshd-kbd", stack, extra) as kbd:
+        kbd.authorize(user)
+        pty = ps.Pty(kbd.ssh_argv(GATED, "env", batch=False))
+        person = w.person(GATED)
+
+        def pending():
+            body = harness.expect(person.list(mine="true", state="REQUEST_STATE_PENDING"), 200)
+            return [q for q in body["requests"] if q["role"] == "login-role"]
+
+        try:
+            pty.expect(r"jitsudo: reason for login-role on aws 123456789012: ", timeout=30)
+            pty.send("deploy the hotfix\n")
+            req = harness.wait_for(pending, 20, what="the request made at login")[0]
+            assert req["reason"] == "deploy the hotfix", req
+            harness.expect(w.bob.approve(req["id"], "ok"), 200)
+            code = pty.finish(timeout=40)
+        finally:
+            pty.close()
+        out = pty.output.replace("\r", "")
+        assert code == 0, (out, kbd.log())
+        env = ps.env_of(out)
+        assert env["AWS_SHARED_CREDENTIALS_FILE"].endswith("/aws-credentials"), out
