@@ -647,6 +647,7 @@ class World:
         self.agent.server_url = self.server.url
         self.bob = self.server.client(harness.BOB)
         self.started = []
+        self.sshds = []  # sshds of the tests, for the failure report
 
     def start(self):
         self.agent.write_config()
@@ -654,6 +655,7 @@ class World:
         self.started.append(self.server)
         self.agent.start()
         self.started.append(self.agent)
+        _report_logs_of(self)
         return self
 
     def stop(self):
@@ -684,9 +686,34 @@ class World:
     def logs(self):
         return f"agent log:\n{self.agent.log()[-4000:]}\njitsudod log:\n{self.server.log()[-3000:]}"
 
+    def log(self):
+        """For conftest's failure report: the agent's and jitsudod's logs, and any sshd's."""
+        text = self.logs()
+        for d in self.sshds:
+            text += f"\nsshd log ({d.dir}):\n{d.log()}"
+        return text
+
+    @property
+    def dir(self):
+        return self.root
+
     def cleanup(self):
+        _report_logs_of(self, False)
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _report_logs_of(world_, add=True):
+    """conftest attaches the logs of the servers in its `_live` list to a failing test's
+    report; a World (jitsudod, the agent, sshds) joins that list while it runs."""
+    conftest = sys.modules.get("conftest")
+    live = getattr(conftest, "_live", None)
+    if live is None:
+        return
+    if add:
+        live.append(world_)
+    elif world_ in live:
+        live.remove(world_)
 
 
 @contextlib.contextmanager

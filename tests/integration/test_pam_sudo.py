@@ -24,12 +24,8 @@ def box(tmp_path_factory):
     with ps.world() as w, ps.unix_user(USER, groups=[ps.ELIGIBLE_GROUP]):
         d = tmp_path_factory.mktemp("sudo")
         w.sudoers = ps.sudoers_dir(d / "sudoers.d", USER)
-        w.dir = d
-        try:
-            yield w
-        except BaseException:
-            print(w.logs())
-            raise
+        w.sudo_dir = d
+        yield w
 
 
 def pam_dir(w, name, role):
@@ -39,7 +35,7 @@ def pam_dir(w, name, role):
              f"account  required {so} socket={sock} {grant}\n"
              f"session  required {so} socket={sock} provider=aws role={role} ruser\n"
              "session  required pam_unix.so\n")
-    return ps.pam_dir_with(w.dir / name, "sudo", stack)
+    return ps.pam_dir_with(w.sudo_dir / name, "sudo", stack)
 
 
 def decide_in_background(w, pty_output, decide):
