@@ -105,6 +105,7 @@ def test_with_an_approved_grant_the_session_has_the_credentials(jump):
         key_id = creds_value(harness.expect(person.credentials(aws["id"]), 200),
                              "AWS_ACCESS_KEY_ID")
         assert key_id and key_id in Path(env["AWS_SHARED_CREDENTIALS_FILE"]).read_text()
+        assert env["AWS_ACCESS_KEY_ID"] == key_id  # the agent exports the keys by default
         kubeconfig = creds_value(harness.expect(person.credentials(kube["id"]), 200),
                                  "KUBECONFIG_DATA")
         assert Path(env["KUBECONFIG"]).read_text() == kubeconfig
