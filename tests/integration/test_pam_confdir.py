@@ -570,3 +570,36 @@ def test_server_down_behind_the_real_agent(tmp_path, agent_without_server, valgr
         assert r.times[stage] < 6, (stage, r.times)
     assert r.env == {}
     assert not r.messages("prompt-echo-on")  # no reason asked for a request that cannot go
+
+
+# ---- the shipped examples ------------------------------------------------------------------
+
+
+def example_lines():
+    """Every pam_jitsudo line of pam_jitsudo/examples/* and of docs/pam.md."""
+    sources = sorted((ps.REPO / "pam_jitsudo" / "examples").iterdir())
+    sources.append(ps.REPO / "docs" / "pam.md")
+    out = []
+    for path in sources:
+        for line in path.read_text().splitlines():
+            words = line.split()
+            if (len(words) >= 3 and not line.lstrip().startswith("#")
+                    and words[0] in ("auth", "account", "session")
+                    and "pam_jitsudo.so" in line and "..." not in line):
+                out.append((path.name, line))
+    return out
+
+
+@pytest.mark.parametrize("source,line", example_lines())
+def test_example_lines_are_accepted(tmp_path, source, line):
+    """The arguments of each example line parse (the agent is absent, so each stage ends
+    PAM_AUTHINFO_UNAVAIL, not PAM_SERVICE_ERR)."""
+    words = line.split()
+    stage = words[0]
+    at = next(i for i, w in enumerate(words) if w.endswith("pam_jitsudo.so"))
+    args = words[at + 1:] + [f"socket={tmp_path / 'absent.sock'}"]
+    text = " ".join([stage, "required", str(ps.PAM_MODULE), *args])
+    conf = ps.write_service(tmp_path / "pam.d", SERVICE, [text])
+    step = {"auth": "auth", "account": "account", "session": "open"}[stage]
+    r = ps.run_driver(conf, SERVICE, "root", [step], answers=["why"], ruser="root")
+    assert r.results[step] == PAM_AUTHINFO_UNAVAIL, (source, line, r)
