@@ -23,7 +23,7 @@ def box(tmp_path_factory):
             pytest.fail(f"{path} is not built (make)", pytrace=False)
     with ps.world() as w, ps.unix_user(USER, groups=[ps.ELIGIBLE_GROUP]):
         d = tmp_path_factory.mktemp("sudo")
-        w.sudoers = ps.sudoers_dir(d / "sudoers.d", USER)
+        w.sudoers = ps.sudoers_dir(d / "sudoers.d", USER, nopasswd=["/usr/bin/id"])
         w.sudo_dir = d
         yield w
 
@@ -127,3 +127,17 @@ def test_a_held_grant_passes_without_a_prompt(box):
     assert code == 0, pty.output
     assert "reason for" not in pty.output
     assert "AWS_SHARED_CREDENTIALS_FILE=" in pty.output, pty.output
+
+
+def test_nopasswd_is_still_gated_by_the_account_stage(box):
+    """sudo -n with a NOPASSWD rule runs no auth stack: the account line refuses it until the
+    user holds the grant."""
+    w = box
+    pamdir = pam_dir(w, "pam-nopasswd", "nopasswd-role")
+    argv = ps.sudo_argv(USER, pamdir, w.sudoers, ["-n", "/usr/bin/id"])
+    r = ps.subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "uid=0" not in r.stdout, (r.stdout, r.stderr)
+    assert "account" in r.stderr.lower(), r.stderr
+    w.approved(USER, role="nopasswd-role")
+    r = ps.subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.startswith("uid=0(root)"), (r.stdout, r.stderr)
