@@ -166,9 +166,12 @@ def test_malformed_reply_to_each_verb(tmp_path, kind):
 
 
 @pytest.mark.parametrize("kind", ["zero-length", "garbage", "wrong-type", "closed",
-                                  "no-version"])
+                                  "no-version", "version-2", "version-error", "wrong-id"])
 def test_malformed_hello(tmp_path, kind):
-    bad = {"no-version": {"ok": True, "type": ps.HELLO}}.get(kind) or MALFORMED[kind]
+    bad = {"no-version": {"ok": True, "type": ps.HELLO}, "version-2": {"version": 2},
+           "version-error": {"error": 8, "message": "no common version"},
+           "wrong-id": {"wrong_id": True, "ok": True, "type": ps.HELLO}}.get(kind) \
+        or MALFORMED[kind]
     with ps.fake_agent(tmp_path / "a", {"HELLO": [bad]}):
         r = run(stack(tmp_path, tmp_path / "a" / "agent.sock"), ALL_STAGES, answers=["why"])
     assert_unavailable(r)
