@@ -147,9 +147,12 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIBREGO) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LIBREGO) $(LIBCOMMON) $(LIBS)
 
-bench: $(BENCH_BIN) $(JITSUDOD)
+# The agent and SSH benchmarks start the real agent, sshd and a throwaway user (root).
+bench: $(BENCH_BIN) $(JITSUDOD) $(INTEGRATION_DEPS)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
 	@tests/bench/bench_http.sh
+	@tests/bench/bench_agent.sh
+	@tests/bench/bench_ssh.sh
 
 # The integration tests start the real jitsudod (and, later, the agent, sshd and sudo).
 integration: $(JITSUDOD) $(INTEGRATION_DEPS)
