@@ -51,8 +51,6 @@ jit_pam_conn_error_message(const struct jit_pam_conn *conn)
 	return conn->error_message;
 }
 
-static int hello(struct jit_pam_conn *conn, uint64_t deadline_ns, uint16_t *ret_version);
-
 int
 jit_pam_conn_open(const char *path, uint64_t deadline_ns, struct jit_pam_conn **ret_conn)
 {
@@ -80,7 +78,11 @@ jit_pam_conn_open(const char *path, uint64_t deadline_ns, struct jit_pam_conn **
 		r = -EPERM;
 		goto out;
 	}
-	if ((r = hello(conn, deadline_ns, &version)) != 0)
+	/* An ERROR answer to HELLO means no common version. */
+	r = norm(jit_ap_client_hello(conn->fd, deadline_ns, &version));
+	if (r == JIT_ERR_DENIED)
+		r = JIT_ERR_PROTOCOL;
+	if (r != 0)
 		goto out;
 	*ret_conn = conn;
 	return 0;
@@ -142,31 +144,6 @@ call(struct jit_pam_conn *conn, struct jit_ap_writer *w, uint32_t id, uint8_t wa
 		return error_reply(conn);
 	if (conn->msg.type != want)
 		return JIT_ERR_PROTOCOL;
-	return 0;
-}
-
-/* The handshake, through the connection's own (heap) buffers rather than
- * jit_ap_client_hello's 64 KiB on the stack: PAM applications may call us on small thread
- * stacks. Any answer but a HELLO with a version we speak is JIT_ERR_PROTOCOL. */
-static int
-hello(struct jit_pam_conn *conn, uint64_t deadline_ns, uint16_t *ret_version)
-{
-	struct jit_ap_writer w;
-	uint16_t version = 0;
-	int r;
-
-	jit_ap_writer_init(&w, conn->out, sizeof(conn->out), JIT_AP_HELLO, 0);
-	jit_ap_put_u16(&w, JIT_AP_TAG_VERSION_MIN, JIT_AP_VERSION_MIN);
-	jit_ap_put_u16(&w, JIT_AP_TAG_VERSION_MAX, JIT_AP_VERSION_MAX);
-	r = call(conn, &w, 0, JIT_AP_HELLO, deadline_ns);
-	if (r == JIT_ERR_DENIED || r == JIT_ERR_NOT_FOUND || r == -EPERM || r == JIT_ERR_INVALID)
-		return JIT_ERR_PROTOCOL; /* an ERROR to HELLO means no common version */
-	if (r != 0)
-		return r;
-	if (jit_ap_msg_u16(&conn->msg, JIT_AP_TAG_VERSION, &version) != 0 ||
-	    version < JIT_AP_VERSION_MIN || version > JIT_AP_VERSION_MAX)
-		return JIT_ERR_PROTOCOL;
-	*ret_version = version;
 	return 0;
 }
 

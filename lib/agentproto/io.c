@@ -229,7 +229,9 @@ jit_ap_call(int fd, const uint8_t *frame, size_t frame_len, uint32_t id, uint8_t
 int
 jit_ap_client_hello(int fd, uint64_t deadline_ns, uint16_t *ret_version)
 {
-	uint8_t frame[64], reply[JIT_AP_MAX_FRAME];
+	/* A HELLO answer is a few bytes (a larger frame is refused as too large): small enough
+	 * for the stack of any thread a PAM application calls a module on. */
+	uint8_t frame[64], reply[256];
 	struct jit_ap_msg msg;
 	struct jit_ap_writer w;
 	uint16_t version;
