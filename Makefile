@@ -4,6 +4,7 @@
 #   make asan       the same tests, built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz       run the libFuzzer harnesses for a while (FUZZ_SECONDS each)
 #   make bench      benchmarks (numbers go into issue closing notes)
+#   make install    install every component under $(DESTDIR)$(PREFIX) (default /usr/local)
 
 BUILD ?= build
 CC ?= cc
@@ -53,13 +54,20 @@ CHECKS := style format-check unit conformance fuzz-replay rego-test-check policy
 FAILSYNC_SO := build/tests/failsync.so
 INTEGRATION_DEPS := $(FAILSYNC_SO)
 
+# `make install` (and the distro packages, which run it with DESTDIR) puts each component's
+# files under $(DESTDIR)$(PREFIX); a component's module.mk adds its own target to INSTALL_TARGETS.
+PREFIX ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= /etc
+INSTALL_TARGETS :=
+
 # Each component (cli/, jitsudo-agent/, pam_jitsudo/, ...) keeps its build rules in its own
-# module.mk, which adds to PROGRAMS, CHECKS, FUZZ_LIBS and INTEGRATION_DEPS.
+# module.mk, which adds to PROGRAMS, CHECKS, FUZZ_LIBS, INTEGRATION_DEPS and INSTALL_TARGETS.
 include $(sort $(wildcard */module.mk))
 
 CHECKS += integration
 
-.PHONY: all deps test check unit conformance style format format-check asan fuzz fuzz-replay rego-test-check \
+.PHONY: all deps install test check unit conformance style format format-check asan fuzz fuzz-replay rego-test-check \
 	bench clean run integration policy-test
 all: $(PROGRAMS) $(UNIT_BIN)
 
@@ -179,6 +187,8 @@ policy-test: $(BUILD)/rego-test
 	@$(BUILD)/rego-test policies/approval.rego policies/approval_test.rego
 
 check: $(CHECKS)
+
+install: $(INSTALL_TARGETS)
 
 # Each check stops the run on failure; the last line sums up the stages that passed (the
 # conformance runner's own line counts the OPA cases, some of which are not supported yet).

@@ -1,0 +1,39 @@
+/* The CLI's one HTTP client (libcurl): a single bounded exchange with jitsudod or an OpenID
+ * Connect provider. It trusts nothing it receives: bodies are capped and handed back as bytes
+ * for the caller to parse; with debug on it logs the method, URL, status and time, never a
+ * header or a body (they carry tokens and credentials). */
+#ifndef JIT_CLI_HTTP_H
+#define JIT_CLI_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The largest response body accepted; a longer one fails with JIT_ERR_TOO_LARGE. */
+#define JIT_CLI_HTTP_MAX_BODY (8u << 20)
+
+struct jit_cli_http {
+	const char *ca_file; /* PEM bundle to verify TLS peers with; NULL: the system's CAs */
+	int timeout_ms;      /* limit on the whole exchange, connecting included; > 0 */
+	bool debug;          /* one line per exchange on stderr (see above) */
+};
+
+struct jit_cli_response {
+	long status; /* the HTTP status */
+	char *body;  /* NUL-terminated (the NUL is not counted in len); never NULL after success */
+	size_t len;
+};
+
+/* Performs one exchange: `method` on `url`, with "Authorization: Bearer <bearer>" unless bearer
+ * is NULL, and with `body` (body_len bytes, of type `content_type`) unless body is NULL.
+ * Returns 0 when a response arrived, whatever its status, and fills *ret; JIT_ERR_UNAVAILABLE
+ * when the peer could not be reached or did not answer within the timeout;
+ * JIT_ERR_TOO_LARGE when the body is over JIT_CLI_HTTP_MAX_BODY; JIT_ERR_INVALID for a URL
+ * that is not http(s); -ENOMEM. */
+int jit_cli_http_do(const struct jit_cli_http *h, const char *method, const char *url,
+                    const char *bearer, const char *content_type, const char *body, size_t body_len,
+                    struct jit_cli_response *ret);
+
+/* Frees what jit_cli_http_do filled (wiping the body first); safe on a zeroed response. */
+void jit_cli_response_done(struct jit_cli_response *r);
+
+#endif
