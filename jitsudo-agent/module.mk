@@ -39,3 +39,27 @@ $(AGENT_BIN): $(AGENT_OBJ) $(LIBAGENTPROTO) $(LIBCOMMON)
 
 PROGRAMS += $(AGENT_BIN)
 INTEGRATION_DEPS += $(AGENT_BIN)
+
+# ---- agent-install (packaging) ------------------------------------------------------------
+# `make install` of the agent: the program, its three systemd units (ExecStart rewritten to
+# PREFIX/sbin when PREFIX is not /usr) and /etc/jitsudo/agent.yaml, written only when none
+# exists. SYSTEMDUNITDIR: systemd's own directory for PREFIX=/usr, else PREFIX/lib/systemd/system.
+SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),$(or $(shell pkg-config \
+	--variable=systemdsystemunitdir systemd 2>/dev/null),/usr/lib/systemd/system),$(PREFIX)/lib/systemd/system)
+AGENT_UNITS := jitsudo-agent.service jitsudo-agent.socket jitsudo-agent-user.socket
+
+.PHONY: agent-install
+agent-install: $(AGENT_BIN)
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/jitsudo
+	install -m 0755 $(AGENT_BIN) $(DESTDIR)$(PREFIX)/sbin/jitsudo-agent
+	for u in $(AGENT_UNITS); do \
+		sed 's|/usr/sbin/|$(PREFIX)/sbin/|g' jitsudo-agent/$$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; done
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/jitsudo/agent.yaml ]; then \
+		echo "agent-install: keeping $(DESTDIR)$(SYSCONFDIR)/jitsudo/agent.yaml"; \
+	else \
+		echo "install -m 0644 jitsudo-agent/agent.yaml $(DESTDIR)$(SYSCONFDIR)/jitsudo/agent.yaml"; \
+		install -m 0644 jitsudo-agent/agent.yaml $(DESTDIR)$(SYSCONFDIR)/jitsudo/agent.yaml; \
+	fi
+
+INSTALL_TARGETS += agent-install
