@@ -41,3 +41,17 @@ pam-symbols: $(PAM_MODULE)
 PROGRAMS += $(PAM_MODULE) $(PAM_DRIVER) $(PAM_UNIT_BIN)
 CHECKS += pam-unit pam-symbols
 INTEGRATION_DEPS += $(PAM_MODULE) $(PAM_DRIVER)
+
+# ---- pam-install (packaging) --------------------------------------------------------------
+# `make install` of the module into PAMDIR: PREFIX/lib/<multiarch>/security by default (PAM
+# itself only looks in its own directory, /usr/lib/<multiarch>/security on Debian; the packages
+# pass PAMDIR). Shared objects are installed 0644.
+PAM_MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+PAMDIR ?= $(PREFIX)/lib/$(if $(PAM_MULTIARCH),$(PAM_MULTIARCH)/)security
+
+.PHONY: pam-install
+pam-install: $(PAM_MODULE)
+	install -d $(DESTDIR)$(PAMDIR)
+	install -m 0644 $(PAM_MODULE) $(DESTDIR)$(PAMDIR)/pam_jitsudo.so
+
+INSTALL_TARGETS += pam-install
