@@ -211,3 +211,18 @@ clean:
 	rm -rf build build-asan build-fuzz build-tsan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- packages -----------------------------------------------------------------------------
+# make deb: the .debs (dpkg-buildpackage -us -uc -b on a copy of the tree) into build/packages/,
+# lintian clean. make rpm: rpm/jitsudo.spec with rpmbuild, rpmlint clean (rpm/jitsudo.rpmlintrc).
+# make package-test: the .debs installed, checked, removed and purged in a clean Debian 12 root
+# (debootstrap, cached in /var/cache/jitsudo-package-test). docs/install.md has the details.
+.PHONY: deb rpm package-test
+deb: deps
+	@tests/package/build-deb
+
+rpm: deps
+	@tests/package/build-rpm
+
+package-test: deb
+	@tests/package/package-test
