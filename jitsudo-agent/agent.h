@@ -116,8 +116,18 @@ int agent_server_revoke(struct agent_server *server, const struct agent_user *us
                         const char *reason, uint64_t deadline_ns, char *message,
                         size_t message_size);
 
-/* `jitsudo-agent keygen --out FILE`: a P-256 key, 0600; prints the public key PEM. */
-int agent_keygen(const char *path, char *error, size_t error_size);
+/* ---- the helper (helper.c) ------------------------------------------------------------
+ * jitsudo-agent-call, next to the agent's executable, does what needs TLS or the host key
+ * (jitsudo-agent/call/): the agent itself loads neither libcurl nor OpenSSL. */
+
+/* Finds the helper; fails (with a message) if it is missing. */
+int agent_helper_init(char *error, size_t error_size);
+const char *agent_helper_path(void);
+/* Runs the helper with argv, feeds it input, collects its standard output (malloc'd,
+ * NUL-terminated) and exit code. The helper is killed and reaped at deadline_ns (monotonic):
+ * JIT_ERR_TIMEOUT. */
+int agent_helper_run(const char *const argv[], const char *input, size_t input_len,
+                     uint64_t deadline_ns, char **ret_out, size_t *ret_len, int *ret_exit);
 
 /* ---- state (state.c) -------------------------------------------------------------------
  * The grants held and the session directories written, behind one mutex; persisted to

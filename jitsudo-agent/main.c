@@ -3,7 +3,9 @@
  * --listen-user; serves each connection on a thread of its own, at most
  * limits.max_connections at once; stops cleanly on SIGTERM. Runs as root. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -99,6 +101,8 @@ activated_sockets(int *pam_fd, int *user_fd)
 		const char *colon = strchr(cursor, ':');
 		size_t len = colon ? (size_t)(colon - cursor) : strlen(cursor);
 		int fd = 3 + (int)i;
+		/* Not inherited by the helper the agent runs for its calls. */
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 		if (len == 5 && strncmp(cursor, "agent", 5) == 0)
 			*pam_fd = fd;
 		else if (len == 4 && strncmp(cursor, "user", 4) == 0)
@@ -170,6 +174,12 @@ run(const char *config_path, const char *pam_path, const char *user_path)
 	int pam_fd = -1, user_fd = -1, sfd = -1, r;
 	sigset_t mask;
 
+	/* Small and steady: one malloc arena for all connection threads (they are few and
+	 * short), and the per-connection buffers (over 64 KiB) mapped and unmapped each time
+	 * instead of staying in an arena; a fixed threshold also stops glibc from raising it. */
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -305,11 +315,17 @@ main(int argc, char **argv)
 			fprintf(stderr, "jitsudo-agent keygen: --out FILE is required\n");
 			return 2;
 		}
-		if (agent_keygen(out, error, sizeof(error)) < 0) {
+		if (agent_helper_init(error, sizeof(error)) < 0) {
 			fprintf(stderr, "jitsudo-agent keygen: %s\n", error);
 			return 1;
 		}
-		return 0;
+		/* The helper has OpenSSL; the agent does not. */
+		char *const args[] = { (char *)"jitsudo-agent-call", (char *)"keygen",
+			               (char *)"--out", (char *)out, NULL };
+		execv(agent_helper_path(), args);
+		fprintf(stderr, "jitsudo-agent keygen: %s: %s\n", agent_helper_path(),
+		        strerror(errno));
+		return 1;
 	}
 	if (out) {
 		usage(stderr);

@@ -25,20 +25,37 @@ agentproto-unit: $(AGENTPROTO_TEST_BIN)
 PROGRAMS += $(LIBAGENTPROTO) $(AGENTPROTO_TEST_BIN)
 CHECKS += agentproto-unit
 
-# The agent itself: linked only with what it uses, so its resident size stays small.
+# The agent itself: linked only with what it uses (no libcurl, no OpenSSL), so its resident
+# size stays small. TLS and the host key live in its short-lived helper jitsudo-agent-call,
+# which must sit in the same directory (jitsudo-agent/call/).
 AGENT_SRC := $(wildcard jitsudo-agent/*.c)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o)
 AGENT_BIN := $(BUILD)/bin/jitsudo-agent
-AGENT_LIBS := $(shell pkg-config --libs libcurl jansson yaml-0.1 cjose libcrypto 2>/dev/null) \
-	-lpthread
+AGENT_LIBS := $(shell pkg-config --libs jansson yaml-0.1 2>/dev/null) -lpthread
+AGENT_CALL_SRC := $(wildcard jitsudo-agent/call/*.c)
+AGENT_CALL_OBJ := $(AGENT_CALL_SRC:%.c=$(BUILD)/%.o)
+AGENT_CALL_BIN := $(BUILD)/bin/jitsudo-agent-call
+AGENT_CALL_LIBS := $(shell pkg-config --libs libcurl jansson cjose libcrypto 2>/dev/null)
 
-$(AGENT_BIN): $(AGENT_OBJ) $(LIBAGENTPROTO) $(LIBCOMMON)
+$(AGENT_CALL_BIN): $(AGENT_CALL_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $(AGENT_CALL_OBJ) $(LIBCOMMON) $(AGENT_CALL_LIBS)
+
+$(AGENT_BIN): $(AGENT_OBJ) $(LIBAGENTPROTO) $(LIBCOMMON) | $(AGENT_CALL_BIN)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $(AGENT_OBJ) $(LIBAGENTPROTO) $(LIBCOMMON) \
 		$(AGENT_LIBS)
 
-PROGRAMS += $(AGENT_BIN)
-INTEGRATION_DEPS += $(AGENT_BIN)
+PROGRAMS += $(AGENT_BIN) $(AGENT_CALL_BIN)
+INTEGRATION_DEPS += $(AGENT_BIN) $(AGENT_CALL_BIN)
+
+# The helper goes next to the agent (PREFIX/sbin), where the agent looks for it.
+.PHONY: agent-call-install
+agent-call-install: $(AGENT_CALL_BIN)
+	install -d $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(AGENT_CALL_BIN) $(DESTDIR)$(PREFIX)/sbin/jitsudo-agent-call
+
+INSTALL_TARGETS += agent-call-install
 
 # ---- agent-install (packaging) ------------------------------------------------------------
 # `make install` of the agent: the program, its three systemd units (ExecStart rewritten to

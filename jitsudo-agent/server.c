@@ -1,8 +1,8 @@
-/* The agent's calls to jitsudod's REST API, as the host acting for one local user: each call
- * carries a fresh ES256 token signed with the host key (iss jitsudo-host:<name>, sub the
- * user's identity, the user's allowed groups, at most token_ttl long). Bounded in time by the
- * caller's deadline and in size (1 MiB answers). Trusts jitsudod's TLS certificate only as the
- * configured CA vouches for it. Never logs a token or a credential. */
+/* The agent's calls to jitsudod's REST API, as the host acting for one local user: each call is
+ * made by the helper jitsudo-agent-call (TLS and the host key stay out of the agent), which
+ * signs a fresh ES256 token for it (iss jitsudo-host:<name>, sub the user's identity, the
+ * user's allowed groups, a new jti, at most token_ttl long). Bounded in time by the caller's
+ * deadline and in size (1 MiB answers). Never logs a token or a credential. */
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -10,31 +10,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <fcntl.h>
 #include <unistd.h>
 
-#include <cjose/cjose.h>
-#include <curl/curl.h>
 #include <jansson.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "jitsudo-agent/agent.h"
+#include "jitsudo-agent/call/call.h"
 #include "lib/common/errors.h"
 #include "lib/common/json.h"
 #include "lib/common/macro.h"
 #include "lib/common/timeutil.h"
 
-#define MAX_ANSWER (1024 * 1024)
 #define API "/api/v1alpha1"
 
 struct agent_server {
 	const struct agent_config *config;
-	cjose_jwk_t *key; /* private */
 };
 
 static void msg(char *message, size_t size, const char *fmt, ...)
@@ -127,127 +117,32 @@ agent_user_by_uid(const struct agent_config *config, uid_t uid, struct agent_use
 	return fill_user(config, res, ret);
 }
 
-/* ---- keys ----------------------------------------------------------------------------- */
-
-static void
-evp_pkey_freep(EVP_PKEY **p)
-{
-	EVP_PKEY_free(*p);
-}
-
-static int
-coordinate(const EVP_PKEY *pkey, const char *param, uint8_t out[32])
-{
-	BIGNUM *bn = NULL;
-	int ok = EVP_PKEY_get_bn_param(pkey, param, &bn) == 1 && BN_bn2binpad(bn, out, 32) == 32;
-	BN_clear_free(bn);
-	return ok ? 0 : JIT_ERR_INVALID;
-}
-
-static int
-load_key(const char *path, cjose_jwk_t **ret, char *error, size_t error_size)
-{
-	struct stat st;
-	uint8_t x[32], y[32], d[32];
-	char group[32] = "";
-	cjose_err err;
-	int r = 0;
-
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		r = -errno;
-		msg(error, error_size, "host key %s: %s", path, strerror(-r));
-		return r;
-	}
-	if (fstat(fileno(f), &st) < 0 || (st.st_mode & 077)) {
-		fclose(f);
-		msg(error, error_size, "host key %s: readable by group or others", path);
-		return JIT_ERR_DENIED;
-	}
-	_cleanup_(evp_pkey_freep) EVP_PKEY *pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
-	if (!pkey || !EVP_PKEY_is_a(pkey, "EC") ||
-	    EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-	                                   NULL) != 1 ||
-	    strcmp(group, "prime256v1") != 0) {
-		msg(error, error_size, "host key %s: not a P-256 private key (PEM)", path);
-		return JIT_ERR_INVALID;
-	}
-	if (coordinate(pkey, OSSL_PKEY_PARAM_EC_PUB_X, x) < 0 ||
-	    coordinate(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, y) < 0 ||
-	    coordinate(pkey, OSSL_PKEY_PARAM_PRIV_KEY, d) < 0) {
-		msg(error, error_size, "host key %s: unusable", path);
-		r = JIT_ERR_INVALID;
-		goto out;
-	}
-	cjose_jwk_ec_keyspec spec = { .crv = CJOSE_JWK_EC_P_256,
-		                      .d = d,
-		                      .dlen = 32,
-		                      .x = x,
-		                      .xlen = 32,
-		                      .y = y,
-		                      .ylen = 32 };
-	*ret = cjose_jwk_create_EC_spec(&spec, &err);
-	if (!*ret) {
-		msg(error, error_size, "host key %s: %s", path, err.message);
-		r = JIT_ERR_INVALID;
-	}
-out:
-	explicit_bzero(d, sizeof(d));
-	return r;
-}
-
-int
-agent_keygen(const char *path, char *error, size_t error_size)
-{
-	_cleanup_(evp_pkey_freep) EVP_PKEY *pkey = EVP_EC_gen("P-256");
-	if (!pkey) {
-		msg(error, error_size, "cannot generate a P-256 key");
-		return JIT_ERR_INTERNAL;
-	}
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		int r = -errno;
-		msg(error, error_size, "%s: %s", path, strerror(-r));
-		return r;
-	}
-	FILE *f = fdopen(fd, "w");
-	if (!f || !PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL) || fflush(f) != 0 ||
-	    fsync(fd) < 0) {
-		if (f)
-			fclose(f);
-		else
-			close(fd);
-		unlink(path);
-		msg(error, error_size, "%s: cannot write the key", path);
-		return JIT_ERR_INTERNAL;
-	}
-	fclose(f);
-	if (!PEM_write_PUBKEY(stdout, pkey)) {
-		msg(error, error_size, "cannot print the public key");
-		return JIT_ERR_INTERNAL;
-	}
-	return 0;
-}
+/* ---- calls through the helper --------------------------------------------------------- */
 
 int
 agent_server_new(const struct agent_config *config, struct agent_server **ret, char *error,
                  size_t error_size)
 {
+	const char *argv[] = { AGENT_CALL_HELPER, "check-key", config->key_file, NULL };
+	char *out = NULL;
+	size_t len = 0;
+	int code = 0, r;
+
+	if ((r = agent_helper_init(error, error_size)) < 0)
+		return r;
+	/* The key is read by the helper at every call; checked once here so that a wrong key
+	 * stops the agent at start with the helper's message (on standard error). */
+	r = agent_helper_run(argv, "", 0, jit_ap_deadline_ms(10000), &out, &len, &code);
+	free(out);
+	if (r < 0 || code != 0) {
+		msg(error, error_size, "host key %s is not usable (see the message above)",
+		    config->key_file);
+		return r < 0 ? r : JIT_ERR_INVALID;
+	}
 	struct agent_server *s = calloc(1, sizeof(*s));
-	int r;
 	if (!s)
 		return -ENOMEM;
 	s->config = config;
-	if ((r = load_key(config->key_file, &s->key, error, error_size)) < 0) {
-		free(s);
-		return r;
-	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		agent_server_free(s);
-		msg(error, error_size, "libcurl cannot start");
-		return JIT_ERR_INTERNAL;
-	}
 	*ret = s;
 	return 0;
 }
@@ -255,91 +150,21 @@ agent_server_new(const struct agent_config *config, struct agent_server **ret, c
 void
 agent_server_free(struct agent_server *s)
 {
-	if (!s)
-		return;
-	cjose_jwk_release(s->key);
 	free(s);
 }
 
-/* A fresh host token for `user`. malloc'd; the caller wipes and frees it. */
-static int
-sign_token(struct agent_server *s, const struct agent_user *user, char **ret)
-{
-	uint8_t raw[16];
-	char jti[33];
-	int64_t now = jit_now_realtime_ns() / 1000000000LL;
-	cjose_err err;
-	char iss[300];
-
-	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
-		return -EIO;
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(jti + 2 * i, 3, "%02x", raw[i]);
-	snprintf(iss, sizeof(iss), "jitsudo-host:%s", s->config->host_name);
-	json_t *groups = json_array();
-	for (size_t i = 0; groups && user->groups[i]; i++)
-		json_array_append_new(groups, json_string(user->groups[i]));
-	json_t *claims =
-	        json_pack("{s:s,s:s,s:s,s:o*,s:I,s:I,s:s}", "iss", iss, "aud", s->config->audience,
-	                  "sub", user->identity, "groups", groups, "iat", (json_int_t)now, "exp",
-	                  (json_int_t)(now + s->config->token_ttl_seconds), "jti", jti);
-	char *payload = claims ? json_dumps(claims, JSON_COMPACT) : NULL;
-	json_decref(claims);
-	if (!payload)
-		return -ENOMEM;
-	cjose_header_t *hdr = cjose_header_new(&err);
-	cjose_jws_t *jws = NULL;
-	const char *compact = NULL;
-	int r = JIT_ERR_INTERNAL;
-	if (hdr && cjose_header_set(hdr, CJOSE_HDR_ALG, CJOSE_HDR_ALG_ES256, &err) &&
-	    cjose_header_set(hdr, "typ", "JWT", &err) &&
-	    (jws = cjose_jws_sign(s->key, hdr, (const uint8_t *)payload, strlen(payload), &err)) &&
-	    cjose_jws_export(jws, &compact, &err)) {
-		*ret = strdup(compact);
-		r = *ret ? 0 : -ENOMEM;
-	}
-	cjose_jws_release(jws);
-	cjose_header_release(hdr);
-	free(payload);
-	return r;
-}
-
-struct answer {
-	char *data;
-	size_t len;
-	bool too_large;
-};
-
-static size_t
-on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct answer *a = userdata;
-	size_t n = size * nmemb;
-	if (a->len + n > MAX_ANSWER) {
-		a->too_large = true;
-		return 0;
-	}
-	char *grown = realloc(a->data, a->len + n + 1);
-	if (!grown)
-		return 0;
-	a->data = grown;
-	memcpy(a->data + a->len, ptr, n);
-	a->len += n;
-	a->data[a->len] = '\0';
-	return n;
-}
-
-/* One HTTP exchange. Returns 0 and the status and parsed JSON (may be NULL for an empty or
- * unparsable body), or JIT_ERR_UNAVAILABLE / JIT_ERR_TIMEOUT with a message. */
+/* One HTTP exchange, made by the helper (which signs a fresh host token for it). Returns 0 and
+ * the status and parsed JSON (may be NULL for an empty or unparsable body), or
+ * JIT_ERR_UNAVAILABLE / JIT_ERR_TIMEOUT with a message. */
 static int
 call(struct agent_server *s, const struct agent_user *user, const char *method, const char *path,
      json_t *body, uint64_t deadline_ns, long *ret_status, json_t **ret_json, char *message,
      size_t message_size)
 {
-	char url[2048], *token = NULL, auth[8192];
-	struct answer a = { 0 };
-	struct curl_slist *headers = NULL;
-	char *text = NULL;
+	const struct agent_config *c = s->config;
+	const char *argv[] = { AGENT_CALL_HELPER, "call", NULL };
+	char url[2048], *input = NULL, *out = NULL;
+	size_t len = 0;
 	int r;
 
 	uint64_t now = jit_ap_now_ns();
@@ -348,70 +173,69 @@ call(struct agent_server *s, const struct agent_user *user, const char *method, 
 		return JIT_ERR_TIMEOUT;
 	}
 	long timeout_ms = (long)((deadline_ns - now) / 1000000);
-	if (timeout_ms > s->config->server_timeout_ms)
-		timeout_ms = s->config->server_timeout_ms;
+	if (timeout_ms > c->server_timeout_ms)
+		timeout_ms = c->server_timeout_ms;
 	if (timeout_ms < 1)
 		timeout_ms = 1;
-	if (snprintf(url, sizeof(url), "%s%s%s", s->config->server_url, API, path) >=
-	    (int)sizeof(url))
+	if (snprintf(url, sizeof(url), "%s%s%s", c->server_url, API, path) >= (int)sizeof(url))
 		return JIT_ERR_INVALID;
-	if ((r = sign_token(s, user, &token)) < 0) {
-		msg(message, message_size, "cannot sign the host token");
-		return r;
-	}
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-	explicit_bzero(token, strlen(token));
-	free(token);
-	CURL *h = curl_easy_init();
-	if (!h) {
-		explicit_bzero(auth, sizeof(auth));
-		return -ENOMEM;
-	}
-	headers = curl_slist_append(headers, auth);
-	explicit_bzero(auth, sizeof(auth));
-	if (body) {
-		headers = curl_slist_append(headers, "Content-Type: application/json");
-		text = json_dumps(body, JSON_COMPACT);
-	}
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
-	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-	if (s->config->ca_file)
-		curl_easy_setopt(h, CURLOPT_CAINFO, s->config->ca_file);
-	if (text)
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
-	CURLcode cc = curl_easy_perform(h);
-	long status = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	/* The header list holds the token. */
-	for (struct curl_slist *l = headers; l; l = l->next)
-		explicit_bzero(l->data, strlen(l->data));
-	curl_slist_free_all(headers);
-	curl_easy_cleanup(h);
+	json_t *groups = json_array();
+	for (size_t i = 0; groups && user->groups[i]; i++)
+		json_array_append_new(groups, json_string(user->groups[i]));
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_t *req = json_pack("{s:s,s:s,s:s,s:s*,s:s,s:s,s:I,s:s,s:o*,s:s*,s:I}", "url", url,
+	                        "method", method, "key_file", c->key_file, "ca_file", c->ca_file,
+	                        "host", c->host_name, "audience", c->audience, "token_ttl",
+	                        (json_int_t)c->token_ttl_seconds, "sub", user->identity, "groups",
+	                        groups, "body", text, "timeout_ms", (json_int_t)timeout_ms);
 	free(text);
-	if (cc != CURLE_OK || a.too_large) {
-		msg(message, message_size, "jitsudod unreachable: %s",
-		    a.too_large ? "answer too large" : curl_easy_strerror(cc));
-		if (a.data)
-			explicit_bzero(a.data, a.len);
-		free(a.data);
-		return JIT_ERR_UNAVAILABLE;
+	input = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	if (!input)
+		return -ENOMEM;
+	/* The helper's own timeout is timeout_ms; the extra second covers its start. */
+	uint64_t hard = jit_ap_now_ns() + (uint64_t)(timeout_ms + 1000) * 1000000ull;
+	r = agent_helper_run(argv, input, strlen(input),
+	                     hard < deadline_ns + 1000000000ull ? hard
+	                                                        : deadline_ns + 1000000000ull,
+	                     &out, &len, NULL);
+	free(input);
+	if (r < 0) {
+		msg(message, message_size, "jitsudod unreachable: the call helper failed: %s",
+		    jit_strerror(r));
+		return r == JIT_ERR_TIMEOUT ? JIT_ERR_TIMEOUT : JIT_ERR_UNAVAILABLE;
 	}
-	json_error_t jerr;
-	*ret_json = a.data ? json_loadb(a.data, a.len, 0, &jerr) : NULL;
-	if (a.data)
-		explicit_bzero(a.data, a.len);
-	free(a.data);
-	*ret_status = status;
-	return 0;
+	char *nl = memchr(out, '\n', len);
+	if (nl && strncmp(out, "STATUS ", 7) == 0) {
+		char *end = NULL;
+		long status = strtol(out + 7, &end, 10);
+		if (end == nl && status >= 100 && status <= 599) {
+			json_error_t jerr;
+			size_t body_len = len - (size_t)(nl + 1 - out);
+			*ret_json = body_len ? json_loadb(nl + 1, body_len, 0, &jerr) : NULL;
+			*ret_status = status;
+			explicit_bzero(out, len);
+			free(out);
+			return 0;
+		}
+	}
+	if (nl && strncmp(out, "ERROR ", 6) == 0) {
+		*nl = '\0';
+		char *kind = out + 6, *text_start = strchr(kind, ' ');
+		if (text_start)
+			*text_start++ = '\0';
+		msg(message, message_size, "%s", text_start ? text_start : kind);
+		r = strcmp(kind, "timeout") == 0       ? JIT_ERR_TIMEOUT
+		    : strcmp(kind, "unreachable") == 0 ? JIT_ERR_UNAVAILABLE
+		                                       : JIT_ERR_INTERNAL;
+	} else {
+		msg(message, message_size,
+		    "jitsudod unreachable: the call helper answered nothing");
+		r = JIT_ERR_UNAVAILABLE;
+	}
+	explicit_bzero(out, len);
+	free(out);
+	return r;
 }
 
 /* Translates a non-2xx status into an error code and message. */
