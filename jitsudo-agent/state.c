@@ -1,7 +1,9 @@
 /* What the agent holds: grants of local users (credentials in memory only, wiped when
  * forgotten), the session directories it wrote, and an expiry thread that deletes them on
- * time. The list of sessions and grants (no secret) is persisted to <state_dir>/state.json
- * before any file is written, so a restarted agent still removes expired material on time.
+ * time: each grant's files at that grant's expiry, a directory when its last grant goes. The
+ * list of sessions, their grants and files, and the grants (no secret) is persisted to
+ * <state_dir>/state.json before any file is written, so a restarted agent still removes
+ * expired material on time.
  * Session files are created as root in a root-owned directory with O_EXCL|O_NOFOLLOW and
  * handed to the user last, so a user cannot redirect the writes. */
 #include <dirent.h>
@@ -24,13 +26,28 @@
 #define MAX_REMOVE_ENTRIES 10000
 #define MAX_STATE_FILE (8 * 1024 * 1024)
 
+/* The files a grant may put into a session directory (a bit each). */
+enum {
+	FILE_AWS_CREDENTIALS = 1u << 0,
+	FILE_AWS_CONFIG = 1u << 1,
+	FILE_KUBECONFIG = 1u << 2,
+	FILE_ALL = (1u << 3) - 1,
+};
+static const char *const file_names[] = { "aws-credentials", "aws-config", "kubeconfig" };
+
+/* One grant whose material is in a session directory. */
+struct session_grant {
+	char id[JIT_AP_MAX_REQUEST_ID + 1];
+	int64_t expires_at; /* Unix seconds; 0: no known end (goes with the grant) */
+	unsigned files;     /* FILE_* written for it */
+};
+
 struct session {
 	uid_t uid;
 	char id[JIT_AP_MAX_SESSION_ID + 1];
 	char dir[JIT_AP_MAX_PATH];
-	int64_t expires_at; /* Unix seconds: the first of its grants to expire */
-	char grants[AGENT_MAX_SESSION_GRANTS][JIT_AP_MAX_REQUEST_ID + 1];
-	size_t grant_count;
+	struct session_grant grants[AGENT_MAX_SESSION_GRANTS];
+	size_t grant_count; /* 0: the directory goes */
 };
 
 struct refresh {
@@ -109,6 +126,33 @@ remove_tree(const char *path)
 	close(pfd);
 }
 
+/* Removes the files of `files` from the session directory `path` (opened without following
+ * links from its parent, which the user cannot change). */
+static void
+remove_files(const char *path, unsigned files)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (size_t i = 0; i < sizeof(file_names) / sizeof(file_names[0]); i++)
+		if (files & (1u << i))
+			(void)unlinkat(fd, file_names[i], 0);
+	close(fd);
+}
+
+/* Takes grant k out of session s: its files go, and the directory with the last grant.
+ * Returns true when the session is gone (the caller removes the record). */
+static bool
+session_drop_grant(struct session *s, size_t k)
+{
+	remove_files(s->dir, s->grants[k].files);
+	s->grants[k] = s->grants[--s->grant_count];
+	if (s->grant_count > 0)
+		return false;
+	remove_tree(s->dir);
+	return true;
+}
+
 /* ---- persistence --------------------------------------------------------------------- */
 
 /* Writes state.json (no secrets) atomically. Called with the lock held. */
@@ -123,11 +167,13 @@ persist_locked(struct agent_state *st)
 		const struct session *s = &st->sessions[i];
 		json_t *ids = json_array();
 		for (size_t k = 0; ids && k < s->grant_count; k++)
-			json_array_append_new(ids, json_string(s->grants[k]));
+			json_array_append_new(
+			        ids, json_pack("{s:s,s:I,s:I}", "id", s->grants[k].id, "expires_at",
+			                       (json_int_t)s->grants[k].expires_at, "files",
+			                       (json_int_t)s->grants[k].files));
 		json_array_append_new(sessions,
-		                      json_pack("{s:I,s:s,s:s,s:I,s:o*}", "uid", (json_int_t)s->uid,
-		                                "id", s->id, "dir", s->dir, "expires_at",
-		                                (json_int_t)s->expires_at, "grants", ids));
+		                      json_pack("{s:I,s:s,s:s,s:o*}", "uid", (json_int_t)s->uid,
+		                                "id", s->id, "dir", s->dir, "grants", ids));
 	}
 	for (size_t i = 0; i < st->grant_count; i++) {
 		const struct agent_grant *g = &st->grants[i];
@@ -204,15 +250,23 @@ load_state(struct agent_state *st)
 		s->uid = (uid_t)json_integer_value(json_object_get(item, "uid"));
 		snprintf(s->id, sizeof(s->id), "%s", id);
 		snprintf(s->dir, sizeof(s->dir), "%s", dir);
-		s->expires_at = json_integer_value(json_object_get(item, "expires_at"));
 		size_t k;
 		json_t *g;
 		json_array_foreach(json_object_get(item, "grants"), k, g)
 		{
-			if (s->grant_count < AGENT_MAX_SESSION_GRANTS && json_string_value(g) &&
-			    strlen(json_string_value(g)) <= JIT_AP_MAX_REQUEST_ID)
-				snprintf(s->grants[s->grant_count++], JIT_AP_MAX_REQUEST_ID + 1,
-				         "%s", json_string_value(g));
+			const char *gid = json_string_value(json_object_get(g, "id"));
+			if (s->grant_count >= AGENT_MAX_SESSION_GRANTS || !gid ||
+			    strlen(gid) > JIT_AP_MAX_REQUEST_ID)
+				continue;
+			struct session_grant *sg = &s->grants[s->grant_count++];
+			snprintf(sg->id, sizeof(sg->id), "%s", gid);
+			sg->expires_at = json_integer_value(json_object_get(g, "expires_at"));
+			sg->files = (unsigned)json_integer_value(json_object_get(g, "files")) &
+			            FILE_ALL;
+		}
+		if (s->grant_count == 0) { /* nothing to wait for: the directory goes now */
+			remove_tree(s->dir);
+			st->session_count--;
 		}
 	}
 	json_array_foreach(json_object_get(root, "grants"), i, item)
@@ -254,16 +308,26 @@ expire_locked(struct agent_state *st, int64_t now)
 	bool changed = false;
 	for (size_t i = 0; i < st->session_count;) {
 		struct session *s = &st->sessions[i];
-		if (s->expires_at && s->expires_at <= now) {
-			remove_tree(s->dir);
-			agent_log("info", "session %s of uid %u expired: %s removed", s->id,
-			          (unsigned)s->uid, s->dir);
-			st->sessions[i] = st->sessions[--st->session_count];
+		bool gone = false;
+		for (size_t k = 0; k < s->grant_count && !gone;) {
+			struct session_grant *sg = &s->grants[k];
+			if (!sg->expires_at || sg->expires_at > now) {
+				if (sg->expires_at && (!next || sg->expires_at < next))
+					next = sg->expires_at;
+				k++;
+				continue;
+			}
+			agent_log("info", "grant %s of uid %u expired: its files in %s removed",
+			          sg->id, (unsigned)s->uid, s->dir);
+			gone = session_drop_grant(s, k);
 			changed = true;
+		}
+		if (gone) {
+			agent_log("info", "session %s of uid %u: last grant gone, %s removed",
+			          s->id, (unsigned)s->uid, s->dir);
+			st->sessions[i] = st->sessions[--st->session_count];
 			continue;
 		}
-		if (s->expires_at && (!next || s->expires_at < next))
-			next = s->expires_at;
 		i++;
 	}
 	for (size_t i = 0; i < st->grant_count;) {
@@ -518,17 +582,21 @@ agent_state_list(struct agent_state *st, uid_t uid, struct agent_grant *ret, siz
 	return n;
 }
 
-/* Removes the sessions that used grant `id` (or all of uid's when id is NULL). Lock held. */
+/* Removes the files of grant `id` from uid's sessions, and the directories left without a
+ * grant. Lock held. */
 static void
 drop_sessions_locked(struct agent_state *st, uid_t uid, const char *id)
 {
 	for (size_t i = 0; i < st->session_count;) {
 		struct session *s = &st->sessions[i];
-		bool hit = false;
-		for (size_t k = 0; s->uid == uid && k < s->grant_count && !hit; k++)
-			hit = !id || strcmp(s->grants[k], id) == 0;
-		if (hit) {
-			remove_tree(s->dir);
+		bool gone = false;
+		for (size_t k = 0; s->uid == uid && k < s->grant_count; k++) {
+			if (strcmp(s->grants[k].id, id) == 0) {
+				gone = session_drop_grant(s, k);
+				break;
+			}
+		}
+		if (gone) {
 			st->sessions[i] = st->sessions[--st->session_count];
 			continue;
 		}
@@ -684,16 +752,31 @@ write_file(int dirfd, const char *name, const char *text, uid_t uid, gid_t gid)
 	return r;
 }
 
-/* The variables (and, with dirfd >= 0, the files) of one grant. */
+/* The files grant g puts into a session directory (FILE_*), before those of `taken`, which
+ * earlier grants of the session claimed (the first grant wins a file, as it wins a name). */
+static unsigned
+grant_files(const struct agent_config *config, const struct agent_grant *g, unsigned taken)
+{
+	unsigned files = 0;
+	if (strcmp(g->provider, "aws") == 0 && cred(g, "AWS_ACCESS_KEY_ID") &&
+	    config->write_aws_files)
+		files = FILE_AWS_CREDENTIALS | FILE_AWS_CONFIG;
+	else if (strcmp(g->provider, "kubernetes") == 0 && cred(g, "KUBECONFIG_DATA") &&
+	         config->write_kubeconfig)
+		files = FILE_KUBECONFIG;
+	return files & ~taken;
+}
+
+/* The variables of one grant and, with dirfd >= 0, the files of `files` (grant_files). */
 static int
 grant_env(const struct agent_config *config, const struct agent_grant *g, int dirfd,
-          const char *dir, uid_t uid, gid_t gid, struct agent_env *env)
+          const char *dir, uid_t uid, gid_t gid, unsigned files, struct agent_env *env)
 {
 	char path[JIT_AP_MAX_PATH + 32], *text = NULL;
 	int r = 0;
 	if (strcmp(g->provider, "aws") == 0 && cred(g, "AWS_ACCESS_KEY_ID")) {
 		const char *region = cred(g, "AWS_DEFAULT_REGION");
-		if (dirfd >= 0 && config->write_aws_files) {
+		if (dirfd >= 0 && (files & FILE_AWS_CREDENTIALS)) {
 			if (asprintf(&text,
 			             "[default]\naws_access_key_id = %s\naws_secret_access_key = "
 			             "%s\n"
@@ -708,14 +791,14 @@ grant_env(const struct agent_config *config, const struct agent_grant *g, int di
 			r = write_file(dirfd, "aws-credentials", text, uid, gid);
 			explicit_bzero(text, strlen(text));
 			free(text);
-			if (r < 0 && r != -EEXIST)
+			if (r < 0)
 				return r;
 			if (asprintf(&text, "[default]\nregion = %s\n",
 			             region ? region : "us-east-1") < 0)
 				return -ENOMEM;
 			r = write_file(dirfd, "aws-config", text, uid, gid);
 			free(text);
-			if (r < 0 && r != -EEXIST)
+			if (r < 0)
 				return r;
 			snprintf(path, sizeof(path), "%s/aws-credentials", dir);
 			if ((r = env_add(env, "AWS_SHARED_CREDENTIALS_FILE", path)) < 0)
@@ -733,9 +816,9 @@ grant_env(const struct agent_config *config, const struct agent_grant *g, int di
 		return 0;
 	}
 	if (strcmp(g->provider, "kubernetes") == 0 && cred(g, "KUBECONFIG_DATA")) {
-		if (dirfd >= 0 && config->write_kubeconfig) {
+		if (dirfd >= 0 && (files & FILE_KUBECONFIG)) {
 			r = write_file(dirfd, "kubeconfig", cred(g, "KUBECONFIG_DATA"), uid, gid);
-			if (r < 0 && r != -EEXIST)
+			if (r < 0)
 				return r;
 			snprintf(path, sizeof(path), "%s/kubeconfig", dir);
 			if ((r = env_add(env, "KUBECONFIG", path)) < 0)
@@ -762,7 +845,7 @@ agent_state_grant_env(struct agent_state *st, uid_t uid, const char *id, struct 
 		agent_grant_wipe(&g);
 		return -ENODATA;
 	}
-	r = grant_env(st->config, &g, -1, "", uid, 0, ret);
+	r = grant_env(st->config, &g, -1, "", uid, 0, 0, ret);
 	agent_grant_wipe(&g);
 	return r;
 }
@@ -807,7 +890,8 @@ agent_state_session_open(struct agent_state *st, const struct agent_user *user,
 {
 	struct agent_grant *held = NULL;
 	size_t n = 0;
-	int64_t now = now_s(), expires = 0;
+	unsigned taken = 0;
+	int64_t now = now_s();
 	int r = 0, ufd = -1, sfd = -1;
 	struct session rec = { .uid = user->uid };
 
@@ -828,10 +912,12 @@ agent_state_session_open(struct agent_state *st, const struct agent_user *user,
 		copy_public(&held[n], g);
 		if ((r = dup_creds(&held[n], g)) < 0)
 			break;
-		snprintf(rec.grants[rec.grant_count++], JIT_AP_MAX_REQUEST_ID + 1, "%s",
-		         g->request_id);
-		if (g->expires_at && (!expires || g->expires_at < expires))
-			expires = g->expires_at;
+		/* Each grant with its own expiry and the files it will write. */
+		struct session_grant *sg = &rec.grants[rec.grant_count++];
+		snprintf(sg->id, sizeof(sg->id), "%s", g->request_id);
+		sg->expires_at = g->expires_at;
+		sg->files = grant_files(st->config, g, taken);
+		taken |= sg->files;
 		n++;
 	}
 	pthread_mutex_unlock(&st->lock);
@@ -844,7 +930,6 @@ agent_state_session_open(struct agent_state *st, const struct agent_user *user,
 		r = JIT_ERR_TOO_LARGE;
 		goto out;
 	}
-	rec.expires_at = expires;
 	/* Recorded (and persisted) before anything is written, replacing a session of the same
 	 * id, so a crash in between still leaves the directory to the expiry. */
 	pthread_mutex_lock(&st->lock);
@@ -880,7 +965,8 @@ agent_state_session_open(struct agent_state *st, const struct agent_user *user,
 		goto out;
 	}
 	for (size_t k = 0; k < n && r == 0; k++)
-		r = grant_env(st->config, &held[k], sfd, rec.dir, user->uid, user->gid, ret);
+		r = grant_env(st->config, &held[k], sfd, rec.dir, user->uid, user->gid,
+		              rec.grants[k].files, ret);
 	if (r == 0)
 		r = env_add(ret, "JITSUDO_SESSION_DIR", rec.dir);
 	/* The directory goes to the user last, once every file in it is written. */

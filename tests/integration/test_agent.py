@@ -176,6 +176,38 @@ def test_expiry_across_a_restart(env):
     ag.wait_until(lambda: not d2.exists(), 2, "removal of what expired while down")
 
 
+def test_each_grant_goes_at_its_own_expiry(env):
+    """A session holding a short AWS grant and a long Kubernetes grant: the AWS files go at the
+    AWS grant's expiry (also across a restart), the kubeconfig and the directory stay, a later
+    session shows only the live grant, and the directory goes with the last grant."""
+    server, agent, uids = env
+    user = "jitagt_a"
+    granted(server, agent, user, duration=5)
+    k8s = granted(server, agent, user, role="ns-admin", provider="kubernetes", scope="team-a")
+    r = open_session(agent.pam(), user, "two")
+    e = r.env()
+    d = Path(r.get(ag.T_DIR))
+    aws_files = [d / "aws-credentials", d / "aws-config"]
+    assert all(f.exists() for f in aws_files) and (d / "kubeconfig").exists(), e
+    assert "AWS_ACCESS_KEY_ID" in e and "KUBECONFIG" in e
+    state = json.loads((agent.state / "state.json").read_text())
+    [rec] = [s for s in state["sessions"] if s["id"] == "two"]
+    assert len({g["expires_at"] for g in rec["grants"]}) == 2, rec
+    # Restarted in between: the per-grant expiries come back from state.json.
+    assert agent.stop() == 0
+    agent.start()
+    ag.wait_until(lambda: not any(f.exists() for f in aws_files), 9,
+                  "the AWS files to go at the AWS grant's expiry")
+    assert (d / "kubeconfig").exists() and d.is_dir()
+    r = open_session(agent.pam(), user, "later")
+    e = r.env()
+    assert "KUBECONFIG" in e and not any(k.startswith("AWS_") for k in e), e
+    assert not (Path(r.get(ag.T_DIR)) / "aws-credentials").exists()
+    # The last grant dropped: the directories go.
+    assert as_user(user, "drop", agent.user_sock, k8s)["reply"][0] == ag.OK
+    assert not d.exists() and not Path(r.get(ag.T_DIR)).exists()
+
+
 CLIENT = """
 import sys, json
 sys.path.insert(0, {here!r})
