@@ -1146,7 +1146,9 @@ jit_auth_verify(struct jit_auth *auth, const char *token, int64_t now,
 	if (cache_lookup(auth, digest, now, ret_identity))
 		return 0;
 	int r = verify_uncached(auth, token, now, ret_identity, error, error_size);
-	if (r == 0)
+	/* Host tokens are never cached: each is single-use (jit_hostauth_verify refuses its
+	 * jti a second time), and a cache hit would skip that check. */
+	if (r == 0 && !ret_identity->host)
 		cache_store(auth, digest, now, ret_identity);
 	return r;
 }

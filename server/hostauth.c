@@ -1,11 +1,14 @@
 /* Verifies host tokens: ES256 JWTs signed by a jump host's agent with its host key, on behalf
  * of one user. The unverified iss only picks the host; the algorithm is pinned to ES256 and
  * every claim is trusted only after the signature verifies with that host's configured key.
- * The identity must match the host's globs; groups the host may not assert are dropped. */
+ * The identity must match the host's globs; groups the host may not assert are dropped. Each
+ * (host, jti) is accepted once: a bounded cache remembers it until the token expires, and
+ * refuses tokens when full rather than forget one early. */
 #include "server/hostauth.h"
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +18,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 
 #include "lib/common/errors.h"
 #include "lib/common/json.h"
@@ -34,10 +38,22 @@ struct host {
 	char **groups;
 };
 
+/* One jti seen: SHA-256 of "<host>\0<jti>", remembered until the token can no longer be
+ * accepted. */
+struct seen {
+	uint8_t digest[SHA256_DIGEST_LENGTH];
+	int64_t until; /* ns; 0: free slot */
+};
+
 struct jit_hostauth {
 	char *audience;
 	struct host *hosts;
 	size_t count;
+	/* The replay cache: open addressing over `slots` (twice the capacity), under `lock`. */
+	pthread_mutex_t lock;
+	struct seen *seen;
+	size_t slots, capacity, used; /* used counts expired entries until a sweep */
+	int64_t last_sweep;
 };
 
 static void set_error(char *error, size_t error_size, const char *fmt, ...) JIT_PRINTF(3, 4);
@@ -106,7 +122,33 @@ jit_hostauth_new(const char *audience, struct jit_hostauth **ret_hostauth)
 		free(h);
 		return -ENOMEM;
 	}
+	pthread_mutex_init(&h->lock, NULL);
+	int r = jit_hostauth_set_replay_capacity(h, JIT_HOST_REPLAY_CAPACITY);
+	if (r < 0) {
+		jit_hostauth_free(h);
+		return r;
+	}
 	*ret_hostauth = h;
+	return 0;
+}
+
+int
+jit_hostauth_set_replay_capacity(struct jit_hostauth *hostauth, size_t capacity)
+{
+	if (capacity == 0 || capacity > JIT_HOST_REPLAY_CAPACITY)
+		return JIT_ERR_INVALID;
+	/* Allocated untouched: pages are used as the cache fills. */
+	struct seen *seen = calloc(capacity * 2, sizeof(*seen));
+	if (!seen)
+		return -ENOMEM;
+	pthread_mutex_lock(&hostauth->lock);
+	free(hostauth->seen);
+	hostauth->seen = seen;
+	hostauth->slots = capacity * 2;
+	hostauth->capacity = capacity;
+	hostauth->used = 0;
+	hostauth->last_sweep = 0;
+	pthread_mutex_unlock(&hostauth->lock);
 	return 0;
 }
 
@@ -119,6 +161,8 @@ jit_hostauth_free(struct jit_hostauth *hostauth)
 		host_clear(&hostauth->hosts[i]);
 	free(hostauth->hosts);
 	free(hostauth->audience);
+	free(hostauth->seen);
+	pthread_mutex_destroy(&hostauth->lock);
 	free(hostauth);
 }
 
@@ -419,8 +463,101 @@ check_claims(const struct jit_hostauth *hostauth, const struct host *host, const
 	return 0;
 }
 
+/* ---- replays ---------------------------------------------------------------------------- */
+
+static size_t
+seen_start(const struct jit_hostauth *h, const uint8_t *digest)
+{
+	uint64_t v = 0;
+	memcpy(&v, digest, sizeof(v));
+	return (size_t)(v % h->slots);
+}
+
+/* Rebuilds the table with only the entries still in force. Lock held. */
+static void
+seen_sweep(struct jit_hostauth *h, int64_t now)
+{
+	size_t kept = 0;
+	/* Compact the live entries to the front, clear the rest, then reinsert them. */
+	for (size_t i = 0; i < h->slots; i++)
+		if (h->seen[i].until > now)
+			h->seen[kept++] = h->seen[i];
+	struct seen *live = kept ? malloc(kept * sizeof(*live)) : NULL;
+	if (kept && !live) /* cannot rebuild: keep everything (nothing is forgotten) */
+		return;
+	if (kept)
+		memcpy(live, h->seen, kept * sizeof(*live));
+	memset(h->seen, 0, h->slots * sizeof(*h->seen));
+	for (size_t k = 0; k < kept; k++) {
+		size_t i = seen_start(h, live[k].digest);
+		while (h->seen[i].until)
+			i = (i + 1) % h->slots;
+		h->seen[i] = live[k];
+	}
+	free(live);
+	h->used = kept;
+	h->last_sweep = now;
+}
+
+/* Records (host, jti) until `until` (ns). 0; JIT_ERR_DENIED when it was seen before and is
+ * still in force; JIT_ERR_UNAVAILABLE when the cache is full of tokens still in force. */
+static int
+seen_record(struct jit_hostauth *h, const char *host, const char *jti, int64_t now, int64_t until,
+            char *error, size_t error_size)
+{
+	uint8_t digest[SHA256_DIGEST_LENGTH];
+	char key[JIT_MAX_HOST + 1 + JIT_HOST_MAX_JTI];
+	size_t hl = strlen(host), jl = strlen(jti);
+	int r = 0;
+
+	if (hl > JIT_MAX_HOST || jl > JIT_HOST_MAX_JTI)
+		return deny(error, error_size, "cannot check the token id");
+	memcpy(key, host, hl + 1);
+	memcpy(key + hl + 1, jti, jl);
+	if (!SHA256((const unsigned char *)key, hl + 1 + jl, digest))
+		return deny(error, error_size, "cannot check the token id");
+	pthread_mutex_lock(&h->lock);
+	size_t i = seen_start(h, digest), free_slot = h->slots;
+	for (size_t n = 0; n < h->slots && h->seen[i].until; n++, i = (i + 1) % h->slots) {
+		if (memcmp(h->seen[i].digest, digest, sizeof(digest)) == 0) {
+			if (h->seen[i].until > now) {
+				r = deny(
+				        error, error_size,
+				        "host token already used (replayed jti); the agent signs a "
+				        "new token for every call");
+				goto out;
+			}
+			free_slot = i; /* the same id, long expired: reuse its slot */
+			break;
+		}
+		if (h->seen[i].until <= now && free_slot == h->slots)
+			free_slot = i;
+	}
+	if (free_slot == h->slots) {
+		if (h->used >= h->capacity && now - h->last_sweep >= 1000000000LL)
+			seen_sweep(h, now);
+		if (h->used >= h->capacity) {
+			set_error(error, error_size,
+			          "too many host tokens in force (%zu): replay cache full, retry "
+			          "in a few seconds",
+			          h->capacity);
+			r = JIT_ERR_UNAVAILABLE;
+			goto out;
+		}
+		free_slot = seen_start(h, digest);
+		while (h->seen[free_slot].until)
+			free_slot = (free_slot + 1) % h->slots;
+		h->used++;
+	}
+	memcpy(h->seen[free_slot].digest, digest, sizeof(digest));
+	h->seen[free_slot].until = until;
+out:
+	pthread_mutex_unlock(&h->lock);
+	return r;
+}
+
 int
-jit_hostauth_verify(const struct jit_hostauth *hostauth, const char *token, int64_t now,
+jit_hostauth_verify(struct jit_hostauth *hostauth, const char *token, int64_t now,
                     struct jit_identity *ret_identity, char *error, size_t error_size)
 {
 	cjose_err err;
@@ -459,5 +596,19 @@ jit_hostauth_verify(const struct jit_hostauth *hostauth, const char *token, int6
 		return deny(error, error_size, "unknown host");
 	if (!cjose_jws_verify(jws, host->jwk, &err))
 		return deny(error, error_size, "bad signature");
-	return check_claims(hostauth, host, iss, claims, now, ret_identity, error, error_size);
+	struct jit_identity identity;
+	int r = check_claims(hostauth, host, iss, claims, now, &identity, error, error_size);
+	if (r < 0)
+		return r;
+	/* Only a token that verified may take a place in the cache, until it could no longer be
+	 * accepted (exp plus the allowed skew). */
+	r = seen_record(hostauth, host->name, json_string_value(json_object_get(claims, "jti")),
+	                now, identity.expires_at + (int64_t)SKEW_SECONDS * NS_PER_SECOND, error,
+	                error_size);
+	if (r < 0) {
+		jit_identity_clear(&identity);
+		return r;
+	}
+	*ret_identity = identity;
+	return 0;
 }

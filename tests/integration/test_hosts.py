@@ -145,11 +145,39 @@ def test_bad_host_tokens_are_refused(hosted, keys, case):
     assert "token" in r.text or "host" in r.text
 
 
+def test_a_host_token_is_accepted_once(hosted, keys):
+    t = host_token(keys["jump1"], "jump1", "alice@example.com", ["sre"])
+    req = expect(create(hosted, t, reason="replay"), 200)["request"]
+    # The same token again, on any endpoint: refused, with a clear reason.
+    for method, path in (("POST", "requests"), ("GET", f"requests/{req['id']}"),
+                         ("GET", "requests?mine=true")):
+        body = dict(harness.DEFAULT_SPEC) if method == "POST" else None
+        r = hosted.call(method, path, token=t, json_body=body)
+        expect(r, 401, contains="already used")
+    # Fresh tokens (new jti) for the same user keep working, also the same jti from another
+    # host's key is that host's own.
+    for _ in range(3):
+        tf = host_token(keys["jump1"], "jump1", "alice@example.com", ["sre"])
+        expect(hosted.call("GET", f"requests/{req['id']}", token=tf), 200)
+    jti = uuid.uuid4().hex
+    t1 = host_token(keys["jump1"], "jump1", "alice@example.com", claims={"jti": jti})
+    t2 = host_token(keys["jump2"], "jump2", "alice@example.com", claims={"jti": jti})
+    expect(hosted.call("GET", f"requests/{req['id']}", token=t1), 200)
+    expect(hosted.call("GET", f"requests/{req['id']}", token=t2), 200)
+    # A token refused for another reason takes no place: the good one with its jti passes.
+    jti = uuid.uuid4().hex
+    bad = host_token(keys["jump2"], "jump1", "alice@example.com", claims={"jti": jti})
+    expect(hosted.call("GET", f"requests/{req['id']}", token=bad), 401, contains="signature")
+    good = host_token(keys["jump1"], "jump1", "alice@example.com", claims={"jti": jti})
+    expect(hosted.call("GET", f"requests/{req['id']}", token=good), 200)
+
+
 def test_audit_events_carry_the_host(hosted, keys):
     t = host_token(keys["jump1"], "jump1", "alice@example.com", ["sre"])
     req = expect(create(hosted, t, reason="audit host"), 200)["request"]
     bob = hosted.client(harness.BOB)
     expect(bob.approve(req["id"]), 200)
+    t = host_token(keys["jump1"], "jump1", "alice@example.com", ["sre"])
     expect(hosted.call("GET", f"requests/{req['id']}/credentials", token=t), 200)
     admin = hosted.client(harness.ADMIN)
     events = admin.audit_all(request_id=req["id"])
