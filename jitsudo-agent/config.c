@@ -1,6 +1,7 @@
 /* Reads /etc/jitsudo/agent.yaml: every option has a default (docs/agent.md); unknown keys,
- * values of the wrong type and files over 64 KiB are errors naming the key, so a typo never
- * weakens a setting. Trusts only root-owned configuration (the caller's job). */
+ * keys given twice, values of the wrong type and files over 64 KiB are errors naming the file,
+ * the line and the key, so a typo never weakens a setting. Trusts only root-owned
+ * configuration (the caller's job). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@ struct option {
 };
 
 #define F(f) offsetof(struct agent_config, f)
+#define OPTION_COUNT 23
 
 static const struct option options[] = {
 	{ "server.url", K_STRING, F(server_url), 0, 0 },
@@ -58,6 +60,9 @@ static const struct option options[] = {
 	{ "injection.export_secrets", K_BOOL, F(export_secrets), 0, 0 },
 	{ NULL, 0, 0, 0, 0 },
 };
+
+_Static_assert(sizeof(options) / sizeof(options[0]) == OPTION_COUNT + 1,
+               "OPTION_COUNT is the number of options");
 
 static int fail(char *error, size_t size, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
@@ -237,40 +242,87 @@ apply(struct agent_config *c, const struct option *o, yaml_document_t *doc, yaml
 	}
 }
 
+/* The line (1-based) where node starts; 0 when unknown. */
+static size_t
+line_of(yaml_node_t *node)
+{
+	return node ? node->start_mark.line + 1 : 0;
+}
+
+/* Prefixes the message in error with "file:line: ". */
 static int
-walk(struct agent_config *c, yaml_document_t *doc, char *error, size_t size)
+at_line(int r, const char *file, size_t line, char *error, size_t size)
+{
+	char text[512];
+	if (r != JIT_ERR_INVALID)
+		return r;
+	snprintf(text, sizeof(text), "%s", error);
+	if (line)
+		snprintf(error, size, "%s:%zu: %s", file, line, text);
+	else
+		snprintf(error, size, "%s: %s", file, text);
+	return r;
+}
+
+/* Applies the document; lines[i] receives the line of options[i] when it is set. */
+static int
+walk(struct agent_config *c, yaml_document_t *doc, const char *file, size_t lines[OPTION_COUNT],
+     char *error, size_t size)
 {
 	yaml_node_t *root = yaml_document_get_root_node(doc);
 	if (!root)
 		return 0; /* an empty file: the defaults */
 	if (root->type != YAML_MAPPING_NODE)
-		return fail(error, size, "the file must be a mapping of sections");
+		return at_line(fail(error, size, "the file must be a mapping of sections"), file,
+		               line_of(root), error, size);
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
 	     p++) {
-		const char *section = scalar(yaml_document_get_node(doc, p->key));
+		yaml_node_t *key_node = yaml_document_get_node(doc, p->key);
+		const char *section = scalar(key_node);
 		yaml_node_t *map = yaml_document_get_node(doc, p->value);
 		if (!section)
-			return fail(error, size, "a section name must be text");
+			return at_line(fail(error, size, "a section name must be text"), file,
+			               line_of(key_node), error, size);
 		if (!map || map->type != YAML_MAPPING_NODE)
-			return fail(error, size, "%.64s: must be a mapping", section);
+			return at_line(fail(error, size, "%.64s: must be a mapping", section), file,
+			               line_of(map ? map : key_node), error, size);
 		for (yaml_node_pair_t *q = map->data.mapping.pairs.start;
 		     q < map->data.mapping.pairs.top; q++) {
-			const char *key = scalar(yaml_document_get_node(doc, q->key));
+			yaml_node_t *k = yaml_document_get_node(doc, q->key);
+			yaml_node_t *value = yaml_document_get_node(doc, q->value);
+			const char *key = scalar(k);
 			char path[160];
 			if (!key)
-				return fail(error, size, "%.64s: a key must be text", section);
+				return at_line(
+				        fail(error, size, "%.64s: a key must be text", section),
+				        file, line_of(k), error, size);
 			snprintf(path, sizeof(path), "%.64s.%.64s", section, key);
-			const struct option *o = options;
-			while (o->path && strcmp(o->path, path) != 0)
-				o++;
-			if (!o->path)
-				return fail(error, size, "%s: unknown key", path);
-			int r = apply(c, o, doc, yaml_document_get_node(doc, q->value), error,
-			              size);
+			size_t i = 0;
+			while (options[i].path && strcmp(options[i].path, path) != 0)
+				i++;
+			if (!options[i].path)
+				return at_line(fail(error, size, "%s: unknown key", path), file,
+				               line_of(k), error, size);
+			if (lines[i])
+				return at_line(fail(error, size,
+				                    "%s: given twice (first on line %zu)", path,
+				                    lines[i]),
+				               file, line_of(k), error, size);
+			lines[i] = line_of(k);
+			int r = apply(c, &options[i], doc, value, error, size);
 			if (r < 0)
-				return r;
+				return at_line(r, file, line_of(value), error, size);
 		}
 	}
+	return 0;
+}
+
+static size_t
+option_line(const size_t lines[OPTION_COUNT], const char *path)
+{
+	for (size_t i = 0; options[i].path; i++)
+		if (strcmp(options[i].path, path) == 0)
+			return lines[i];
 	return 0;
 }
 
@@ -312,23 +364,31 @@ agent_config_load(const char *path, struct agent_config **ret, char *error, size
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		r = fail(error, error_size, "%s:%zu: %s", path, parser.problem_mark.line + 1,
-		         parser.problem ? parser.problem : "invalid YAML");
+		r = fail(error, error_size, "%s:%zu:%zu: %s%s%s", path,
+		         parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+		         parser.problem ? parser.problem : "invalid YAML",
+		         parser.context ? " " : "", parser.context ? parser.context : "");
 		yaml_parser_delete(&parser);
 		free(text);
 		agent_config_free(c);
 		return r;
 	}
-	r = walk(c, &doc, error, error_size);
+	size_t lines[OPTION_COUNT] = { 0 };
+	r = walk(c, &doc, path, lines, error, error_size);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	free(text);
 	if (r == 0 && (!c->server_url || !c->host_name))
 		r = fail(error, error_size, "%s: server.url and host.name are required", path);
-	if (r == 0 && (c->runtime_dir[0] != '/' || c->state_dir[0] != '/'))
-		r = fail(error, error_size, "paths: runtime_dir and state_dir must be absolute");
+	if (r == 0 && c->runtime_dir[0] != '/')
+		r = at_line(fail(error, error_size, "paths.runtime_dir: must be an absolute path"),
+		            path, option_line(lines, "paths.runtime_dir"), error, error_size);
+	if (r == 0 && c->state_dir[0] != '/')
+		r = at_line(fail(error, error_size, "paths.state_dir: must be an absolute path"),
+		            path, option_line(lines, "paths.state_dir"), error, error_size);
 	if (r == 0 && !strstr(c->identity_template, "{user}"))
-		r = fail(error, error_size, "identity.template must contain {user}");
+		r = at_line(fail(error, error_size, "identity.template: must contain {user}"), path,
+		            option_line(lines, "identity.template"), error, error_size);
 	if (r < 0) {
 		agent_config_free(c);
 		return r;

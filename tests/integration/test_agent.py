@@ -208,6 +208,32 @@ def test_each_grant_goes_at_its_own_expiry(env):
     assert not d.exists() and not Path(r.get(ag.T_DIR)).exists()
 
 
+@pytest.mark.parametrize("text,line,message", [
+    ("server:\n  url: http://127.0.0.1:1\n  timout: 5s\nhost:\n  name: j\n", 3,
+     "server.timout: unknown key"),
+    ("server:\n  url: http://127.0.0.1:1\nhost:\n  name: j\ndeadlines:\n  idle: forever\n",
+     6, "deadlines.idle: invalid duration"),
+    ("server:\n  url: http://127.0.0.1:1\n  url: http://127.0.0.1:2\nhost:\n  name: j\n", 3,
+     "server.url: given twice (first on line 2)"),
+    ("server:\n  url: http://127.0.0.1:1\nhost:\n  name: j\ninjection:\n\n"
+     "  aws_files: maybe\n", 7, "injection.aws_files: must be true or false"),
+    ("server:\n  url: http://127.0.0.1:1\nhost:\n  name: j\nlimits:\n"
+     "  max_connections: 0\n", 6, "limits.max_connections: an integer from 1 to 4096"),
+    ("server:\n  url: http://127.0.0.1:1\nhost:\n  name: j\nidentity:\n"
+     "  template: alice\n", 6, "identity.template: must contain {user}"),
+    ("server:\n  url: [http://127.0.0.1:1\n", 3, "did not find expected"),
+])
+def test_config_errors_name_the_file_and_line(tmp_path, text, line, message):
+    path = tmp_path / "agent.yaml"
+    path.write_text(text)
+    p = subprocess.run([str(ag.AGENT_BIN), "--config", str(path), "--listen-pam",
+                        str(tmp_path / "a.sock"), "--listen-user", str(tmp_path / "u.sock")],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 1, p
+    assert f"{path}:{line}:" in p.stderr and message in p.stderr, p.stderr
+    assert not (tmp_path / "a.sock").exists()
+
+
 CLIENT = """
 import sys, json
 sys.path.insert(0, {here!r})
