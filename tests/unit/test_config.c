@@ -278,14 +278,15 @@ test_annotated_example_is_the_defaults(UNUSED_STATE)
 	assert_defaults(c);
 }
 
-/* Every ```yaml block of docs/configuration.md is a whole config that loads. */
+/* Every ```yaml block of docs/configuration.md is a whole config that loads; the hosts example
+ * loads as written. */
 static void
 test_documented_examples_load(UNUSED_STATE)
 {
 	FILE *f = fopen("docs/configuration.md", "r");
 	assert_non_null(f);
 	char line[1024], block[16384];
-	size_t length = 0, blocks = 0;
+	size_t length = 0, blocks = 0, hosts_blocks = 0;
 	bool inside = false;
 	while (fgets(line, sizeof(line), f)) {
 		if (!inside && strcmp(line, "```yaml\n") == 0) {
@@ -295,6 +296,25 @@ test_documented_examples_load(UNUSED_STATE)
 			inside = false;
 			block[length] = '\0';
 			struct jit_config *c = load_ok(block);
+			if (strncmp(block, "hosts:", 6) == 0) {
+				/* The hosts example: two hosts, globs and groups as written, a
+				 * relative key file next to the config file. */
+				assert_int_equal(c->host_count, 2);
+				assert_string_equal(c->hosts[0].name, "jump1.example.com");
+				assert_string_equal(c->hosts[0].public_key_file,
+				                    "/etc/jitsudo/hosts/jump1.pub");
+				assert_int_equal(list_length(c->hosts[0].identities), 1);
+				assert_string_equal(c->hosts[0].identities[0], "*@example.com");
+				assert_int_equal(list_length(c->hosts[0].groups), 2);
+				assert_string_equal(c->hosts[0].groups[1], "dev");
+				assert_string_equal(c->hosts[1].name, "bastion-eu");
+				assert_string_equal(c->hosts[1].public_key_file,
+				                    tmp_path("hosts/bastion-eu.pub"));
+				assert_int_equal(list_length(c->hosts[1].identities), 2);
+				assert_string_equal(c->hosts[1].identities[1], "bob@example.com");
+				assert_int_equal(list_length(c->hosts[1].groups), 0);
+				hosts_blocks++;
+			}
 			jit_config_free(c);
 			blocks++;
 		} else if (inside) {
@@ -306,7 +326,8 @@ test_documented_examples_load(UNUSED_STATE)
 	}
 	fclose(f);
 	assert_false(inside);
-	assert_int_equal(blocks, 2);
+	assert_int_equal(blocks, 3);
+	assert_int_equal(hosts_blocks, 1);
 }
 
 static void
