@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,17 +19,17 @@
 #include "lib/common/errors.h"
 #include "lib/common/json.h"
 #include "server/hostauth.h"
+#include "server/jose.h"
 #include "server/jwk_util.h"
 #include "server/model.h"
 
 #define NS_PER_SECOND 1000000000LL
 #define MAX_ISSUERS 64
-#define MAX_KEYS 64                   /* keys kept from one JWKS */
-#define MAX_KID 256                   /* bytes of a key id */
-#define MAX_URL 2048                  /* bytes of an issuer, discovery or JWKS URL */
-#define MAX_DOCUMENT (1024 * 1024)    /* bytes of a discovery document or JWKS */
-#define MAX_SUBJECT 255               /* OIDC Core §2: sub is at most 255 ASCII characters */
-#define MAX_NUMERIC_DATE 9000000000LL /* seconds (year 2255): keeps nanoseconds in int64 */
+#define MAX_KEYS 64                /* keys kept from one JWKS */
+#define MAX_KID 256                /* bytes of a key id */
+#define MAX_URL 2048               /* bytes of an issuer, discovery or JWKS URL */
+#define MAX_DOCUMENT (1024 * 1024) /* bytes of a discovery document or JWKS */
+#define MAX_SUBJECT 255            /* OIDC Core §2: sub is at most 255 ASCII characters */
 #define MIN_RSA_BITS 2048
 #define DISCOVERY_PATH "/.well-known/openid-configuration"
 
@@ -109,27 +108,6 @@ struct jit_auth {
 	size_t issuer_count;
 	struct jit_hostauth *hosts; /* jump hosts, or NULL */
 };
-
-static void set_error(char *error, size_t error_size, const char *fmt, ...) JIT_PRINTF(3, 4);
-
-static void
-set_error(char *error, size_t error_size, const char *fmt, ...)
-{
-	if (!error || error_size == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(error, error_size, fmt, ap);
-	va_end(ap);
-}
-
-/* A refusal: JIT_ERR_DENIED with its short reason. */
-static int
-deny(char *error, size_t error_size, const char *reason)
-{
-	set_error(error, error_size, "%s", reason);
-	return JIT_ERR_DENIED;
-}
 
 /* ---- identities ------------------------------------------------------------------------ */
 
@@ -327,7 +305,7 @@ keyset_from_jwks(const json_t *jwks, struct auth_keyset *ret, char *error, size_
 {
 	const json_t *list = json_object_get(jwks, "keys");
 	if (!json_is_array(list)) {
-		set_error(error, error_size, "JWKS has no \"keys\" array");
+		jit_set_error(error, error_size, "JWKS has no \"keys\" array");
 		return JIT_ERR_INVALID;
 	}
 	size_t total = json_array_size(list);
@@ -346,7 +324,7 @@ keyset_from_jwks(const json_t *jwks, struct auth_keyset *ret, char *error, size_
 	}
 	if (set.count == 0) {
 		keyset_clear(&set);
-		set_error(error, error_size, "JWKS has no usable signing key");
+		jit_set_error(error, error_size, "JWKS has no usable signing key");
 		return JIT_ERR_INVALID;
 	}
 	*ret = set;
@@ -439,33 +417,33 @@ http_get_json(const char *url, const char *ca_file, int timeout_ms, json_t **ret
 	    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, download_write) != CURLE_OK ||
 	    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &d) != CURLE_OK ||
 	    (ca_file && curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file) != CURLE_OK)) {
-		set_error(error, error_size, "cannot set up the HTTP client");
+		jit_set_error(error, error_size, "cannot set up the HTTP client");
 		return JIT_ERR_INTERNAL;
 	}
 	CURLcode rc = curl_easy_perform(curl);
 	if (d.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-		set_error(error, error_size, "response larger than %d bytes", MAX_DOCUMENT);
+		jit_set_error(error, error_size, "response larger than %d bytes", MAX_DOCUMENT);
 		return JIT_ERR_TOO_LARGE;
 	}
 	if (rc != CURLE_OK) {
-		set_error(error, error_size, "%s", curl_easy_strerror(rc));
+		jit_set_error(error, error_size, "%s", curl_easy_strerror(rc));
 		return rc == CURLE_OPERATION_TIMEDOUT ? JIT_ERR_TIMEOUT : JIT_ERR_UNAVAILABLE;
 	}
 	long status = 0;
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
-		set_error(error, error_size, "HTTP status %ld", status);
+		jit_set_error(error, error_size, "HTTP status %ld", status);
 		return JIT_ERR_UNAVAILABLE;
 	}
 	if (d.buf.length == 0) {
-		set_error(error, error_size, "empty response");
+		jit_set_error(error, error_size, "empty response");
 		return JIT_ERR_PROTOCOL;
 	}
 	char parse_error[96] = "";
 	int r = jit_json_parse_object((const char *)d.buf.data, d.buf.length, MAX_DOCUMENT, ret,
 	                              parse_error, sizeof(parse_error));
 	if (r < 0) {
-		set_error(error, error_size, "bad JSON: %s", parse_error);
+		jit_set_error(error, error_size, "bad JSON: %s", parse_error);
 		return JIT_ERR_PROTOCOL;
 	}
 	return 0;
@@ -494,22 +472,23 @@ fetch_keys(const struct jit_auth *auth, const struct auth_issuer *is, const char
 		_cleanup_json_ json_t *doc = NULL;
 		if ((r = http_get_json(is->discovery_url, is->ca_file, auth->fetch_timeout_ms, &doc,
 		                       detail, sizeof(detail))) < 0) {
-			set_error(error, error_size, "discovery document: %s", detail);
+			jit_set_error(error, error_size, "discovery document: %s", detail);
 			return r;
 		}
 		const char *named = string_member(doc, "issuer", MAX_URL);
 		if (!named || strcmp(named, is->issuer) != 0) {
-			set_error(error, error_size, "discovery document names another issuer");
+			jit_set_error(error, error_size, "discovery document names another issuer");
 			return JIT_ERR_PROTOCOL;
 		}
 		const char *uri = string_member(doc, "jwks_uri", MAX_URL);
 		if (!uri || !(has_prefix(uri, "https://") || has_prefix(uri, "http://"))) {
-			set_error(error, error_size, "discovery document has no http(s) jwks_uri");
+			jit_set_error(error, error_size,
+			              "discovery document has no http(s) jwks_uri");
 			return JIT_ERR_PROTOCOL;
 		}
 		/* Keys found over TLS are not then fetched without it. */
 		if (has_prefix(is->discovery_url, "https://") && !has_prefix(uri, "https://")) {
-			set_error(error, error_size, "jwks_uri is not https");
+			jit_set_error(error, error_size, "jwks_uri is not https");
 			return JIT_ERR_PROTOCOL;
 		}
 		if (!(jwks_uri = strdup(uri)))
@@ -518,7 +497,7 @@ fetch_keys(const struct jit_auth *auth, const struct auth_issuer *is, const char
 	_cleanup_json_ json_t *jwks = NULL;
 	if ((r = http_get_json(jwks_uri, is->ca_file, auth->fetch_timeout_ms, &jwks, detail,
 	                       sizeof(detail))) < 0) {
-		set_error(error, error_size, "JWKS: %s", detail);
+		jit_set_error(error, error_size, "JWKS: %s", detail);
 		return r;
 	}
 	if ((r = keyset_from_jwks(jwks, ret_keys, error, error_size)) < 0)
@@ -555,14 +534,14 @@ lookup_locked(const struct auth_issuer *is, const char *kid, enum lookup_result 
 	case LOOKUP_FOUND:
 		return auth_key_copy(key, ret_key);
 	case LOOKUP_NO_KID:
-		return deny(error, error_size, "token has no key id");
+		return jit_deny(error, error_size, "token has no key id");
 	case LOOKUP_UNKNOWN_KID:
-		return deny(error, error_size, "unknown key id");
+		return jit_deny(error, error_size, "unknown key id");
 	case LOOKUP_NO_KEYS:
 		break;
 	}
-	set_error(error, error_size, "cannot fetch the issuer's keys: %s",
-	          is->last_error[0] ? is->last_error : "not fetched yet");
+	jit_set_error(error, error_size, "cannot fetch the issuer's keys: %s",
+	              is->last_error[0] ? is->last_error : "not fetched yet");
 	return JIT_ERR_UNAVAILABLE;
 }
 
@@ -613,7 +592,7 @@ issuer_get_key(const struct jit_auth *auth, struct auth_issuer *is, const char *
 			is->keys = fresh;
 			is->last_error[0] = '\0';
 		} else {
-			set_error(is->last_error, sizeof(is->last_error), "%s", fetch_error);
+			jit_set_error(is->last_error, sizeof(is->last_error), "%s", fetch_error);
 		}
 		pthread_mutex_unlock(&is->lock);
 	}
@@ -815,32 +794,32 @@ token_parse(const char *text, struct token *t, char *error, size_t error_size)
 {
 	size_t len = strnlen(text, JIT_AUTH_MAX_TOKEN + 1);
 	if (len > JIT_AUTH_MAX_TOKEN)
-		return deny(error, error_size, "token too long");
+		return jit_deny(error, error_size, "token too long");
 	const char *dot1 = memchr(text, '.', len);
 	const char *dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - text)) : NULL;
 	if (!dot1 || !dot2 || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - text)) ||
 	    dot1 == text || dot2 == dot1 + 1 || dot2 + 1 == text + len)
-		return deny(error, error_size, "malformed token");
+		return jit_deny(error, error_size, "malformed token");
 	int r;
 	t->length = len;
 	if ((r = decode_json_segment(text, (size_t)(dot1 - text), &t->header)) < 0 ||
 	    (r = decode_json_segment(dot1 + 1, (size_t)(dot2 - dot1 - 1), &t->claims)) < 0) {
 		if (r == -ENOMEM)
 			return r;
-		return deny(error, error_size, "malformed token");
+		return jit_deny(error, error_size, "malformed token");
 	}
 	const json_t *alg = json_object_get(t->header, "alg");
 	const json_t *kid = json_object_get(t->header, "kid");
 	if (!json_is_string(alg) || (kid && !string_member(t->header, "kid", MAX_KID)))
-		return deny(error, error_size, "malformed token header");
+		return jit_deny(error, error_size, "malformed token header");
 	t->alg = json_string_value(alg);
 	t->kid = kid ? json_string_value(kid) : NULL;
 	/* No extension is understood, so none may be critical (RFC 7515 §4.1.11). */
 	if (json_object_get(t->header, "crit"))
-		return deny(error, error_size, "unsupported critical header");
+		return jit_deny(error, error_size, "unsupported critical header");
 	t->iss = string_member(t->claims, "iss", MAX_URL);
 	if (!t->iss)
-		return deny(error, error_size, "missing iss claim");
+		return jit_deny(error, error_size, "missing iss claim");
 	return 0;
 }
 
@@ -848,12 +827,6 @@ static void
 cjose_jwk_releasep(cjose_jwk_t **p)
 {
 	cjose_jwk_release(*p);
-}
-
-static void
-cjose_jws_releasep(cjose_jws_t **p)
-{
-	cjose_jws_release(*p);
 }
 
 /* Verifies the signature with `key` and returns the verified claims (new reference). */
@@ -865,87 +838,39 @@ verify_signature(const char *text, const struct token *t, const struct auth_key 
 	 * refuse HS* with a public key and none, but the header's choice is never trusted. */
 	const char *expected = key->alg ? key->alg : family_default_algorithm(key->family);
 	if (strcmp(t->alg, expected) != 0 || !algorithm_fits(t->alg, key->family))
-		return deny(error, error_size, "algorithm does not match the key");
+		return jit_deny(error, error_size, "algorithm does not match the key");
 
 	cjose_err err;
 	_cleanup_(cjose_jwk_releasep) cjose_jwk_t *jwk =
 	        cjose_jwk_import(key->json, strlen(key->json), &err);
 	if (!jwk) {
-		set_error(error, error_size, "cannot use the issuer's key");
+		jit_set_error(error, error_size, "cannot use the issuer's key");
 		return JIT_ERR_INTERNAL;
 	}
-	_cleanup_(cjose_jws_releasep) cjose_jws_t *jws = cjose_jws_import(text, t->length, &err);
+	_cleanup_(jit_cjose_jws_releasep) cjose_jws_t *jws =
+	        cjose_jws_import(text, t->length, &err);
 	if (!jws)
-		return deny(error, error_size, "malformed token");
+		return jit_deny(error, error_size, "malformed token");
 	/* cjose verifies with the alg it parsed itself: it must be the one pinned above. */
 	const char *parsed_alg =
 	        cjose_header_get(cjose_jws_get_protected(jws), CJOSE_HDR_ALG, &err);
 	if (!parsed_alg || strcmp(parsed_alg, expected) != 0)
-		return deny(error, error_size, "algorithm does not match the key");
+		return jit_deny(error, error_size, "algorithm does not match the key");
 	if (!cjose_jws_verify(jws, jwk, &err))
-		return deny(error, error_size, "bad signature");
+		return jit_deny(error, error_size, "bad signature");
 	uint8_t *plaintext = NULL;
 	size_t plaintext_len = 0;
 	if (!cjose_jws_get_plaintext(jws, &plaintext, &plaintext_len, &err))
-		return deny(error, error_size, "malformed token");
+		return jit_deny(error, error_size, "malformed token");
 	json_error_t jerr;
 	json_t *claims =
 	        json_loadb((const char *)plaintext, plaintext_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(claims)) {
 		json_decref(claims);
-		return deny(error, error_size, "malformed token payload");
+		return jit_deny(error, error_size, "malformed token payload");
 	}
 	*ret_claims = claims;
 	return 0;
-}
-
-/* A NumericDate claim, whole seconds. JIT_ERR_NOT_FOUND when absent. */
-static int
-claim_time(const json_t *claims, const char *name, int64_t *ret)
-{
-	const json_t *v = json_object_get(claims, name);
-	int64_t seconds;
-	if (!v)
-		return JIT_ERR_NOT_FOUND;
-	if (json_is_integer(v)) {
-		seconds = json_integer_value(v);
-	} else if (json_is_real(v)) {
-		double d = json_real_value(v);
-		if (!(d >= 0 && d <= (double)MAX_NUMERIC_DATE))
-			return JIT_ERR_INVALID;
-		seconds = (int64_t)d;
-	} else {
-		return JIT_ERR_INVALID;
-	}
-	if (seconds < 0 || seconds > MAX_NUMERIC_DATE)
-		return JIT_ERR_INVALID;
-	*ret = seconds;
-	return 0;
-}
-
-static bool
-audience_matches(const json_t *aud, const char *audience)
-{
-	if (json_is_string(aud))
-		return strcmp(json_string_value(aud), audience) == 0;
-	if (!json_is_array(aud))
-		return false;
-	size_t i;
-	json_t *item;
-	json_array_foreach(aud, i,
-	                   item) if (json_is_string(item) &&
-	                             strcmp(json_string_value(item), audience) == 0) return true;
-	return false;
-}
-
-/* A string claim with no NUL, 1..max_len bytes. */
-static bool
-text_claim(const json_t *v, size_t max_len)
-{
-	if (!json_is_string(v))
-		return false;
-	size_t n = json_string_length(v);
-	return n > 0 && n <= max_len && strlen(json_string_value(v)) == n;
 }
 
 /* Copies the groups claim: absent is empty; otherwise an array of at most JIT_MAX_GROUPS
@@ -958,16 +883,17 @@ copy_groups(const json_t *claim, json_t **ret, char *error, size_t error_size)
 		return -ENOMEM;
 	if (claim) {
 		if (!json_is_array(claim))
-			return deny(error, error_size, "groups claim must be an array of strings");
+			return jit_deny(error, error_size,
+			                "groups claim must be an array of strings");
 		if (json_array_size(claim) > JIT_MAX_GROUPS)
-			return deny(error, error_size, "too many groups");
+			return jit_deny(error, error_size, "too many groups");
 		size_t i;
 		json_t *item;
 		json_array_foreach(claim, i, item)
 		{
-			if (!text_claim(item, JIT_AUTH_MAX_GROUP_NAME))
-				return deny(error, error_size,
-				            "groups claim must be an array of strings");
+			if (!jit_jwt_text(item, JIT_AUTH_MAX_GROUP_NAME))
+				return jit_deny(error, error_size,
+				                "groups claim must be an array of strings");
 			if (json_array_append_new(groups, json_string(json_string_value(item))) < 0)
 				return -ENOMEM;
 		}
@@ -992,44 +918,44 @@ check_claims(const struct auth_issuer *is, const json_t *claims, int64_t now,
 {
 	const json_t *iss = json_object_get(claims, "iss");
 	if (!json_is_string(iss) || strcmp(json_string_value(iss), is->issuer) != 0)
-		return deny(error, error_size, "wrong issuer");
-	if (!audience_matches(json_object_get(claims, "aud"), is->audience))
-		return deny(error, error_size, "wrong audience");
+		return jit_deny(error, error_size, "wrong issuer");
+	if (!jit_jwt_audience_matches(json_object_get(claims, "aud"), is->audience))
+		return jit_deny(error, error_size, "wrong audience");
 
 	const int64_t skew = (int64_t)JIT_AUTH_SKEW_SECONDS * NS_PER_SECOND;
 	int64_t exp, nbf, iat;
-	int r = claim_time(claims, "exp", &exp);
+	int r = jit_jwt_claim_time(claims, "exp", &exp);
 	if (r == JIT_ERR_NOT_FOUND)
-		return deny(error, error_size, "missing exp claim");
+		return jit_deny(error, error_size, "missing exp claim");
 	if (r < 0)
-		return deny(error, error_size, "exp claim is not a valid time");
+		return jit_deny(error, error_size, "exp claim is not a valid time");
 	if (now >= exp * NS_PER_SECOND + skew)
-		return deny(error, error_size, "token expired");
-	r = claim_time(claims, "nbf", &nbf);
+		return jit_deny(error, error_size, "token expired");
+	r = jit_jwt_claim_time(claims, "nbf", &nbf);
 	if (r != JIT_ERR_NOT_FOUND) {
 		if (r < 0)
-			return deny(error, error_size, "nbf claim is not a valid time");
+			return jit_deny(error, error_size, "nbf claim is not a valid time");
 		if (now < nbf * NS_PER_SECOND - skew)
-			return deny(error, error_size, "token not yet valid");
+			return jit_deny(error, error_size, "token not yet valid");
 	}
-	r = claim_time(claims, "iat", &iat);
+	r = jit_jwt_claim_time(claims, "iat", &iat);
 	if (r != JIT_ERR_NOT_FOUND) {
 		if (r < 0)
-			return deny(error, error_size, "iat claim is not a valid time");
+			return jit_deny(error, error_size, "iat claim is not a valid time");
 		if (iat * NS_PER_SECOND - skew > now)
-			return deny(error, error_size, "token issued in the future");
+			return jit_deny(error, error_size, "token issued in the future");
 	}
 
 	const json_t *email = json_object_get(claims, is->email_claim);
 	if (!email)
-		return deny(error, error_size, "missing email claim");
-	if (!text_claim(email, JIT_MAX_IDENTITY))
-		return deny(error, error_size, "email claim must be a non-empty string");
+		return jit_deny(error, error_size, "missing email claim");
+	if (!jit_jwt_text(email, JIT_MAX_IDENTITY))
+		return jit_deny(error, error_size, "email claim must be a non-empty string");
 	if (strcmp(is->email_claim, "email") == 0 && email_unverified(claims))
-		return deny(error, error_size, "email not verified");
+		return jit_deny(error, error_size, "email not verified");
 	const json_t *sub = json_object_get(claims, "sub");
-	if (sub && !text_claim(sub, MAX_SUBJECT))
-		return deny(error, error_size, "sub claim must be a string");
+	if (sub && !jit_jwt_text(sub, MAX_SUBJECT))
+		return jit_deny(error, error_size, "sub claim must be a string");
 
 	struct jit_identity identity = { .expires_at = exp * NS_PER_SECOND };
 	if ((r = copy_groups(json_object_get(claims, is->groups_claim), &identity.groups, error,
@@ -1171,13 +1097,13 @@ verify_uncached(struct jit_auth *auth, const char *token, int64_t now,
 		return jit_hostauth_verify(auth->hosts, token, now, ret_identity, error,
 		                           error_size);
 	if (!algorithm_known(t.alg))
-		return deny(error, error_size, "unsupported algorithm");
+		return jit_deny(error, error_size, "unsupported algorithm");
 	struct auth_issuer *is = NULL;
 	for (size_t i = 0; i < auth->issuer_count && !is; i++)
 		if (strcmp(auth->issuers[i]->issuer, t.iss) == 0)
 			is = auth->issuers[i];
 	if (!is)
-		return deny(error, error_size, "unknown issuer");
+		return jit_deny(error, error_size, "unknown issuer");
 
 	struct auth_key key = { 0 };
 	if ((r = issuer_get_key(auth, is, t.kid, now, &key, error, error_size)) < 0)

@@ -9,27 +9,22 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <cjose/cjose.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
 #include "lib/common/errors.h"
 #include "lib/common/json.h"
 #include "server/config.h"
+#include "server/jose.h"
 #include "server/model.h"
 
 #define NS_PER_SECOND 1000000000LL
 #define SKEW_SECONDS 60
-#define MAX_NUMERIC_DATE 9000000000LL
 #define MAX_KEY_FILE (64 * 1024)
-#define COORDINATE_SIZE 32
 
 struct host {
 	char *name;
@@ -55,26 +50,6 @@ struct jit_hostauth {
 	size_t slots, capacity, used; /* used counts expired entries until a sweep */
 	int64_t last_sweep;
 };
-
-static void set_error(char *error, size_t error_size, const char *fmt, ...) JIT_PRINTF(3, 4);
-
-static void
-set_error(char *error, size_t error_size, const char *fmt, ...)
-{
-	if (!error || error_size == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(error, error_size, fmt, ap);
-	va_end(ap);
-}
-
-static int
-deny(char *error, size_t error_size, const char *reason)
-{
-	set_error(error, error_size, "%s", reason);
-	return JIT_ERR_DENIED;
-}
 
 static void
 strv_free(char **list)
@@ -167,18 +142,6 @@ jit_hostauth_free(struct jit_hostauth *hostauth)
 }
 
 static void
-evp_pkey_freep(EVP_PKEY **p)
-{
-	EVP_PKEY_free(*p);
-}
-
-static void
-bn_freep(BIGNUM **p)
-{
-	BN_free(*p);
-}
-
-static void
 fclosep(FILE **f)
 {
 	if (*f)
@@ -190,50 +153,31 @@ static int
 load_public_key(const char *path, cjose_jwk_t **ret_jwk, char *error, size_t error_size)
 {
 	_cleanup_(fclosep) FILE *f = fopen(path, "re");
-	_cleanup_(evp_pkey_freep) EVP_PKEY *pkey = NULL;
-	_cleanup_(bn_freep) BIGNUM *bx = NULL;
-	_cleanup_(bn_freep) BIGNUM *by = NULL;
-	uint8_t x[COORDINATE_SIZE], y[COORDINATE_SIZE];
-	char group[32] = "";
-	cjose_err err;
+	_cleanup_(jit_evp_pkey_freep) EVP_PKEY *pkey = NULL;
 
 	if (!f) {
-		set_error(error, error_size, "cannot read %s: %s", path, strerror(errno));
+		jit_set_error(error, error_size, "cannot read %s: %s", path, strerror(errno));
 		return JIT_ERR_INVALID;
 	}
 	if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > MAX_KEY_FILE) {
-		set_error(error, error_size, "%s: larger than %d bytes", path, MAX_KEY_FILE);
+		jit_set_error(error, error_size, "%s: larger than %d bytes", path, MAX_KEY_FILE);
 		return JIT_ERR_INVALID;
 	}
 	rewind(f);
 	pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
 	if (!pkey) {
-		set_error(error, error_size, "%s: not a PEM public key", path);
+		jit_set_error(error, error_size, "%s: not a PEM public key", path);
 		return JIT_ERR_INVALID;
 	}
-	if (!EVP_PKEY_is_a(pkey, "EC") ||
-	    EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-	                                   NULL) != 1 ||
-	    strcmp(group, "prime256v1") != 0) {
-		set_error(error, error_size, "%s: not a P-256 (prime256v1) EC public key", path);
+	if (!jit_p256_is(pkey)) {
+		jit_set_error(error, error_size, "%s: not a P-256 (prime256v1) EC public key",
+		              path);
 		return JIT_ERR_INVALID;
 	}
-	if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &bx) != 1 ||
-	    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &by) != 1 ||
-	    BN_bn2binpad(bx, x, sizeof(x)) != sizeof(x) ||
-	    BN_bn2binpad(by, y, sizeof(y)) != sizeof(y)) {
-		set_error(error, error_size, "%s: unusable EC public key", path);
+	if (jit_p256_jwk(pkey, false, ret_jwk, NULL, NULL) < 0) {
+		jit_set_error(error, error_size, "%s: unusable EC public key", path);
 		return JIT_ERR_INVALID;
 	}
-	cjose_jwk_ec_keyspec spec = {
-		.crv = CJOSE_JWK_EC_P_256, .x = x, .xlen = sizeof(x), .y = y, .ylen = sizeof(y)
-	};
-	cjose_jwk_t *jwk = cjose_jwk_create_EC_spec(&spec, &err);
-	if (!jwk) {
-		set_error(error, error_size, "%s: cannot use the key: %s", path, err.message);
-		return JIT_ERR_INVALID;
-	}
-	*ret_jwk = jwk;
 	return 0;
 }
 
@@ -255,11 +199,11 @@ jit_hostauth_add(struct jit_hostauth *hostauth, const char *name, const char *pu
 	int r;
 
 	if (!name || !name[0] || strlen(name) > JIT_MAX_HOST || !public_key_file) {
-		set_error(error, error_size, "a host needs a name and a public key file");
+		jit_set_error(error, error_size, "a host needs a name and a public key file");
 		return JIT_ERR_INVALID;
 	}
 	if (find_host(hostauth, name)) {
-		set_error(error, error_size, "host \"%s\" is listed twice", name);
+		jit_set_error(error, error_size, "host \"%s\" is listed twice", name);
 		return JIT_ERR_INVALID;
 	}
 	if ((r = load_public_key(public_key_file, &h.jwk, error, error_size)) < 0)
@@ -299,7 +243,7 @@ jit_hostauth_from_config(const struct jit_config *config, struct jit_hostauth **
 		if ((r = jit_hostauth_add(h, c->name, c->public_key_file,
 		                          (const char *const *)c->identities,
 		                          (const char *const *)c->groups, why, sizeof(why))) < 0) {
-			set_error(error, error_size, "hosts: %s: %s", c->name, why);
+			jit_set_error(error, error_size, "hosts: %s: %s", c->name, why);
 			return r;
 		}
 	}
@@ -315,60 +259,15 @@ jit_hostauth_is_host_issuer(const char *iss)
 
 /* ---- verification --------------------------------------------------------------------- */
 
-static void
-cjose_jws_releasep(cjose_jws_t **p)
-{
-	cjose_jws_release(*p);
-}
-
 /* A string claim of 1..max bytes, no NUL and no control character. */
 static const char *
 text_claim(const json_t *claims, const char *name, size_t max)
 {
-	const json_t *v = json_object_get(claims, name);
-	if (!json_is_string(v))
-		return NULL;
-	const char *s = json_string_value(v);
-	size_t n = json_string_length(v);
-	if (n == 0 || n > max || strlen(s) != n)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+	const char *s = jit_jwt_text(json_object_get(claims, name), max);
+	for (const char *p = s; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return NULL;
 	return s;
-}
-
-/* A NumericDate claim in whole seconds: JIT_ERR_NOT_FOUND when absent. */
-static int
-claim_time(const json_t *claims, const char *name, int64_t *ret)
-{
-	const json_t *v = json_object_get(claims, name);
-	if (!v)
-		return JIT_ERR_NOT_FOUND;
-	if (!json_is_integer(v))
-		return JIT_ERR_INVALID;
-	json_int_t s = json_integer_value(v);
-	if (s < 0 || s > MAX_NUMERIC_DATE)
-		return JIT_ERR_INVALID;
-	*ret = (int64_t)s;
-	return 0;
-}
-
-static bool
-audience_matches(const json_t *aud, const char *audience)
-{
-	if (json_is_string(aud))
-		return strcmp(json_string_value(aud), audience) == 0;
-	if (!json_is_array(aud))
-		return false;
-	size_t i;
-	json_t *item;
-	json_array_foreach(aud, i, item)
-	{
-		if (json_is_string(item) && strcmp(json_string_value(item), audience) == 0)
-			return true;
-	}
-	return false;
 }
 
 static bool
@@ -390,17 +289,16 @@ allowed_groups(const struct host *host, const json_t *claim, json_t **ret, char 
 		return -ENOMEM;
 	if (claim) {
 		if (!json_is_array(claim) || json_array_size(claim) > JIT_MAX_GROUPS)
-			return deny(error, error_size, "groups claim must be an array of strings");
+			return jit_deny(error, error_size,
+			                "groups claim must be an array of strings");
 		size_t i;
 		json_t *item;
 		json_array_foreach(claim, i, item)
 		{
-			if (!json_is_string(item) || json_string_length(item) == 0 ||
-			    json_string_length(item) > JIT_AUTH_MAX_GROUP_NAME ||
-			    strlen(json_string_value(item)) != json_string_length(item))
-				return deny(error, error_size,
-				            "groups claim must be an array of strings");
-			const char *g = json_string_value(item);
+			const char *g = jit_jwt_text(item, JIT_AUTH_MAX_GROUP_NAME);
+			if (!g)
+				return jit_deny(error, error_size,
+				                "groups claim must be an array of strings");
 			bool allowed = false;
 			for (char *const *a = host->groups; a && *a && !allowed; a++)
 				allowed = strcmp(*a, g) == 0;
@@ -419,33 +317,33 @@ check_claims(const struct jit_hostauth *hostauth, const struct host *host, const
 {
 	const json_t *claimed_iss = json_object_get(claims, "iss");
 	if (!json_is_string(claimed_iss) || strcmp(json_string_value(claimed_iss), iss) != 0)
-		return deny(error, error_size, "wrong issuer");
-	if (!audience_matches(json_object_get(claims, "aud"), hostauth->audience))
-		return deny(error, error_size, "wrong audience");
+		return jit_deny(error, error_size, "wrong issuer");
+	if (!jit_jwt_audience_matches(json_object_get(claims, "aud"), hostauth->audience))
+		return jit_deny(error, error_size, "wrong audience");
 
 	const int64_t skew = (int64_t)SKEW_SECONDS * NS_PER_SECOND;
 	int64_t exp, iat, nbf;
 	int r;
-	if (claim_time(claims, "exp", &exp) < 0)
-		return deny(error, error_size, "missing or invalid exp claim");
-	if (claim_time(claims, "iat", &iat) < 0)
-		return deny(error, error_size, "missing or invalid iat claim");
+	if (jit_jwt_claim_time(claims, "exp", &exp) < 0)
+		return jit_deny(error, error_size, "missing or invalid exp claim");
+	if (jit_jwt_claim_time(claims, "iat", &iat) < 0)
+		return jit_deny(error, error_size, "missing or invalid iat claim");
 	if (exp <= iat || exp - iat > JIT_HOST_TOKEN_MAX_SECONDS)
-		return deny(error, error_size, "host tokens may live at most 300 seconds");
+		return jit_deny(error, error_size, "host tokens may live at most 300 seconds");
 	if (now >= exp * NS_PER_SECOND + skew)
-		return deny(error, error_size, "token expired");
+		return jit_deny(error, error_size, "token expired");
 	if (iat * NS_PER_SECOND - skew > now)
-		return deny(error, error_size, "token issued in the future");
-	r = claim_time(claims, "nbf", &nbf);
+		return jit_deny(error, error_size, "token issued in the future");
+	r = jit_jwt_claim_time(claims, "nbf", &nbf);
 	if (r != JIT_ERR_NOT_FOUND && (r < 0 || now < nbf * NS_PER_SECOND - skew))
-		return deny(error, error_size, "token not yet valid");
+		return jit_deny(error, error_size, "token not yet valid");
 	if (!text_claim(claims, "jti", JIT_HOST_MAX_JTI))
-		return deny(error, error_size, "missing jti claim");
+		return jit_deny(error, error_size, "missing jti claim");
 	const char *sub = text_claim(claims, "sub", JIT_MAX_IDENTITY);
 	if (!sub)
-		return deny(error, error_size, "sub claim must be the user's identity");
+		return jit_deny(error, error_size, "sub claim must be the user's identity");
 	if (!matches_any(host->identities, sub))
-		return deny(error, error_size, "identity not allowed for this host");
+		return jit_deny(error, error_size, "identity not allowed for this host");
 
 	struct jit_identity identity = { .expires_at = exp * NS_PER_SECOND };
 	if ((r = allowed_groups(host, json_object_get(claims, "groups"), &identity.groups, error,
@@ -511,17 +409,17 @@ seen_record(struct jit_hostauth *h, const char *host, const char *jti, int64_t n
 	int r = 0;
 
 	if (hl > JIT_MAX_HOST || jl > JIT_HOST_MAX_JTI)
-		return deny(error, error_size, "cannot check the token id");
+		return jit_deny(error, error_size, "cannot check the token id");
 	memcpy(key, host, hl + 1);
 	memcpy(key + hl + 1, jti, jl);
 	if (!SHA256((const unsigned char *)key, hl + 1 + jl, digest))
-		return deny(error, error_size, "cannot check the token id");
+		return jit_deny(error, error_size, "cannot check the token id");
 	pthread_mutex_lock(&h->lock);
 	size_t i = seen_start(h, digest), free_slot = h->slots;
 	for (size_t n = 0; n < h->slots && h->seen[i].until; n++, i = (i + 1) % h->slots) {
 		if (memcmp(h->seen[i].digest, digest, sizeof(digest)) == 0) {
 			if (h->seen[i].until > now) {
-				r = deny(
+				r = jit_deny(
 				        error, error_size,
 				        "host token already used (replayed jti); the agent signs a "
 				        "new token for every call");
@@ -537,10 +435,11 @@ seen_record(struct jit_hostauth *h, const char *host, const char *jti, int64_t n
 		if (h->used >= h->capacity && now - h->last_sweep >= 1000000000LL)
 			seen_sweep(h, now);
 		if (h->used >= h->capacity) {
-			set_error(error, error_size,
-			          "too many host tokens in force (%zu): replay cache full, retry "
-			          "in a few seconds",
-			          h->capacity);
+			jit_set_error(
+			        error, error_size,
+			        "too many host tokens in force (%zu): replay cache full, retry "
+			        "in a few seconds",
+			        h->capacity);
 			r = JIT_ERR_UNAVAILABLE;
 			goto out;
 		}
@@ -566,36 +465,36 @@ jit_hostauth_verify(struct jit_hostauth *hostauth, const char *token, int64_t no
 	if (error && error_size)
 		error[0] = '\0';
 	if (len == 0 || len > JIT_AUTH_MAX_TOKEN)
-		return deny(error, error_size, "malformed token");
-	_cleanup_(cjose_jws_releasep) cjose_jws_t *jws = cjose_jws_import(token, len, &err);
+		return jit_deny(error, error_size, "malformed token");
+	_cleanup_(jit_cjose_jws_releasep) cjose_jws_t *jws = cjose_jws_import(token, len, &err);
 	if (!jws)
-		return deny(error, error_size, "malformed token");
+		return jit_deny(error, error_size, "malformed token");
 	cjose_header_t *header = cjose_jws_get_protected(jws);
 	const char *alg = header ? cjose_header_get(header, CJOSE_HDR_ALG, &err) : NULL;
 	/* The one algorithm host keys use; the header's choice is never trusted. */
 	if (!alg || strcmp(alg, CJOSE_HDR_ALG_ES256) != 0)
-		return deny(error, error_size, "host tokens must use ES256");
+		return jit_deny(error, error_size, "host tokens must use ES256");
 	if (json_object_get((json_t *)header, "crit"))
-		return deny(error, error_size, "unsupported critical header");
+		return jit_deny(error, error_size, "unsupported critical header");
 
 	/* Unverified: only to pick the host whose key must verify the signature. */
 	uint8_t *payload = NULL;
 	size_t payload_len = 0;
 	if (!cjose_jws_get_plaintext(jws, &payload, &payload_len, &err))
-		return deny(error, error_size, "malformed token");
+		return jit_deny(error, error_size, "malformed token");
 	json_error_t jerr;
 	_cleanup_json_ json_t *claims =
 	        json_loadb((const char *)payload, payload_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(claims))
-		return deny(error, error_size, "malformed token payload");
+		return jit_deny(error, error_size, "malformed token payload");
 	const char *iss = text_claim(claims, "iss", strlen(JIT_HOST_ISSUER_PREFIX) + JIT_MAX_HOST);
 	if (!jit_hostauth_is_host_issuer(iss))
-		return deny(error, error_size, "not a host token");
+		return jit_deny(error, error_size, "not a host token");
 	const struct host *host = find_host(hostauth, iss + strlen(JIT_HOST_ISSUER_PREFIX));
 	if (!host)
-		return deny(error, error_size, "unknown host");
+		return jit_deny(error, error_size, "unknown host");
 	if (!cjose_jws_verify(jws, host->jwk, &err))
-		return deny(error, error_size, "bad signature");
+		return jit_deny(error, error_size, "bad signature");
 	struct jit_identity identity;
 	int r = check_claims(hostauth, host, iss, claims, now, &identity, error, error_size);
 	if (r < 0)

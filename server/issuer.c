@@ -5,15 +5,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjose/cjose.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -21,11 +18,11 @@
 
 #include "lib/common/errors.h"
 #include "lib/common/json.h"
+#include "server/jose.h"
 #include "server/jwk_util.h"
 #include "server/model.h"
 
 #define KEY_FILE_MAX (16 * 1024)
-#define COORDINATE_SIZE 32                     /* bytes of a P-256 coordinate or scalar */
 #define B64_32 44                              /* base64url of 32 bytes, with the NUL */
 #define MAX_TTL_SECONDS (366LL * 24 * 60 * 60) /* a token lives at most a year */
 #define NS_PER_SECOND 1000000000LL
@@ -40,35 +37,10 @@ struct jit_issuer {
 	cjose_jwk_t *jwk; /* private: signs */
 };
 
-static void set_error(char *error, size_t error_size, const char *fmt, ...) JIT_PRINTF(3, 4);
-
-static void
-set_error(char *error, size_t error_size, const char *fmt, ...)
-{
-	if (!error || error_size == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(error, error_size, fmt, ap);
-	va_end(ap);
-}
-
-static void
-evp_pkey_freep(EVP_PKEY **p)
-{
-	EVP_PKEY_free(*p);
-}
-
 static void
 bio_freep(BIO **p)
 {
 	BIO_free(*p);
-}
-
-static void
-bn_clear_freep(BIGNUM **p)
-{
-	BN_clear_free(*p);
 }
 
 /* Writes all of `data` to a new file `path` (0600, never an existing one). */
@@ -109,7 +81,7 @@ jit_issuer_generate_key(const char *path)
 {
 	if (!path || !*path)
 		return JIT_ERR_INVALID;
-	_cleanup_(evp_pkey_freep) EVP_PKEY *pkey = EVP_EC_gen("P-256");
+	_cleanup_(jit_evp_pkey_freep) EVP_PKEY *pkey = EVP_EC_gen("P-256");
 	if (!pkey)
 		return JIT_ERR_INTERNAL;
 	/* Secure-heap memory, wiped when freed. */
@@ -142,29 +114,29 @@ read_key_file(const char *path, unsigned char *buf, size_t size, size_t *ret_len
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		int r = -errno;
-		set_error(error, error_size, "%s: %s", path, strerror(errno));
+		jit_set_error(error, error_size, "%s: %s", path, strerror(errno));
 		return r;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		int r = -errno;
-		set_error(error, error_size, "%s: %s", path, strerror(errno));
+		jit_set_error(error, error_size, "%s: %s", path, strerror(errno));
 		return r;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		set_error(error, error_size, "%s is not a regular file", path);
+		jit_set_error(error, error_size, "%s is not a regular file", path);
 		return JIT_ERR_INVALID;
 	}
 	if (st.st_mode & 077) {
-		set_error(error, error_size,
-		          "%s is accessible by group or others (mode %03o; chmod 600 it)", path,
-		          (unsigned)(st.st_mode & 0777));
+		jit_set_error(error, error_size,
+		              "%s is accessible by group or others (mode %03o; chmod 600 it)", path,
+		              (unsigned)(st.st_mode & 0777));
 		return JIT_ERR_DENIED;
 	}
 	size_t len = 0;
 	for (;;) {
 		if (len == size) {
-			set_error(error, error_size, "%s is larger than %zu bytes", path, size);
+			jit_set_error(error, error_size, "%s is larger than %zu bytes", path, size);
 			return JIT_ERR_TOO_LARGE;
 		}
 		ssize_t n = read(fd, buf + len, size - len);
@@ -172,7 +144,7 @@ read_key_file(const char *path, unsigned char *buf, size_t size, size_t *ret_len
 			if (errno == EINTR)
 				continue;
 			int r = -errno;
-			set_error(error, error_size, "%s: %s", path, strerror(errno));
+			jit_set_error(error, error_size, "%s: %s", path, strerror(errno));
 			return r;
 		}
 		if (n == 0)
@@ -180,17 +152,6 @@ read_key_file(const char *path, unsigned char *buf, size_t size, size_t *ret_len
 		len += (size_t)n;
 	}
 	*ret_len = len;
-	return 0;
-}
-
-/* Big-endian, left-padded to 32 bytes. */
-static int
-get_coordinate(const EVP_PKEY *pkey, const char *param, uint8_t out[COORDINATE_SIZE])
-{
-	_cleanup_(bn_clear_freep) BIGNUM *bn = NULL;
-	if (EVP_PKEY_get_bn_param(pkey, param, &bn) != 1 ||
-	    BN_bn2binpad(bn, out, COORDINATE_SIZE) != COORDINATE_SIZE)
-		return JIT_ERR_INVALID;
 	return 0;
 }
 
@@ -213,48 +174,24 @@ ec_thumbprint(const char *x, const char *y, char out[B64_32])
 static int
 issuer_from_pkey(struct jit_issuer *issuer, const EVP_PKEY *pkey, char *error, size_t error_size)
 {
-	char group[32] = "";
-	if (!EVP_PKEY_is_a(pkey, "EC") ||
-	    EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-	                                   NULL) != 1 ||
-	    strcmp(group, "prime256v1") != 0) {
-		set_error(error, error_size, "the key is not a P-256 (prime256v1) EC key");
+	uint8_t x[JIT_P256_SIZE], y[JIT_P256_SIZE];
+	cjose_err err;
+	int r;
+	if (!jit_p256_is(pkey)) {
+		jit_set_error(error, error_size, "the key is not a P-256 (prime256v1) EC key");
 		return JIT_ERR_INVALID;
 	}
-	uint8_t x[COORDINATE_SIZE], y[COORDINATE_SIZE], d[COORDINATE_SIZE];
-	int r;
-	if ((r = get_coordinate(pkey, OSSL_PKEY_PARAM_EC_PUB_X, x)) < 0 ||
-	    (r = get_coordinate(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, y)) < 0 ||
-	    (r = get_coordinate(pkey, OSSL_PKEY_PARAM_PRIV_KEY, d)) < 0) {
-		set_error(error, error_size, "the key has no usable EC private key");
-		goto out;
+	if ((r = jit_p256_jwk(pkey, true, &issuer->jwk, x, y)) < 0) {
+		jit_set_error(error, error_size, "the key has no usable EC private key");
+		return r;
 	}
 	if ((r = jit_base64url_encode(x, sizeof(x), issuer->x, sizeof(issuer->x))) < 0 ||
 	    (r = jit_base64url_encode(y, sizeof(y), issuer->y, sizeof(issuer->y))) < 0 ||
 	    (r = ec_thumbprint(issuer->x, issuer->y, issuer->kid)) < 0)
-		goto out;
-	cjose_jwk_ec_keyspec spec = { .crv = CJOSE_JWK_EC_P_256,
-		                      .d = d,
-		                      .dlen = sizeof(d),
-		                      .x = x,
-		                      .xlen = sizeof(x),
-		                      .y = y,
-		                      .ylen = sizeof(y) };
-	cjose_err err;
-	issuer->jwk = cjose_jwk_create_EC_spec(&spec, &err);
-	if (!issuer->jwk) {
-		set_error(error, error_size, "cannot use the key: %s", err.message);
-		r = JIT_ERR_INTERNAL;
-		goto out;
-	}
-	if (!cjose_jwk_set_kid(issuer->jwk, issuer->kid, strlen(issuer->kid), &err)) {
-		r = JIT_ERR_INTERNAL;
-		goto out;
-	}
-	r = 0;
-out:
-	explicit_bzero(d, sizeof(d));
-	return r;
+		return r;
+	if (!cjose_jwk_set_kid(issuer->jwk, issuer->kid, strlen(issuer->kid), &err))
+		return JIT_ERR_INTERNAL;
+	return 0;
 }
 
 int
@@ -262,13 +199,14 @@ jit_issuer_load(const char *path, const char *issuer_url, const char *audience,
                 struct jit_issuer **ret_issuer, char *error, size_t error_size)
 {
 	if (!path || !issuer_url || !*issuer_url || !audience || !*audience) {
-		set_error(error, error_size, "the key file, issuer URL and audience are required");
+		jit_set_error(error, error_size,
+		              "the key file, issuer URL and audience are required");
 		return JIT_ERR_INVALID;
 	}
 	unsigned char text[KEY_FILE_MAX];
 	size_t len = 0;
 	_cleanup_(jit_issuer_freep) struct jit_issuer *issuer = NULL;
-	_cleanup_(evp_pkey_freep) EVP_PKEY *pkey = NULL;
+	_cleanup_(jit_evp_pkey_freep) EVP_PKEY *pkey = NULL;
 	int r = read_key_file(path, text, sizeof(text), &len, error, error_size);
 	if (r < 0)
 		goto out;
@@ -281,7 +219,7 @@ jit_issuer_load(const char *path, const char *issuer_url, const char *audience,
 		pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
 	}
 	if (!pkey) {
-		set_error(error, error_size, "%s: not an unencrypted PEM private key", path);
+		jit_set_error(error, error_size, "%s: not an unencrypted PEM private key", path);
 		r = JIT_ERR_INVALID;
 		goto out;
 	}
@@ -320,12 +258,6 @@ static void
 cjose_header_releasep(cjose_header_t **p)
 {
 	cjose_header_release(*p);
-}
-
-static void
-cjose_jws_releasep(cjose_jws_t **p)
-{
-	cjose_jws_release(*p);
 }
 
 static json_t *
@@ -381,7 +313,7 @@ jit_issuer_sign(struct jit_issuer *issuer, const char *email, const char *const 
 	    !cjose_header_set(header, CJOSE_HDR_KID, issuer->kid, &err) ||
 	    !cjose_header_set(header, "typ", "JWT", &err))
 		return -ENOMEM;
-	_cleanup_(cjose_jws_releasep) cjose_jws_t *jws = cjose_jws_sign(
+	_cleanup_(jit_cjose_jws_releasep) cjose_jws_t *jws = cjose_jws_sign(
 	        issuer->jwk, header, (const uint8_t *)payload, strlen(payload), &err);
 	const char *compact = NULL;
 	if (!jws || !cjose_jws_export(jws, &compact, &err) || !compact)
