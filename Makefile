@@ -215,7 +215,7 @@ clean:
 # ---- packages -----------------------------------------------------------------------------
 # make deb: the .debs (dpkg-buildpackage -us -uc -b on a copy of the tree) into build/packages/,
 # lintian clean. make rpm: rpm/jitsudo.spec with rpmbuild, rpmlint clean (rpm/jitsudo.rpmlintrc).
-# make package-test: the .debs installed, checked, removed and purged in a clean Debian 12 root
+# make package-test: the .debs and .rpms installed, checked, removed (and purged) in a clean Debian 12 root
 # (debootstrap, cached in /var/cache/jitsudo-package-test). docs/install.md has the details.
 .PHONY: deb rpm package-test
 deb: deps
@@ -224,5 +224,5 @@ deb: deps
 rpm: deps
 	@tests/package/build-rpm
 
-package-test: deb
+package-test: deb rpm
 	@tests/package/package-test
