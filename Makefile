@@ -215,8 +215,8 @@ clean:
 # ---- packages -----------------------------------------------------------------------------
 # make deb: the .debs (dpkg-buildpackage -us -uc -b on a copy of the tree) into build/packages/,
 # lintian clean. make rpm: rpm/jitsudo.spec with rpmbuild, rpmlint clean (rpm/jitsudo.rpmlintrc).
-# make package-test: the .debs and .rpms installed, checked, removed (and purged) in a clean Debian 12 root
-# (debootstrap, cached in /var/cache/jitsudo-package-test). docs/install.md has the details.
+# make package-test: the .debs and .rpms installed, checked, removed (and purged) in a clean
+# Debian 12 root (debootstrap, cached in /var/cache/jitsudo-package-test). See docs/install.md.
 .PHONY: deb rpm package-test
 deb: deps
 	@tests/package/build-deb
