@@ -194,10 +194,12 @@ grant_ensure(struct conn *c)
 		return send_state(c, &g);
 	if (r < 0) /* nothing held and jitsudod cannot be asked */
 		return send_failure(c, JIT_ERR_UNAVAILABLE, message);
-	if (lookup)
-		return send_error(c, JIT_AP_ERR_NOT_FOUND, "no matching grant held");
+	/* A request of the user for this grant still waiting for a decision is the answer, also
+	 * to a lookup: the caller waits for it instead of filing a second one. */
 	if (agent_state_find(a->state, user.uid, provider, role, scope_filter, "PENDING", &g) == 0)
 		return send_state(c, &g);
+	if (lookup)
+		return send_error(c, JIT_AP_ERR_NOT_FOUND, "no matching grant held or pending");
 	r = agent_server_create(a->server, &user, provider, role, have_scope ? scope : "",
 	                        duration ? duration : a->config->default_duration_seconds, reason,
 	                        break_glass, deadline, &g, message, sizeof(message));

@@ -3,14 +3,19 @@
 # (accepted and silent: the module must return by its deadline) or not at all (no socket), by
 # an impostor (a socket or a peer that is not root), and with the server down behind the agent.
 # A subset runs again under valgrind, which must report no error and no leak.
+# With the real agent and jitsudod, a request still pending is waited for at the next auth instead
+# of being asked for again.
 import os
 import shutil
 import socket
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
+import harness
 import pam_support as ps
 from pam_support import (PAM_AUTH_ERR, PAM_AUTHINFO_UNAVAIL, PAM_CONV_ERR, PAM_IGNORE,
                          PAM_PERM_DENIED, PAM_SERVICE_ERR, PAM_SUCCESS)
@@ -573,6 +578,53 @@ def test_server_down_behind_the_real_agent(tmp_path, agent_without_server, valgr
         assert r.times[stage] < 6, (stage, r.times)
     assert r.env == {}
     assert not r.messages("prompt-echo-on")  # no reason asked for a request that cannot go
+
+
+# ---- a pending request is waited for, not filed twice (real agent and jitsudod) ---------------
+
+PENDING_USER = "jitpend"
+
+
+@pytest.fixture(scope="module")
+def pending_world():
+    with ps.world() as w, ps.unix_user(PENDING_USER, groups=[ps.ELIGIBLE_GROUP]):
+        yield w
+
+
+def requests_of(w, user):
+    body = harness.expect(w.person(user).list(mine="true", page_size=100), 200)
+    return body["requests"]
+
+
+def test_auth_waits_for_the_pending_request_instead_of_asking_again(tmp_path, pending_world):
+    w = pending_world
+    conf = ps.write_service(tmp_path / "pam.d", SERVICE, [
+        ps.module_line("auth", w.socket, *GRANT, "timeout=5s", "wait=1s")])
+    # First try: the reason is asked, the request filed, still pending at the cap.
+    r = ps.run_driver(conf, SERVICE, PENDING_USER, ["auth"], answers=["INC-1 first try"])
+    assert r.results["auth"] == PAM_AUTH_ERR, r
+    [req] = requests_of(w, PENDING_USER)
+    assert req["state"] == "REQUEST_STATE_PENDING"
+    assert any(req["id"] in m for m in r.messages("error")), r
+    # Second try (a new PAM handle, as a new sudo run): the lookup finds that request
+    # PENDING; the module waits for it without asking for a reason, and the approval that
+    # comes meanwhile lets it through.
+    approver = threading.Timer(0.5, lambda: w.bob.approve(req["id"], "ok"))
+    approver.start()
+    try:
+        conf2 = ps.write_service(tmp_path / "pam2.d", SERVICE, [
+            ps.module_line("auth", w.socket, *GRANT, "timeout=5s", "wait=20s")])
+        t0 = time.monotonic()
+        r = ps.run_driver(conf2, SERVICE, PENDING_USER, ["auth"])
+    finally:
+        approver.join()
+    assert r.results["auth"] == PAM_SUCCESS, (r, w.logs())
+    assert not r.messages("prompt-echo-on"), r
+    assert any(req["id"] in m for m in r.messages()), r
+    assert time.monotonic() - t0 < 15
+    assert [x["id"] for x in requests_of(w, PENDING_USER)] == [req["id"]]
+    w.person(PENDING_USER).call("POST", f"requests/{req['id']}/revoke",
+                                json_body={"reason": "test done"})
 
 
 # ---- the shipped examples ------------------------------------------------------------------
