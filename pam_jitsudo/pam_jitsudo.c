@@ -553,14 +553,15 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		log_agent_error(&c, "looking up a grant", JIT_ERR_PROTOCOL);
 		return PAM_AUTHINFO_UNAVAIL;
 	}
-	if (c.args.gate != JIT_PAM_GATE_AUTO) {
-		if (found && classify(st.state) == GRANT_PENDING) {
-			snprintf(why, sizeof(why), "request %s is still waiting for approval",
-			         st.request_id);
-			return gate_refuse(&c, why);
-		}
-		return gate_refuse(&c, "no active grant");
+	/* A request already waiting for a decision: refused with its id, and with gate=auto no
+	 * second request is filed for it. */
+	if (found && classify(st.state) == GRANT_PENDING) {
+		snprintf(why, sizeof(why), "request %s is still waiting for approval",
+		         st.request_id);
+		return gate_refuse(&c, why);
 	}
+	if (c.args.gate != JIT_PAM_GATE_AUTO)
+		return gate_refuse(&c, "no active grant");
 	/* gate=auto: ask; only an answer of approved-at-once lets the login through. */
 	if (pam_get_item(pamh, PAM_SERVICE, &service) != PAM_SUCCESS || !service)
 		service = "?";

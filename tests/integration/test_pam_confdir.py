@@ -4,7 +4,7 @@
 # an impostor (a socket or a peer that is not root), and with the server down behind the agent.
 # A subset runs again under valgrind, which must report no error and no leak.
 # With the real agent and jitsudod, a request still pending is waited for at the next auth instead
-# of being asked for again.
+# of being asked for again, and gate=auto refuses with its id instead of filing another.
 import os
 import shutil
 import socket
@@ -387,6 +387,15 @@ def test_account_gate_auto(tmp_path):
         r = run(stack(tmp_path / "b2", agent.path, account=("gate=auto",)), ["account"])
     assert r.results["account"] == PAM_PERM_DENIED, r
     assert any("r-p" in m for m in r.messages("error")), r
+    # The lookup finds the user's request still pending: refused with its id, and no second
+    # request is asked for.
+    script = {"GRANT_ENSURE": [{"state": "PENDING", "request_id": "r-held"}]}
+    with ps.fake_agent(tmp_path / "c", script) as agent:
+        r = run(stack(tmp_path / "c2", agent.path, account=("gate=auto",)), ["account"])
+        sent = agent.requests("GRANT_ENSURE")
+    assert r.results["account"] == PAM_PERM_DENIED, r
+    assert any("r-held" in m and "waiting" in m for m in r.messages("error")), r
+    assert len(sent) == 1 and sent[0]["fields"].get("lookup_only") == 1, sent
 
 
 def test_session_injects_allowed_variables_only(tmp_path):
@@ -580,7 +589,7 @@ def test_server_down_behind_the_real_agent(tmp_path, agent_without_server, valgr
     assert not r.messages("prompt-echo-on")  # no reason asked for a request that cannot go
 
 
-# ---- a pending request is waited for, not filed twice (real agent and jitsudod) ---------------
+# ---- a pending request is waited for, never filed twice (real agent and jitsudod) -------------
 
 PENDING_USER = "jitpend"
 
@@ -625,6 +634,24 @@ def test_auth_waits_for_the_pending_request_instead_of_asking_again(tmp_path, pe
     assert [x["id"] for x in requests_of(w, PENDING_USER)] == [req["id"]]
     w.person(PENDING_USER).call("POST", f"requests/{req['id']}/revoke",
                                 json_body={"reason": "test done"})
+
+
+def test_gate_auto_reuses_the_pending_request(tmp_path, pending_world):
+    w = pending_world
+    # role=db-admin: no policy approves it at once, so it waits for a human.
+    conf = ps.write_service(tmp_path / "pam.d", SERVICE, [
+        ps.module_line("account", w.socket, "provider=aws", "role=db-admin",
+                       "scope=123456789012", "timeout=5s", "gate=auto")])
+    ids = set()
+    for _ in range(3):
+        r = ps.run_driver(conf, SERVICE, PENDING_USER, ["account"])
+        assert r.results["account"] == PAM_PERM_DENIED, (r, w.logs())
+        msg = " ".join(r.messages("error"))
+        assert "waiting for approval" in msg, r
+        ids.add(msg.split("request ", 1)[1].split()[0])
+    mine = [x for x in requests_of(w, PENDING_USER) if x["role"] == "db-admin"]
+    assert len(mine) == 1 and {mine[0]["id"]} == ids, (mine, ids)
+    assert mine[0]["state"] == "REQUEST_STATE_PENDING"
 
 
 # ---- the shipped examples ------------------------------------------------------------------
