@@ -1,0 +1,190 @@
+/* Calls to jitsudod's REST API: the URL from the settings, the bearer token, JSON bodies, and
+ * the one place where HTTP answers become errors and one-line messages. The server's answers
+ * are parsed with a bound and its messages are printed with control characters replaced. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "lib/common/errors.h"
+#include "lib/common/json.h"
+#include "lib/common/macro.h"
+
+int
+jit_cli_url_escape(const char *text, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		bool plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		             (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' ||
+		             *p == '~';
+		if (o + (plain ? 1 : 3) >= size)
+			return JIT_ERR_TOO_LARGE;
+		if (plain) {
+			buf[o++] = (char)*p;
+		} else {
+			buf[o++] = '%';
+			buf[o++] = hex[*p >> 4];
+			buf[o++] = hex[*p & 15];
+		}
+	}
+	if (o >= size)
+		return JIT_ERR_TOO_LARGE;
+	buf[o] = '\0';
+	return 0;
+}
+
+int
+jit_cli_query_add(char *buf, size_t size, const char *name, const char *value)
+{
+	size_t used = strlen(buf);
+	char escaped[2048];
+	int r, n;
+
+	if ((r = jit_cli_url_escape(value, escaped, sizeof escaped)) < 0)
+		return r;
+	n = snprintf(buf + used, size - used, "%c%s=%s", strchr(buf, '?') ? '&' : '?', name,
+	             escaped);
+	if (n < 0 || (size_t)n >= size - used) {
+		buf[used] = '\0';
+		return JIT_ERR_TOO_LARGE;
+	}
+	return 0;
+}
+
+/* The message of an error answer: {"code", "message"} from jitsudod, or the status alone. */
+static void
+error_message(const struct jit_cli_response *resp, char *buf, size_t size)
+{
+	_cleanup_json_ json_t *body = NULL;
+	char parse_error[160];
+	const char *message = NULL;
+
+	if (jit_json_parse_object(resp->body, resp->len, JIT_CLI_HTTP_MAX_BODY, &body, parse_error,
+	                          sizeof parse_error) == 0)
+		message = jit_cli_str(body, "message");
+	if (message && message[0])
+		jit_cli_sanitize(message, buf, size);
+	else
+		snprintf(buf, size, "HTTP status %ld", resp->status);
+}
+
+static int
+status_error(long status)
+{
+	if (status == 400 || status == 413)
+		return JIT_ERR_INVALID;
+	if (status == 401)
+		return JIT_ERR_UNAUTHENTICATED;
+	if (status == 403)
+		return JIT_ERR_DENIED;
+	if (status == 404)
+		return JIT_ERR_NOT_FOUND;
+	if (status == 409)
+		return JIT_ERR_CONFLICT;
+	if (status >= 500)
+		return JIT_ERR_UNAVAILABLE;
+	return JIT_ERR_PROTOCOL;
+}
+
+int
+jit_cli_api_quiet(struct jit_cli *cli, const char *method, const char *path, json_t *body,
+                  bool authenticated, json_t **ret, char *error, size_t error_size)
+{
+	struct jit_cli_http h = {
+		.ca_file = cli->ca_file,
+		.timeout_ms = cli->timeout_ms,
+		.debug = cli->debug,
+	};
+	struct jit_cli_response resp = { 0 };
+	_cleanup_free_ char *url = NULL;
+	_cleanup_free_ char *text = NULL;
+	char message[600];
+	json_t *parsed = NULL;
+	int r;
+
+	error[0] = '\0';
+	if ((r = jit_cli_need_server(cli)) < 0)
+		return r;
+	if (authenticated && (r = jit_cli_need_token(cli)) < 0)
+		return r;
+	if (asprintf(&url, "%s%s", cli->server, path) < 0)
+		return -ENOMEM;
+	if (body) {
+		text = jit_json_dump(body);
+		if (!text)
+			return -ENOMEM;
+	}
+	r = jit_cli_http_do(&h, method, url, authenticated ? cli->token : NULL,
+	                    text ? "application/json" : NULL, text, text ? strlen(text) : 0, &resp);
+	if (text)
+		explicit_bzero(text, strlen(text));
+	if (r == JIT_ERR_UNAVAILABLE) {
+		snprintf(error, error_size, "cannot reach the server at %s within %d ms",
+		         cli->server, cli->timeout_ms);
+		return r;
+	}
+	if (r == JIT_ERR_TOO_LARGE) {
+		snprintf(error, error_size, "the server's answer is larger than %u bytes",
+		         JIT_CLI_HTTP_MAX_BODY);
+		return JIT_ERR_PROTOCOL;
+	}
+	if (r < 0) {
+		snprintf(error, error_size, "%s %s: %s", method, path, jit_strerror(r));
+		return r;
+	}
+	if (resp.status < 200 || resp.status > 299) {
+		error_message(&resp, message, sizeof message);
+		r = status_error(resp.status);
+		switch (r) {
+		case JIT_ERR_UNAUTHENTICATED:
+			snprintf(error, error_size, "the server did not accept the token: %s%s",
+			         message,
+			         cli->token_from_flag_or_env ? "" : " (run `jitsudo login`)");
+			break;
+		case JIT_ERR_DENIED:
+			snprintf(error, error_size, "refused: %s", message);
+			break;
+		case JIT_ERR_NOT_FOUND:
+			snprintf(error, error_size, "not found: %s", message);
+			break;
+		case JIT_ERR_UNAVAILABLE:
+			snprintf(error, error_size, "the server failed (HTTP %ld): %s", resp.status,
+			         message);
+			break;
+		default:
+			snprintf(error, error_size, "%s", message);
+			break;
+		}
+		jit_cli_response_done(&resp);
+		return r;
+	}
+	if (ret) {
+		char parse_error[200];
+		r = jit_json_parse_object(resp.body, resp.len, JIT_CLI_HTTP_MAX_BODY, &parsed,
+		                          parse_error, sizeof parse_error);
+		if (r < 0) {
+			snprintf(error, error_size,
+			         "the server's answer to %s %s is not a JSON object", method, path);
+			jit_cli_response_done(&resp);
+			return JIT_ERR_PROTOCOL;
+		}
+		*ret = parsed;
+	}
+	jit_cli_response_done(&resp);
+	return 0;
+}
+
+int
+jit_cli_api(struct jit_cli *cli, const char *method, const char *path, json_t *body,
+            bool authenticated, json_t **ret)
+{
+	char error[800];
+	int r = jit_cli_api_quiet(cli, method, path, body, authenticated, ret, error, sizeof error);
+	if (r < 0 && error[0])
+		jit_cli_fail(r, "%s", error);
+	return r;
+}
