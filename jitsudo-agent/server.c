@@ -153,89 +153,131 @@ agent_server_free(struct agent_server *s)
 	free(s);
 }
 
-/* One HTTP exchange, made by the helper (which signs a fresh host token for it). Returns 0 and
- * the status and parsed JSON (may be NULL for an empty or unparsable body), or
- * JIT_ERR_UNAVAILABLE / JIT_ERR_TIMEOUT with a message. */
+struct http_call {
+	const char *method;
+	const char *path; /* under the API's base */
+	json_t *body;     /* NULL: none */
+};
+
+/* Reads the answer of call i from the helper's output at *cursor. */
 static int
-call(struct agent_server *s, const struct agent_user *user, const char *method, const char *path,
-     json_t *body, uint64_t deadline_ns, long *ret_status, json_t **ret_json, char *message,
-     size_t message_size)
+parse_answer(char **cursor, char *end, long *ret_status, json_t **ret_json, char *message,
+             size_t message_size)
+{
+	char *line = *cursor, *nl = memchr(line, '\n', (size_t)(end - line));
+	if (nl && strncmp(line, "STATUS ", 7) == 0) {
+		char *p = NULL;
+		long status = strtol(line + 7, &p, 10);
+		unsigned long long body_len = p && *p == ' ' ? strtoull(p + 1, &p, 10) : 0;
+		if (p == nl && status >= 100 && status <= 599 &&
+		    body_len <= (unsigned long long)(end - nl - 1)) {
+			json_error_t jerr;
+			*ret_json = body_len ? json_loadb(nl + 1, body_len, 0, &jerr) : NULL;
+			*ret_status = status;
+			*cursor = nl + 1 + body_len;
+			return 0;
+		}
+	}
+	if (nl && strncmp(line, "ERROR ", 6) == 0) {
+		*nl = '\0';
+		char *kind = line + 6, *text = strchr(kind, ' ');
+		if (text)
+			*text++ = '\0';
+		msg(message, message_size, "%s", text ? text : kind);
+		return strcmp(kind, "timeout") == 0       ? JIT_ERR_TIMEOUT
+		       : strcmp(kind, "unreachable") == 0 ? JIT_ERR_UNAVAILABLE
+		                                          : JIT_ERR_INTERNAL;
+	}
+	msg(message, message_size, "jitsudod unreachable: the call helper answered nothing");
+	return JIT_ERR_UNAVAILABLE;
+}
+
+/* HTTP exchanges made in order by one run of the helper, on one connection, each with a fresh
+ * host token. Returns 0 with every status and parsed JSON (a body may be NULL when empty or
+ * unparsable; the caller decrefs them), or JIT_ERR_UNAVAILABLE / JIT_ERR_TIMEOUT /
+ * JIT_ERR_INTERNAL with a message (nothing returned). The whole run ends by deadline_ns plus
+ * the helper's start. */
+static int
+call_many(struct agent_server *s, const struct agent_user *user, size_t n,
+          const struct http_call *calls, uint64_t deadline_ns, long *ret_status, json_t **ret_json,
+          char *message, size_t message_size)
 {
 	const struct agent_config *c = s->config;
 	const char *argv[] = { AGENT_CALL_HELPER, "call", NULL };
-	char url[2048], *input = NULL, *out = NULL;
+	char *input = NULL, *out = NULL;
 	size_t len = 0;
 	int r;
 
+	if (n == 0 || n > AGENT_CALL_MAX_CALLS)
+		return JIT_ERR_INVALID;
 	uint64_t now = jit_ap_now_ns();
 	if (now >= deadline_ns) {
 		msg(message, message_size, "deadline passed before jitsudod could be asked");
 		return JIT_ERR_TIMEOUT;
 	}
-	long timeout_ms = (long)((deadline_ns - now) / 1000000);
+	/* Each exchange gets its share of what is left, at most server.timeout. */
+	long timeout_ms = (long)((deadline_ns - now) / 1000000 / n);
 	if (timeout_ms > c->server_timeout_ms)
 		timeout_ms = c->server_timeout_ms;
 	if (timeout_ms < 1)
 		timeout_ms = 1;
-	if (snprintf(url, sizeof(url), "%s%s%s", c->server_url, API, path) >= (int)sizeof(url))
-		return JIT_ERR_INVALID;
+	json_t *list = json_array();
+	for (size_t i = 0; list && i < n; i++) {
+		char url[2048];
+		if (snprintf(url, sizeof(url), "%s%s%s", c->server_url, API, calls[i].path) >=
+		    (int)sizeof(url)) {
+			json_decref(list);
+			return JIT_ERR_INVALID;
+		}
+		char *text = calls[i].body ? json_dumps(calls[i].body, JSON_COMPACT) : NULL;
+		json_array_append_new(list, json_pack("{s:s,s:s,s:s*}", "url", url, "method",
+		                                      calls[i].method, "body", text));
+		free(text);
+	}
 	json_t *groups = json_array();
 	for (size_t i = 0; groups && user->groups[i]; i++)
 		json_array_append_new(groups, json_string(user->groups[i]));
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_t *req = json_pack("{s:s,s:s,s:s,s:s*,s:s,s:s,s:I,s:s,s:o*,s:s*,s:I}", "url", url,
-	                        "method", method, "key_file", c->key_file, "ca_file", c->ca_file,
-	                        "host", c->host_name, "audience", c->audience, "token_ttl",
-	                        (json_int_t)c->token_ttl_seconds, "sub", user->identity, "groups",
-	                        groups, "body", text, "timeout_ms", (json_int_t)timeout_ms);
-	free(text);
+	json_t *req =
+	        json_pack("{s:s,s:s*,s:s,s:s,s:I,s:s,s:o*,s:o*,s:I}", "key_file", c->key_file,
+	                  "ca_file", c->ca_file, "host", c->host_name, "audience", c->audience,
+	                  "token_ttl", (json_int_t)c->token_ttl_seconds, "sub", user->identity,
+	                  "groups", groups, "calls", list, "timeout_ms", (json_int_t)timeout_ms);
 	input = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
 	if (!input)
 		return -ENOMEM;
-	/* The helper's own timeout is timeout_ms; the extra second covers its start. */
-	uint64_t hard = jit_ap_now_ns() + (uint64_t)(timeout_ms + 1000) * 1000000ull;
-	r = agent_helper_run(argv, input, strlen(input),
-	                     hard < deadline_ns + 1000000000ull ? hard
-	                                                        : deadline_ns + 1000000000ull,
-	                     &out, &len, NULL);
+	/* The helper bounds each exchange by timeout_ms; the extra second covers its start. */
+	uint64_t hard = jit_ap_now_ns() + ((uint64_t)timeout_ms * n + 1000) * 1000000ull;
+	r = agent_helper_run(argv, input, strlen(input), hard, &out, &len, NULL);
 	free(input);
 	if (r < 0) {
 		msg(message, message_size, "jitsudod unreachable: the call helper failed: %s",
 		    jit_strerror(r));
 		return r == JIT_ERR_TIMEOUT ? JIT_ERR_TIMEOUT : JIT_ERR_UNAVAILABLE;
 	}
-	char *nl = memchr(out, '\n', len);
-	if (nl && strncmp(out, "STATUS ", 7) == 0) {
-		char *end = NULL;
-		long status = strtol(out + 7, &end, 10);
-		if (end == nl && status >= 100 && status <= 599) {
-			json_error_t jerr;
-			size_t body_len = len - (size_t)(nl + 1 - out);
-			*ret_json = body_len ? json_loadb(nl + 1, body_len, 0, &jerr) : NULL;
-			*ret_status = status;
-			explicit_bzero(out, len);
-			free(out);
-			return 0;
-		}
-	}
-	if (nl && strncmp(out, "ERROR ", 6) == 0) {
-		*nl = '\0';
-		char *kind = out + 6, *text_start = strchr(kind, ' ');
-		if (text_start)
-			*text_start++ = '\0';
-		msg(message, message_size, "%s", text_start ? text_start : kind);
-		r = strcmp(kind, "timeout") == 0       ? JIT_ERR_TIMEOUT
-		    : strcmp(kind, "unreachable") == 0 ? JIT_ERR_UNAVAILABLE
-		                                       : JIT_ERR_INTERNAL;
-	} else {
-		msg(message, message_size,
-		    "jitsudod unreachable: the call helper answered nothing");
-		r = JIT_ERR_UNAVAILABLE;
-	}
+	char *cursor = out;
+	size_t done = 0;
+	for (; done < n; done++)
+		if ((r = parse_answer(&cursor, out + len, &ret_status[done], &ret_json[done],
+		                      message, message_size)) < 0)
+			break;
+	if (r < 0)
+		for (size_t i = 0; i < done; i++)
+			json_decref(TAKE_PTR(ret_json[i]));
 	explicit_bzero(out, len);
 	free(out);
 	return r;
+}
+
+/* One HTTP exchange through the helper (see call_many). */
+static int
+call(struct agent_server *s, const struct agent_user *user, const char *method, const char *path,
+     json_t *body, uint64_t deadline_ns, long *ret_status, json_t **ret_json, char *message,
+     size_t message_size)
+{
+	const struct http_call one = { method, path, body };
+	return call_many(s, user, 1, &one, deadline_ns, ret_status, ret_json, message,
+	                 message_size);
 }
 
 /* Translates a non-2xx status into an error code and message. */
@@ -312,20 +354,26 @@ agent_server_list(struct agent_server *s, const struct agent_user *user, uint64_
                   size_t message_size)
 {
 	static const char *const states[] = { "ACTIVE", "APPROVED", "PENDING" };
+	struct http_call calls[3];
+	char paths[3][128];
+	long status[3] = { 0 };
+	json_t *answers[3] = { NULL, NULL, NULL };
 	size_t n = 0;
 	for (size_t k = 0; k < 3; k++) {
-		_cleanup_json_ json_t *answer = NULL;
-		char path[128];
-		long status = 0;
-		snprintf(path, sizeof(path), "/requests?mine=true&page_size=100&state=%s",
+		snprintf(paths[k], sizeof(paths[k]), "/requests?mine=true&page_size=100&state=%s",
 		         states[k]);
-		int r = call(s, user, "GET", path, NULL, deadline_ns, &status, &answer, message,
-		             message_size);
-		if (r < 0)
-			return r;
-		if (status != 200)
-			return status_error(status, answer, message, message_size);
-		const json_t *list = json_object_get(answer, "requests");
+		calls[k] = (struct http_call){ "GET", paths[k], NULL };
+	}
+	/* One run of the helper for the three lists. */
+	int r = call_many(s, user, 3, calls, deadline_ns, status, answers, message, message_size);
+	if (r < 0)
+		return r;
+	for (size_t k = 0; k < 3 && r == 0; k++) {
+		if (status[k] != 200) {
+			r = status_error(status[k], answers[k], message, message_size);
+			break;
+		}
+		const json_t *list = json_object_get(answers[k], "requests");
 		size_t i;
 		json_t *item;
 		json_array_foreach(list, i, item)
@@ -336,6 +384,10 @@ agent_server_list(struct agent_server *s, const struct agent_user *user, uint64_
 				n++;
 		}
 	}
+	for (size_t k = 0; k < 3; k++)
+		json_decref(answers[k]);
+	if (r < 0)
+		return r;
 	*ret_count = n;
 	return 0;
 }

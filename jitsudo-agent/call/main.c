@@ -1,8 +1,8 @@
 /* jitsudo-agent-call: the agent's short-lived helper for everything that needs TLS or the host
  * key, so that the long-running agent loads neither libcurl nor OpenSSL. `call` reads one
- * request (JSON, bounded) on stdin, signs a fresh host token (new jti each time), makes one
- * HTTP exchange with jitsudod and writes "STATUS <code>\n<body>" or "ERROR <kind> <text>\n" on
- * stdout; `check-key FILE` validates the host key; `keygen --out FILE` writes a new one.
+ * request (JSON, bounded) on stdin: up to AGENT_CALL_MAX_CALLS HTTP exchanges with jitsudod,
+ * made in order on one connection, each with a freshly signed host token (new jti each time);
+ * it writes "STATUS <code> <length>\n<body>" for each, or "ERROR <kind> <text>\n" and stops; `check-key FILE` validates the host key; `keygen --out FILE` writes a new one.
  * Trusts its parent (the agent, root) for the request and jitsudod's certificate only as the
  * configured CA vouches for it. Never prints or logs the token or the key. */
 #include <errno.h>
@@ -236,45 +236,38 @@ read_request(void)
 	return json_loadb(buf, len, 0, &jerr);
 }
 
+/* One HTTP exchange on handle h (kept between the calls of a batch, so the connection is
+ * reused), with its own fresh token. Writes its answer to stdout. Returns 0 when the batch may
+ * go on, 1 when it must stop (an ERROR line was written or stdout failed). */
 static int
-call(void)
+exchange(CURL *h, cjose_jwk_t *key, const json_t *req, const json_t *one)
 {
-	char error[512] = "", auth[8192], *token = NULL;
-	cjose_jwk_t *key = NULL;
+	const char *url = json_string_value(json_object_get(one, "url"));
+	const char *method = json_string_value(json_object_get(one, "method"));
+	const char *body = json_string_value(json_object_get(one, "body"));
+	const char *ca_file = json_string_value(json_object_get(req, "ca_file"));
+	json_int_t timeout_ms = json_integer_value(json_object_get(req, "timeout_ms"));
 	struct curl_slist *headers = NULL;
 	struct answer a = { 0 };
+	char auth[8192], *token = NULL;
 	int rc = 1;
 
-	_cleanup_json_ json_t *req = read_request();
-	const char *url = json_string_value(json_object_get(req, "url"));
-	const char *method = json_string_value(json_object_get(req, "method"));
-	const char *key_file = json_string_value(json_object_get(req, "key_file"));
-	const char *ca_file = json_string_value(json_object_get(req, "ca_file"));
-	const char *body = json_string_value(json_object_get(req, "body"));
-	json_int_t timeout_ms = json_integer_value(json_object_get(req, "timeout_ms"));
-	if (!url || !method || !key_file || !json_is_string(json_object_get(req, "host")) ||
-	    !json_is_string(json_object_get(req, "audience")) ||
-	    !json_is_string(json_object_get(req, "sub")) ||
-	    !json_is_array(json_object_get(req, "groups")) || timeout_ms < 1)
-		return fail("internal", "malformed request from the agent");
-	if (load_key(key_file, &key, error, sizeof(error)) < 0)
-		return fail("internal", "%s", error);
-	int r = sign_token(key, req, &token);
-	cjose_jwk_release(key);
-	if (r < 0)
-		return fail("internal", "cannot sign the host token");
+	if (!url || !method) {
+		fail("internal", "malformed request from the agent");
+		return 1;
+	}
+	if (sign_token(key, req, &token) < 0) {
+		fail("internal", "cannot sign the host token");
+		return 1;
+	}
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
 	explicit_bzero(token, strlen(token));
 	free(token);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return fail("internal", "libcurl cannot start");
-	CURL *h = curl_easy_init();
-	if (!h)
-		return fail("internal", "out of memory");
 	headers = curl_slist_append(headers, auth);
 	explicit_bzero(auth, sizeof(auth));
 	if (body)
 		headers = curl_slist_append(headers, "Content-Type: application/json");
+	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
@@ -297,22 +290,56 @@ call(void)
 	for (struct curl_slist *l = headers; l; l = l->next)
 		explicit_bzero(l->data, strlen(l->data));
 	curl_slist_free_all(headers);
-	curl_easy_cleanup(h);
 	if (cc != CURLE_OK || a.too_large) {
-		rc = fail(cc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "unreachable",
-		          "jitsudod unreachable: %s",
-		          a.too_large ? "answer too large" : curl_easy_strerror(cc));
+		fail(cc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "unreachable",
+		     "jitsudod unreachable: %s",
+		     a.too_large ? "answer too large" : curl_easy_strerror(cc));
 		goto out;
 	}
-	printf("STATUS %ld\n", status);
+	printf("STATUS %ld %zu\n", status, a.len);
 	if (a.len && fwrite(a.data, 1, a.len, stdout) != a.len)
 		goto out;
-	rc = fflush(stdout) == 0 ? 0 : 1;
+	rc = 0;
 out:
 	if (a.data)
 		explicit_bzero(a.data, a.len);
 	free(a.data);
 	return rc;
+}
+
+static int
+call(void)
+{
+	char error[512] = "";
+	cjose_jwk_t *key = NULL;
+
+	_cleanup_json_ json_t *req = read_request();
+	const char *key_file = json_string_value(json_object_get(req, "key_file"));
+	const json_t *calls = json_object_get(req, "calls");
+	if (!key_file || !json_is_string(json_object_get(req, "host")) ||
+	    !json_is_string(json_object_get(req, "audience")) ||
+	    !json_is_string(json_object_get(req, "sub")) ||
+	    !json_is_array(json_object_get(req, "groups")) || !json_is_array(calls) ||
+	    json_array_size(calls) == 0 || json_array_size(calls) > AGENT_CALL_MAX_CALLS ||
+	    json_integer_value(json_object_get(req, "timeout_ms")) < 1)
+		return fail("internal", "malformed request from the agent");
+	if (load_key(key_file, &key, error, sizeof(error)) < 0)
+		return fail("internal", "%s", error);
+	CURL *h = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? curl_easy_init() : NULL;
+	if (!h) {
+		cjose_jwk_release(key);
+		return fail("internal", "libcurl cannot start");
+	}
+	size_t i;
+	json_t *one;
+	json_array_foreach(calls, i, one)
+	{
+		if (exchange(h, key, req, one) != 0)
+			break;
+	}
+	curl_easy_cleanup(h);
+	cjose_jwk_release(key);
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 int
