@@ -234,6 +234,25 @@ def test_config_errors_name_the_file_and_line(tmp_path, text, line, message):
     assert not (tmp_path / "a.sock").exists()
 
 
+def test_the_call_helper_is_required(tmp_path):
+    """Without jitsudo-agent-call next to it, the agent refuses to start and says why; with a
+    host key others may read, the helper's check stops it too."""
+    alone = tmp_path / "bin"
+    alone.mkdir()
+    shutil.copy(ag.AGENT_BIN, alone / "jitsudo-agent")
+    agent = ag.Agent(tmp_path / "a", server_url="http://127.0.0.1:1")
+    agent.write_config()
+    argv = ["--config", str(agent.config_path), "--listen-pam", str(tmp_path / "p.sock"),
+            "--listen-user", str(tmp_path / "u.sock")]
+    p = subprocess.run([str(alone / "jitsudo-agent"), *argv], capture_output=True, text=True,
+                       timeout=10)
+    assert p.returncode == 1 and "jitsudo-agent-call" in p.stderr, p
+    os.chmod(agent.key, 0o644)
+    p = subprocess.run([str(ag.AGENT_BIN), *argv], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 1 and "readable by group or others" in p.stderr, p
+    assert not (tmp_path / "p.sock").exists()
+
+
 CLIENT = """
 import sys, json
 sys.path.insert(0, {here!r})
