@@ -106,7 +106,7 @@ exchange(int *in_fd, int out_fd, const char *input, size_t input_len, uint64_t d
 		if (r <= 0)
 			continue;
 		if (len == cap) {
-			if (cap >= AGENT_CALL_MAX_ANSWER + 4096) {
+			if (cap >= AGENT_CALL_MAX_OUTPUT) {
 				r = JIT_ERR_TOO_LARGE;
 				goto fail;
 			}

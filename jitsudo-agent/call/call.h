@@ -10,5 +10,7 @@
 #define AGENT_CALL_MAX_ANSWER (1024 * 1024)
 #define AGENT_CALL_MAX_REQUEST (256 * 1024)
 #define AGENT_CALL_MAX_CALLS 8
+/* All the output of one run the agent reads (a power of two times 4 KiB). */
+#define AGENT_CALL_MAX_OUTPUT (4 * 1024 * 1024)
 
 #endif
