@@ -231,8 +231,13 @@ jit_cli_parse_duration_flag(const char *flag, const char *value, int64_t *ret_se
 	int64_t s;
 
 	if (jit_duration_parse(value, &s, why, sizeof why) < 0) {
-		snprintf(error, error_size, "--%s: %s (use a duration such as 30m, 1h or 2h30m)",
-		         flag, why[0] ? why : "not a duration");
+		if (why[0])
+			snprintf(error, error_size, "--%s: %s", flag, why);
+		else
+			snprintf(error, error_size,
+			         "--%s: \"%.32s\" is not a duration such as 30m, 1h "
+			         "or 2h30m",
+			         flag, value);
 		return JIT_ERR_INVALID;
 	}
 	*ret_seconds = s;

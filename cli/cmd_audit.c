@@ -10,7 +10,7 @@
 
 #define AUDIT_DEFAULT_LIMIT 1000
 #define AUDIT_MAX_LIMIT 1000000
-#define PAGE_SIZE_MAX 1000
+#define PAGE_SIZE_MAX 100 /* per page; small pages keep each answer quick */
 
 static const struct jit_cli_option audit_options[] = {
 	JIT_CLI_FLAG("actor", 0, "<identity>", "only events of this actor"),
@@ -58,9 +58,10 @@ print_events(struct jit_cli *cli, json_t *events)
 	if (cli->quiet) {
 		json_array_foreach(events, i, e)
 		{
-			char id[160];
-			jit_cli_sanitize(jit_cli_str(e, "id"), id, sizeof id);
-			printf("%s\n", id);
+			/* Event IDs are integers (the chain's sequence). */
+			json_t *id = json_object_get(e, "id");
+			if (json_is_integer(id))
+				printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(id));
 		}
 		return 0;
 	}
