@@ -1392,8 +1392,9 @@ stored_token(const char *credentials_path, int timeout_ms, bool debug, char **re
 			fprintf(stderr, "jitsudo: debug: %s\n", error);
 		return r;
 	}
+	/* Only the server wanted: the token's state does not matter. */
 	int64_t left = c.expires_at - now_seconds();
-	if (left < JIT_CLI_REFRESH_MARGIN_S) {
+	if (ret_token && left < JIT_CLI_REFRESH_MARGIN_S) {
 		if (!c.refresh_token) {
 			set_error(error, sizeof error,
 			          "the ID token expired and there is no "

@@ -26,7 +26,7 @@ struct jit_cli_login_opts {
  * (and "Or open <verification_uri_complete>" when the provider gives one), then polls the token
  * endpoint at the provider's interval (honouring slow_down) until the user approves, the code
  * expires, the provider refuses or max_wait_s passes; then stores the tokens and prints
- * "Logged in as <subject or preferred_username>".
+ * "Logged in as <email, else preferred_username, else subject>".
  * On failure it has already written one line "jitsudo: <what went wrong>" to stderr and returns
  * JIT_ERR_UNAVAILABLE (issuer unreachable or silent), JIT_ERR_DENIED (the user or provider
  * refused), JIT_ERR_TIMEOUT (the code expired or max_wait_s passed), JIT_ERR_INVALID (bad
@@ -42,7 +42,8 @@ int jit_cli_logout(const char *credentials_path);
  * no file, JIT_ERR_UNAUTHENTICATED when the token expired and cannot be refreshed (the message
  * to show: "run `jitsudo login`"), JIT_ERR_UNAVAILABLE when the issuer is unreachable during a
  * refresh, JIT_ERR_INVALID for a malformed file or one readable by group or others.
- * Either output pointer may be NULL. */
+ * Either output pointer may be NULL; with ret_token NULL the token is neither checked nor
+ * refreshed (only the server is wanted). */
 int jit_cli_stored_token(const char *credentials_path, int timeout_ms, bool debug,
                          char **ret_server, char **ret_token);
 

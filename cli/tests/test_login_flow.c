@@ -368,6 +368,14 @@ test_refresh_cannot_renew(void **state)
 	assert_string_equal((const char *)c.refresh_token->bytes, "refresh-old");
 	jit_cli_credentials_done(&c);
 
+	/* only the server wanted: no refresh attempted, the server handed back */
+	int count = f->refresh_count;
+	char *server = NULL;
+	assert_int_equal(jit_cli_stored_token(creds, 1000, false, &server, NULL), 0);
+	assert_string_equal(server, "http://127.0.0.1:2");
+	assert_int_equal(f->refresh_count, count);
+	free(server);
+
 	/* no refresh token at all */
 	store(f, "alice", 5, NULL);
 	int before = f->refresh_count;
