@@ -8,6 +8,8 @@ import time
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 import harness
 import oidc_support
@@ -169,8 +171,36 @@ def test_glewlwyd_unreachable_at_first_use(make_glewlwyd, make_server, provider)
     g.stop()
     policies = oidc_support.write_policies(tempfile.mkdtemp(prefix="jit-pol-"))
     s = make_server(oidc_support.jitsudod_settings(g), policies_dir=policies)
-    r = create(s, token)
-    assert r.status_code in (401, 503), show(r)
+    body = expect(create(s, token), 503, "unavailable", contains="issuer's keys")
+    assert token not in body["message"]
     g.start()
     harness.wait_for(lambda: create(s, token).status_code == 200, 15,
                      interval=0.5, what="jitsudod to fetch glewlwyd's keys")
+
+
+def test_key_rotation(make_glewlwyd, make_server, provider, tmp_path):  # noqa: F811
+    """glewlwyd changes its signing key: tokens under the new key are accepted once jitsudod
+    fetches the JWKS again (an unknown kid triggers it, at most once per 30 s), and a token
+    under the withdrawn key that jitsudod has not seen before is refused from then on."""
+    g = make_glewlwyd()
+    s = make_server(oidc_support.jitsudod_settings(g),
+                    policies_dir=oidc_support.write_policies(tmp_path / "policies"))
+    old = g.device_token(ALICE)["id_token"]
+    expect(create(s, old), 200)
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    g.set_plugin(
+        key=key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode(),
+        cert=key.public_key().public_bytes(
+            serialization.Encoding.PEM,
+            serialization.PublicFormat.SubjectPublicKeyInfo).decode())
+    new = g.device_token(ALICE)["id_token"]
+    assert jwt.get_unverified_header(new)["kid"] != jwt.get_unverified_header(old)["kid"]
+    t0 = time.monotonic()
+    harness.wait_for(lambda: create(s, new).status_code == 200, 40, interval=1,
+                     what="jitsudod to accept a token under glewlwyd's new key")
+    assert time.monotonic() - t0 < 35
+    # never seen before, signed with the withdrawn key: refused
+    unseen = resign(provider, old, iat=int(time.time()))
+    expect(create(s, unseen), 401, "unauthenticated")
