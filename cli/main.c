@@ -11,31 +11,6 @@
 #include "lib/common/errors.h"
 #include "lib/common/macro.h"
 
-const struct jit_cli_command *const jit_cli_commands[] = {
-	&jit_cli_cmd_login,
-	&jit_cli_cmd_logout,
-	&jit_cli_cmd_request,
-	&jit_cli_cmd_approve,
-	&jit_cli_cmd_deny,
-	&jit_cli_cmd_revoke,
-	&jit_cli_cmd_status,
-	&jit_cli_cmd_exec,
-	&jit_cli_cmd_shell,
-	&jit_cli_cmd_policy,
-	&jit_cli_cmd_audit,
-	&jit_cli_cmd_server,
-	NULL,
-};
-
-const struct jit_cli_command *
-jit_cli_command_find(const struct jit_cli_command *const *table, const char *name)
-{
-	for (size_t i = 0; table && table[i]; i++)
-		if (strcmp(table[i]->name, name) == 0)
-			return table[i];
-	return NULL;
-}
-
 /* Whether argv word `a` is a global flag whose value is the next word. */
 static bool
 global_takes_next(const char *a)

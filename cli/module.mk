@@ -43,3 +43,38 @@ cli-unit: $(CLI_TEST_BIN)
 
 PROGRAMS += $(CLI_TEST_BIN)
 CHECKS += cli-unit
+
+# Man pages: generated at build time from the command table (cli/man/genman.c), the same
+# table the parser and --help use, into $(BUILD)/man/.
+CLI_MAN_COMMANDS := login logout request approve deny revoke status exec shell policy audit \
+	server
+CLI_MAN_PAGES := $(BUILD)/man/jitsudo.1 $(CLI_MAN_COMMANDS:%=$(BUILD)/man/jitsudo-%.1)
+CLI_GENMAN := $(BUILD)/cli/genman
+
+$(CLI_GENMAN): $(BUILD)/cli/man/genman.o $(LIBCLI) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS)
+
+$(BUILD)/man/.stamp: $(CLI_GENMAN)
+	@mkdir -p $(dir $@)
+	rm -f $(BUILD)/man/jitsudo*.1
+	$(CLI_GENMAN) $(BUILD)/man
+	@for p in $(CLI_MAN_PAGES); do [ -s $$p ] || { echo "genman: $$p missing"; exit 1; }; done
+	@touch $@
+
+PROGRAMS += $(BUILD)/man/.stamp
+INTEGRATION_DEPS += $(BUILD)/man/.stamp
+
+# `make install`: the program, the man pages, bash and zsh completion.
+.PHONY: cli-install
+cli-install: $(JITSUDO_BIN) $(BUILD)/man/.stamp
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/vendor-completions
+	install -m 0755 $(JITSUDO_BIN) $(DESTDIR)$(PREFIX)/bin/jitsudo
+	install -m 0644 $(CLI_MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 cli/completion/jitsudo.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/jitsudo
+	install -m 0644 cli/completion/_jitsudo $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_jitsudo
+
+INSTALL_TARGETS += cli-install
