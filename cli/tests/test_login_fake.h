@@ -112,7 +112,7 @@ fake_reply(int c, long status, const char *body)
 static inline void
 fake_serve(struct fake_issuer *f, int c)
 {
-	char req[32768];
+	char req[32768] = "";
 	size_t len = 0;
 	char *end = NULL;
 	while (len < sizeof req - 1 && !(end = strstr(req, "\r\n\r\n"))) {
