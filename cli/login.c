@@ -254,17 +254,10 @@ jit_cli_credentials_done(struct jit_cli_credentials *c)
 	*c = (struct jit_cli_credentials){ 0 };
 }
 
-int
-jit_cli_credentials_default_path(char **ret)
+/* $HOME/.jitsudo/credentials: the one path whose directory jitsudo owns and keeps 0700. */
+static int
+home_credentials_path(char **ret)
 {
-	const char *env = getenv("JITSUDO_CREDENTIALS");
-	if (env && *env) {
-		char *p = strdup(env);
-		if (!p)
-			return -ENOMEM;
-		*ret = p;
-		return 0;
-	}
 	const char *home = getenv("HOME");
 	if (!home || !*home) {
 		struct passwd *pw = getpwuid(geteuid());
@@ -281,6 +274,20 @@ jit_cli_credentials_default_path(char **ret)
 	snprintf(p, n, "%s/.jitsudo/credentials", home);
 	*ret = p;
 	return 0;
+}
+
+int
+jit_cli_credentials_default_path(char **ret)
+{
+	const char *env = getenv("JITSUDO_CREDENTIALS");
+	if (env && *env) {
+		char *p = strdup(env);
+		if (!p)
+			return -ENOMEM;
+		*ret = p;
+		return 0;
+	}
+	return home_credentials_path(ret);
 }
 
 static int
@@ -1154,11 +1161,14 @@ poll_tokens(const struct jit_cli_http *h, const struct endpoints *e,
 	}
 }
 
+/* Is `path` ~/.jitsudo/credentials, whose directory may be created and tightened to 0700?
+ * Any other file's directory (JITSUDO_CREDENTIALS=/tmp/x names /tmp) is only created when
+ * missing, never changed. */
 static bool
-path_is_default(const char *path)
+path_in_private_dir(const char *path)
 {
-	_cleanup_free_ char *def = NULL;
-	return jit_cli_credentials_default_path(&def) == 0 && strcmp(def, path) == 0;
+	_cleanup_free_ char *home = NULL;
+	return home_credentials_path(&home) == 0 && strcmp(home, path) == 0;
 }
 
 static int
@@ -1248,8 +1258,7 @@ login(const struct jit_cli_login_opts *o, FILE *out, char *error, size_t error_s
 	c.id_token = TAKE_PTR(a.id_token);
 	c.refresh_token = TAKE_PTR(a.refresh_token);
 	c.expires_at = a.expires_at;
-	if ((r = credentials_write(path, o->credentials_path == NULL || path_is_default(path), &c,
-	                           error, error_size)) < 0)
+	if ((r = credentials_write(path, path_in_private_dir(path), &c, error, error_size)) < 0)
 		goto out;
 	fprintf(out, "Logged in as %s\n", a.name);
 	fflush(out);
@@ -1406,8 +1415,8 @@ stored_token(const char *credentials_path, int timeout_ms, bool debug, char **re
 			fprintf(stderr,
 			        "jitsudo: debug: the ID token has %lld s left: refreshing\n",
 			        (long long)left);
-		if ((r = refresh(&c, path, credentials_path == NULL || path_is_default(path),
-		                 timeout_ms, debug, error, sizeof error)) < 0)
+		if ((r = refresh(&c, path, path_in_private_dir(path), timeout_ms, debug, error,
+		                 sizeof error)) < 0)
 			goto out;
 	}
 	if ((c.server && ret_server && !(server = strdup(c.server))) ||

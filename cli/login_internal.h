@@ -46,8 +46,9 @@ int jit_cli_credentials_read(const char *path, struct jit_cli_credentials *ret, 
 
 /* Writes the file atomically: a 0600 temporary file in the same directory, fsync, rename over
  * the old one, fsync of the directory. Refuses (JIT_ERR_INVALID) when `path` is a symlink or
- * not a regular file. When `private_dir` is true the directory is created 0700 if missing and
- * tightened to 0700 if group or others may use it; otherwise it is only created if missing. */
+ * not a regular file. When `private_dir` is true (login.c passes it for ~/.jitsudo only) the
+ * directory is created 0700 if missing and tightened to 0700 if group or others may use it;
+ * otherwise it is only created (0700) if missing. */
 int jit_cli_credentials_write(const char *path, bool private_dir,
                               const struct jit_cli_credentials *c, char *error, size_t error_size);
 

@@ -23,6 +23,7 @@
 static char tmpdir[256];
 static char creds[512];
 static char outbuf[4096];
+static const char *login_path; /* the credentials_path run_login passes; NULL: default */
 
 static int
 setup(void **state)
@@ -32,6 +33,7 @@ setup(void **state)
 	snprintf(creds, sizeof creds, "%s/home", tmpdir);
 	assert_int_equal(mkdir(creds, 0755), 0);
 	snprintf(creds, sizeof creds, "%s/home/.jitsudo/credentials", tmpdir);
+	login_path = creds;
 	*state = fake_start();
 	return 0;
 }
@@ -70,7 +72,7 @@ run_login(struct fake_issuer *f, int max_wait_s, int timeout_ms)
 		.server = "http://127.0.0.1:1",
 		.issuer = f->base,
 		.client_id = "jitsudo-cli",
-		.credentials_path = creds,
+		.credentials_path = login_path,
 		.timeout_ms = timeout_ms,
 		.max_wait_s = max_wait_s,
 	};
@@ -135,6 +137,57 @@ test_login_pending_then_approved(void **state)
 
 	assert_int_equal(jit_cli_logout(creds), 0);
 	assert_int_equal(jit_cli_stored_token(creds, 1000, false, NULL, NULL), -ENOENT);
+	free(ok);
+}
+
+static mode_t
+mode_of(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_mode & 0777;
+}
+
+static void
+test_login_default_path(void **state)
+{
+	struct fake_issuer *f = *state;
+	char *ok = token_answer(f, "alice", (long)time(NULL) + 3600, NULL);
+	char home[400], dir[450], file[500];
+	f->polls[0] = (struct fake_answer){ 200, ok };
+	f->npolls = 1;
+
+	/* ~/.jitsudo exists but is open to others: login makes it private */
+	snprintf(home, sizeof home, "%s/home", tmpdir);
+	snprintf(dir, sizeof dir, "%s/.jitsudo", home);
+	snprintf(file, sizeof file, "%s/credentials", dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	setenv("HOME", home, 1);
+	unsetenv("JITSUDO_CREDENTIALS");
+	login_path = NULL;
+	assert_int_equal(run_login(f, 30, 2000), 0);
+	assert_int_equal(mode_of(dir), 0700);
+	assert_int_equal(mode_of(file), 0600);
+
+	/* JITSUDO_CREDENTIALS names a file in a shared directory: the directory is left alone */
+	char shared[400], env_file[450];
+	snprintf(shared, sizeof shared, "%s/shared", tmpdir);
+	snprintf(env_file, sizeof env_file, "%s/creds", shared);
+	assert_int_equal(mkdir(shared, 0755), 0);
+	assert_int_equal(chmod(shared, 0755), 0);
+	setenv("JITSUDO_CREDENTIALS", env_file, 1);
+	assert_int_equal(run_login(f, 30, 2000), 0);
+	assert_int_equal(mode_of(shared), 0755);
+	assert_int_equal(mode_of(env_file), 0600);
+	char *token = NULL;
+	assert_int_equal(jit_cli_stored_token(NULL, 1000, false, NULL, &token), 0);
+	assert_non_null(strstr(ok, token));
+	free(token);
+	assert_int_equal(jit_cli_logout(NULL), 0);
+	assert_int_equal(access(env_file, F_OK), -1);
+	assert_int_equal(access(file, F_OK), 0);
+	unsetenv("JITSUDO_CREDENTIALS");
 	free(ok);
 }
 
@@ -412,6 +465,7 @@ main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_login_pending_then_approved),
+		T(test_login_default_path),
 		T(test_login_slow_down_adds_five_seconds),
 		T(test_login_denied),
 		T(test_login_expired_code),
