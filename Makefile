@@ -172,7 +172,7 @@ $(FAILSYNC_SO): tests/integration/preload/failsync.c
 
 # `make run`: jitsudod on its embedded defaults (tools/run-local says what it does).
 run: deps
-	@$(MAKE) --no-print-directory $(JITSUDOD)
+	@$(MAKE) --no-print-directory $(JITSUDOD) $(JITSUDO_BIN)
 	@tools/run-local
 
 # rego-test must pass a file of passing tests and fail a file with failing ones.
