@@ -24,7 +24,31 @@ struct conn {
 	uint8_t out[JIT_AP_MAX_FRAME_TOTAL];
 	struct jit_ap_msg msg;
 	struct agent_grant list[MAX_LISTED];
+	/* How much of in, out and list was written: only that is wiped at the end, so the pages
+	 * a connection never touched are never faulted in (the struct is ~256 KiB, mapped
+	 * fresh for each connection). */
+	size_t in_used, out_used, list_used;
 };
+
+static void
+mark_used(size_t *used, size_t n)
+{
+	if (n > *used)
+		*used = n;
+}
+
+/* Receives one frame into c->in. A failure other than a clean close may leave part of a
+ * frame of unknown length behind: all of `in` is then wiped at the end. */
+static int
+recv_frame(struct conn *c, size_t *ret_len, uint32_t idle_ms)
+{
+	int r = jit_ap_recv(c->fd, c->in, sizeof(c->in), ret_len, jit_ap_deadline_ms(idle_ms));
+	if (r == 0)
+		mark_used(&c->in_used, *ret_len);
+	else if (r != -ENODATA)
+		c->in_used = sizeof(c->in);
+	return r;
+}
 
 static int
 send_frame(struct conn *c, struct jit_ap_writer *w)
@@ -32,11 +56,13 @@ send_frame(struct conn *c, struct jit_ap_writer *w)
 	size_t len;
 	int r = jit_ap_writer_finish(w, &len);
 	if (r < 0) {
+		c->out_used = sizeof(c->out); /* the writer may have filled it */
 		agent_log("error", "cannot encode a reply: %s", jit_strerror(r));
 		if ((r = jit_ap_encode_error(c->out, sizeof(c->out), c->msg.id, JIT_AP_ERR_INTERNAL,
 		                             "reply too large", &len)) < 0)
 			return r;
 	}
+	mark_used(&c->out_used, len);
 	return jit_ap_send(c->fd, c->out, len,
 	                   jit_ap_deadline_ms((uint32_t)c->agent->config->idle_timeout_ms));
 }
@@ -48,6 +74,7 @@ send_error(struct conn *c, uint16_t code, const char *message)
 	int r = jit_ap_encode_error(c->out, sizeof(c->out), c->msg.id, code, message, &len);
 	if (r < 0)
 		return r;
+	mark_used(&c->out_used, len);
 	return jit_ap_send(c->fd, c->out, len,
 	                   jit_ap_deadline_ms((uint32_t)c->agent->config->idle_timeout_ms));
 }
@@ -136,6 +163,7 @@ refresh(struct conn *c, const struct agent_user *user, bool force, uint64_t dead
 	size_t n = 0;
 	int r = agent_server_list(a->server, user, deadline, c->list, MAX_LISTED, &n, message,
 	                          size);
+	mark_used(&c->list_used, n < MAX_LISTED ? n + 1 : MAX_LISTED); /* a refused entry too */
 	if (r < 0)
 		return r;
 	agent_state_mark_refreshed(a->state, user->uid);
@@ -269,6 +297,7 @@ fetch_missing(struct conn *c, const struct agent_user *user, uint64_t deadline, 
 	struct agent *a = c->agent;
 	size_t n = agent_state_list(a->state, user->uid, c->list, MAX_LISTED);
 	int first = 0;
+	mark_used(&c->list_used, n);
 	for (size_t i = 0; i < n; i++) {
 		struct agent_grant full;
 		if (strcmp(c->list[i].state, "APPROVED") != 0 && strcmp(c->list[i].state, "ACTIVE"))
@@ -300,7 +329,7 @@ send_env(struct conn *c, uint8_t type, struct agent_env *env)
 	if (type == JIT_AP_SESSION_ENV && env->dir[0])
 		jit_ap_put_str(&w, JIT_AP_TAG_SESSION_DIR, env->dir);
 	int r = send_frame(c, &w);
-	explicit_bzero(c->out, sizeof(c->out));
+	explicit_bzero(c->out, c->out_used); /* the credentials */
 	return r;
 }
 
@@ -375,6 +404,7 @@ my_grants(struct conn *c)
 		return r;
 	(void)refresh(c, &user, false, request_deadline(c), message, sizeof(message));
 	size_t n = agent_state_list(c->agent->state, user.uid, c->list, MAX_LISTED);
+	mark_used(&c->list_used, n);
 	struct jit_ap_writer w;
 	jit_ap_writer_init(&w, c->out, sizeof(c->out), JIT_AP_GRANT_LIST, c->msg.id);
 	for (size_t i = 0; i < n && i < JIT_AP_MAX_GRANTS; i++) {
@@ -505,7 +535,7 @@ agent_serve_connection(struct agent *a, int fd, enum agent_socket_kind kind)
 		goto out;
 	/* The PAM socket is root's alone (its mode says so; the peer check makes sure). */
 	uint32_t idle = (uint32_t)a->config->idle_timeout_ms;
-	if ((r = jit_ap_recv(fd, c->in, sizeof(c->in), &len, jit_ap_deadline_ms(idle))) < 0)
+	if ((r = recv_frame(c, &len, idle)) < 0)
 		goto out;
 	if (jit_ap_decode(c->in, len, &c->msg) < 0 || c->msg.type != JIT_AP_HELLO) {
 		c->msg.id = len >= JIT_AP_BODY_HEADER
@@ -530,7 +560,7 @@ agent_serve_connection(struct agent *a, int fd, enum agent_socket_kind kind)
 	if (send_frame(c, &w) < 0)
 		goto out;
 	for (;;) {
-		r = jit_ap_recv(fd, c->in, sizeof(c->in), &len, jit_ap_deadline_ms(idle));
+		r = recv_frame(c, &len, idle);
 		if (r < 0)
 			break; /* closed, idle, oversized or broken: the connection ends */
 		r = jit_ap_decode(c->in, len, &c->msg);
@@ -548,7 +578,10 @@ agent_serve_connection(struct agent *a, int fd, enum agent_socket_kind kind)
 	}
 out:
 	if (c) {
-		explicit_bzero(c, sizeof(*c));
+		explicit_bzero(c->in, c->in_used);
+		explicit_bzero(c->out, c->out_used);
+		explicit_bzero(c->list, c->list_used * sizeof(c->list[0]));
+		explicit_bzero(&c->msg, sizeof(c->msg));
 		free(c);
 	}
 	close(fd);
