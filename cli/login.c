@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1378,12 +1379,43 @@ out:
 	return r;
 }
 
+/* Takes an exclusive flock on the credentials file, waiting at most timeout_ms. The lock
+ * goes with the descriptor (*ret_fd), released when it is closed. */
+static int
+lock_credentials(const char *path, int timeout_ms, int *ret_fd, char *error, size_t error_size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		int r = -errno;
+		set_error(error, error_size, "cannot open %s: %s", path, strerror(-r));
+		return r;
+	}
+	int64_t deadline = jit_deadline_after_ms(timeout_ms);
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			int r = -errno;
+			set_error(error, error_size, "cannot lock %s: %s", path, strerror(-r));
+			return r;
+		}
+		if (jit_deadline_passed(deadline)) {
+			set_error(error, error_size,
+			          "another jitsudo is still refreshing the token in %s", path);
+			return JIT_ERR_UNAVAILABLE;
+		}
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = 20 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
 static int
 stored_token(const char *credentials_path, int timeout_ms, bool debug, char **ret_server,
              char **ret_token)
 {
 	struct jit_cli_credentials c = { 0 };
 	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int lock_fd = -1;
 	char *server = NULL, *token = NULL;
 	char error[ERROR_SIZE] = "";
 	int r;
@@ -1403,6 +1435,17 @@ stored_token(const char *credentials_path, int timeout_ms, bool debug, char **re
 	}
 	/* Only the server wanted: the token's state does not matter. */
 	int64_t left = c.expires_at - now_seconds();
+	if (ret_token && left < JIT_CLI_REFRESH_MARGIN_S) {
+		/* One refresh at a time: a provider that rotates refresh tokens may revoke them
+		 * all when one is used twice. The lock is on the file read; whoever waited reads
+		 * the file again, which the first one has renewed meanwhile. */
+		if ((r = lock_credentials(path, timeout_ms, &lock_fd, error, sizeof error)) < 0)
+			goto out;
+		jit_cli_credentials_done(&c);
+		if ((r = credentials_read(path, &c, error, sizeof error)) < 0)
+			goto out;
+		left = c.expires_at - now_seconds();
+	}
 	if (ret_token && left < JIT_CLI_REFRESH_MARGIN_S) {
 		if (!c.refresh_token) {
 			set_error(error, sizeof error,

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -450,6 +453,57 @@ test_refresh_issuer_silent(void **state)
 	assert_true(seconds_between(t0, fake_now_ns()) < 1.5);
 }
 
+struct renewer {
+	struct fake_issuer *f;
+	int lock_fd;
+};
+
+/* Plays another jitsudo that holds the lock, renews the file, then lets go. */
+static void *
+renew_then_unlock(void *arg)
+{
+	struct renewer *w = arg;
+	usleep(300000);
+	store(w->f, "alice", 3600, "refresh-renewed");
+	close(w->lock_fd);
+	return NULL;
+}
+
+static void
+test_refresh_waits_for_another_refresh(void **state)
+{
+	struct fake_issuer *f = *state;
+	char *token = NULL;
+	store(f, "alice", 5, "refresh-old");
+	f->refresh = (struct fake_answer){ 400, "{\"error\":\"invalid_grant\"}" };
+
+	/* someone holds the lock past our time limit: 75-style failure, no refresh sent */
+	int fd = open(creds, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	int64_t t0 = fake_now_ns();
+	assert_int_equal(jit_cli_stored_token(creds, 300, false, NULL, &token),
+	                 JIT_ERR_UNAVAILABLE);
+	assert_true(seconds_between(t0, fake_now_ns()) < 1.0);
+	assert_int_equal(f->refresh_count, 0);
+
+	/* the holder renews the file and lets go: we use its token, without a refresh of ours
+	 * (which this issuer would refuse: the old refresh token is spent) */
+	struct renewer w = { .f = f, .lock_fd = fd };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, renew_then_unlock, &w), 0);
+	assert_int_equal(jit_cli_stored_token(creds, 3000, false, NULL, &token), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(f->refresh_count, 0);
+	assert_non_null(token);
+	free(token);
+	struct jit_cli_credentials c = { 0 };
+	char error[512];
+	assert_int_equal(jit_cli_credentials_read(creds, &c, error, sizeof error), 0);
+	assert_string_equal((const char *)c.refresh_token->bytes, "refresh-renewed");
+	jit_cli_credentials_done(&c);
+}
+
 static void
 test_stored_token_refuses_open_file(void **state)
 {
@@ -479,6 +533,7 @@ main(void)
 		T(test_refresh_renews_id_token),
 		T(test_refresh_cannot_renew),
 		T(test_refresh_issuer_silent),
+		T(test_refresh_waits_for_another_refresh),
 		T(test_stored_token_refuses_open_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
