@@ -288,6 +288,8 @@ run_child(struct run_state *s, char *const *argv, const char *const *extra_env)
 			sigaction(forwarded[i], &dfl, NULL);
 		sigaction(SIGPIPE, &dfl, NULL);
 		close(pipefd[0]);
+		/* jitsudo's own token is not the command's business. */
+		unsetenv("JITSUDO_TOKEN");
 		int e = 0;
 		for (size_t i = 0; i < s->env_count && !e; i++)
 			if (setenv(s->env[i].name, s->env[i].value, 1) < 0)
@@ -473,9 +475,9 @@ const struct jit_cli_command jit_cli_cmd_exec = {
 	        "variables as the provider issued them; a kubeconfig is written to a private\n"
 	        "0600 temporary file named by KUBECONFIG and removed when the command ends (also\n"
 	        "when jitsudo is interrupted or terminated). JITSUDO_REQUEST_ID and\n"
-	        "JITSUDO_EXPIRES_AT are set too. The command's exit status is jitsudo's (128+N\n"
-	        "when it was killed by signal N; 127 when it cannot be found, 126 when it cannot\n"
-	        "be run). The credentials are never printed.",
+	        "JITSUDO_EXPIRES_AT are set too; JITSUDO_TOKEN is removed. The command's exit\n"
+	        "status is jitsudo's (128+N when it was killed by signal N; 127 when it cannot be\n"
+	        "found, 126 when it cannot be run). The credentials are never printed.",
 	.examples =
 	        "  jitsudo exec req_01J8KZ4F2EMNQZ3V7XKQYBD4W -- aws sts get-caller-identity\n"
 	        "  jitsudo exec req_01J8KZ4F2EMNQZ3V7XKQYBD4W -- kubectl get pods -n kube-system\n",

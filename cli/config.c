@@ -388,6 +388,15 @@ load_stored(struct jit_cli *cli, bool want_token)
 	return 0;
 }
 
+static int
+stored_invalid(const struct jit_cli *cli)
+{
+	return jit_cli_fail(JIT_ERR_INVALID,
+	                    "the stored credentials %s are malformed or readable by others: run "
+	                    "`jitsudo login` again (--debug says why)",
+	                    cli->credentials_path ? cli->credentials_path : "");
+}
+
 int
 jit_cli_need_server(struct jit_cli *cli)
 {
@@ -396,9 +405,10 @@ jit_cli_need_server(struct jit_cli *cli)
 	if (cli->server)
 		return 0;
 	r = load_stored(cli, false);
+	if (r == JIT_ERR_INVALID)
+		return stored_invalid(cli);
 	if (r < 0 && r != -ENOENT && r != JIT_ERR_UNAUTHENTICATED)
-		return jit_cli_fail(r == JIT_ERR_INVALID ? JIT_ERR_INVALID : r,
-		                    "cannot read the stored credentials %s: %s",
+		return jit_cli_fail(r, "cannot read the stored credentials %s: %s",
 		                    cli->credentials_path ? cli->credentials_path : "",
 		                    jit_strerror(r));
 	if (!cli->server)
@@ -427,6 +437,8 @@ jit_cli_need_token(struct jit_cli *cli)
 	if (r == JIT_ERR_UNAVAILABLE)
 		return jit_cli_fail(r, "the identity provider did not answer while refreshing the "
 		                       "stored token");
+	if (r == JIT_ERR_INVALID)
+		return stored_invalid(cli);
 	if (r < 0)
 		return jit_cli_fail(r, "cannot use the stored credentials %s: %s",
 		                    cli->credentials_path ? cli->credentials_path : "",

@@ -751,3 +751,48 @@ def test_top_level_help_lists_every_command(tmp_path):
             assert re.search(rf"^  {command}\s", p.stdout, re.M), command
     p = c.run()
     assert p.returncode == 2 and "Usage:" in p.stderr
+
+
+def write_credentials(home, server, token, path=None):
+    """A credentials file as `jitsudo login` writes it (0600 in a 0700 directory)."""
+    path = Path(path) if path else home / ".jitsudo" / "credentials"
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"version": 1, "server": server.url, "issuer": server.url, "client_id": "jitsudo-cli",
+                   "token_endpoint": server.url + "/token", "id_token": token,
+                   "expires_at": int(time.time()) + 3600}, f)
+    return path
+
+
+def test_stored_credentials_give_the_server_and_the_token(server, tmp_path, alice):
+    need_binary()
+    home = tmp_path / "home"
+    c = Cli(None, home)
+    write_credentials(home, server, server.token(ALICE))
+    mine = expect(alice.list(mine="true", page_size=1000), 200)["requests"]
+    # nothing but the stored credentials
+    assert c.json("status", "--mine") == mine
+    rid = c.ok("-q", "request", *SPEC).strip()
+    assert api_request(alice, rid)["requester_identity"] == "alice@example.com"
+    # JITSUDO_TOKEN and --token win over the stored token
+    got = c.json("status", "--mine", env={"JITSUDO_TOKEN": server.token(EVE)})
+    assert all(r["requester_identity"] == "eve@example.com" for r in got)
+    c.fails(1, "--token", "bad", "status")
+    # JITSUDO_SERVER and --server win over the stored server
+    down = f"http://127.0.0.1:{harness.free_port()}"
+    c.fails(75, "status", env={"JITSUDO_SERVER": down})
+    c.fails(75, "--server", down, "status")
+    # JITSUDO_CREDENTIALS names another file; logout removes it
+    other = write_credentials(home, server, server.token(BOB), tmp_path / "creds")
+    got = c.json("status", "--pending", env={"JITSUDO_CREDENTIALS": str(other)})
+    assert got == expect(server.client(BOB).list(pending="true", page_size=1000),
+                         200)["requests"]
+    assert c.ok("logout", env={"JITSUDO_CREDENTIALS": str(other)}) == "Logged out\n"
+    assert not other.exists()
+    # a credentials file others may read is refused
+    (home / ".jitsudo" / "credentials").chmod(0o644)
+    c.fails(2, "status", contains="credentials")
+    assert c.ok("logout") == "Logged out\n"
+    c.fails(2, "status", contains="no server")
+    c.fails(1, "--server", server.url, "status", contains="jitsudo login")

@@ -56,6 +56,7 @@ def test_exec_passes_the_aws_credentials_and_the_exit_status(cli, alice, tmp_pat
     assert env["JITSUDO_REQUEST_ID"] == rid
     assert env["JITSUDO_EXPIRES_AT"] == grant["expires_at"]
     assert env["HOME"] == str(cli.home)  # the user's environment is kept
+    assert "JITSUDO_TOKEN" not in env  # but not jitsudo's own token
     assert expect(alice.get(rid), 200)["request"]["state"] == "REQUEST_STATE_ACTIVE"
     for status in (1, 7, 255):
         p = cli.run("exec", rid, "--", "sh", "-c", f"exit {status}", who=ALICE)
