@@ -97,11 +97,14 @@ static_files_mime_types=( {{ extension=".html"; mime_type="text/html"; compress=
 class Glewlwyd:
     """One glewlwyd process with its own directory, config and database."""
 
-    def __init__(self, root):
+    def __init__(self, root, tls=None):
+        """tls: (key file, certificate file, CA file) to serve https instead of http."""
         self.dir = Path(root)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = harness.free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.ca_file = tls[2] if tls else None
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.issuer = self.url + "/api/oidc"
         self.db_path = self.dir / "glewlwyd.db"
         self.log_path = self.dir / "glewlwyd.log"
@@ -109,9 +112,18 @@ class Glewlwyd:
         self.config_path = self.dir / "glewlwyd.conf"
         self.proc = None
         self.out_file = None
-        self.config_path.write_text(CONFIG.format(
-            port=self.port, url=self.url, share=SHARE, modules=MODULES, log=self.log_path,
-            db=self.db_path))
+        config = CONFIG.format(port=self.port, url=self.url, share=SHARE, modules=MODULES,
+                               log=self.log_path, db=self.db_path)
+        if tls:
+            config += (f'use_secure_connection=true\nsecure_connection_key_file="{tls[0]}"\n'
+                       f'secure_connection_pem_file="{tls[1]}"\n')
+        self.config_path.write_text(config)
+
+    def session(self):
+        s = session()
+        if self.ca_file:
+            s.verify = str(self.ca_file)
+        return s
 
     # ---- database --------------------------------------------------------------------
 
@@ -147,7 +159,7 @@ class Glewlwyd:
             [GLEWLWYD, f"--config-file={self.config_path}"],
             stdout=self.out_file, stderr=self.out_file, stdin=subprocess.DEVNULL,
             cwd=self.dir)
-        s = session()
+        s = self.session()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -165,7 +177,7 @@ class Glewlwyd:
         raise AssertionError(f"glewlwyd did not answer within {timeout}s:\n{self.log()}")
 
     def wait_discovery(self, timeout=START_TIMEOUT):
-        s = session()
+        s = self.session()
         harness.wait_for(
             lambda: _status(s, self.issuer + "/.well-known/openid-configuration") == 200,
             timeout, what="glewlwyd's discovery document")
@@ -202,7 +214,7 @@ class Glewlwyd:
     # ---- admin API -------------------------------------------------------------------
 
     def admin(self):
-        s = session()
+        s = self.session()
         r = s.post(self.url + "/api/auth/", json={"username": "admin", "password": "password"},
                    timeout=10)
         assert r.status_code == 200, f"admin login: {r.status_code} {r.text}"
@@ -290,18 +302,18 @@ class Glewlwyd:
     # ---- the OIDC side ---------------------------------------------------------------
 
     def discovery(self):
-        r = session().get(self.issuer + "/.well-known/openid-configuration", timeout=10)
+        r = self.session().get(self.issuer + "/.well-known/openid-configuration", timeout=10)
         assert r.status_code == 200, r.text
         return r.json()
 
     def start_device(self, client_id=CLIENT_ID, scope="openid"):
-        r = session().post(self.issuer + "/device_authorization",
+        r = self.session().post(self.issuer + "/device_authorization",
                            data={"client_id": client_id, "scope": scope}, timeout=10)
         assert r.status_code == 200, f"device_authorization: {r.status_code} {r.text}"
         return r.json()
 
     def poll(self, device_code, client_id=CLIENT_ID):
-        return session().post(self.issuer + "/token", data={
+        return self.session().post(self.issuer + "/token", data={
             "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
             "device_code": device_code, "client_id": client_id}, timeout=10)
 
@@ -309,7 +321,7 @@ class Glewlwyd:
         """The user's side: password login, consent for jitsudo-cli, then the verification
         URL with the code. Returns the final redirect's Location."""
         username, password = user[0], user[1]
-        s = session()
+        s = self.session()
         r = s.post(self.url + "/api/auth/", json={"username": username, "password": password},
                    timeout=10)
         assert r.status_code == 200, f"login {username}: {r.status_code} {r.text}"
@@ -394,12 +406,12 @@ class Provider:
         return serialization.load_pem_private_key(_seeded_template(self.root)["key"].encode(),
                                                   password=None)
 
-    def new(self, name=None, start=True, **plugin):
+    def new(self, name=None, start=True, tls=None, **plugin):
         """A running glewlwyd from the seeded dump; plugin parameters changed if given
-        (names with _ for -, e.g. access_token_duration=5)."""
+        (names with _ for -, e.g. access_token_duration=5); https with tls (see Glewlwyd)."""
         t = _seeded_template(self.root)
         self.times.update(template_start_s=t["start_s"], template_seed_s=t["seed_s"])
-        g = Glewlwyd(self.root / (name or f"g{len(self.made)}"))
+        g = Glewlwyd(self.root / (name or f"g{len(self.made)}"), tls=tls)
         self.made.append(g)
         g.load_dump(t["dump"], t["url"])
         if start:
@@ -419,6 +431,8 @@ class Provider:
 def jitsudod_settings(g, audience=CLIENT_ID, **extra):
     """The identity.oidc settings that make jitsudod trust glewlwyd g."""
     entry = {"issuer": g.issuer, "audience": audience}
+    if g.ca_file:
+        entry["ca_file"] = str(g.ca_file)
     entry.update(extra)
     return {"identity.oidc": [entry], "identity.jwks_fetch_timeout": "2s"}
 
@@ -457,8 +471,8 @@ def make_glewlwyd(provider):
     """make_glewlwyd(**plugin_params) -> a glewlwyd of this test only."""
     made = []
 
-    def make(**plugin):
-        g = _report(provider.new(**plugin))
+    def make(tls=None, **plugin):
+        g = _report(provider.new(tls=tls, **plugin))
         made.append(g)
         return g
 
@@ -466,3 +480,41 @@ def make_glewlwyd(provider):
     for g in made:
         _unreport(g)
         g.stop()
+
+
+def make_tls(directory):
+    """A CA and a certificate for 127.0.0.1 signed by it: (key, certificate, CA) paths."""
+    import datetime
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "login test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - datetime.timedelta(minutes=5))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = (d / "glewlwyd.key", d / "glewlwyd.pem", d / "ca.pem")
+    paths[0].write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.TraditionalOpenSSL,
+                                           serialization.NoEncryption()))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    return paths
