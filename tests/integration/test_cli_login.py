@@ -355,3 +355,21 @@ def test_https_issuer_with_ca_file(tmp_path, make_glewlwyd, make_server):  # noq
     harness.wait_for(
         lambda: g.log().count("Access token generated for client 'jitsudo-cli'") > issued,
         5, what="glewlwyd to log the refresh")
+
+
+def test_unknown_client_refused(home, glewlwyd):  # noqa: F811
+    p = home.run("login", "--issuer", glewlwyd.issuer, "--client-id", "not-registered")
+    assert p.returncode == 1, p.stderr
+    assert p.stderr.startswith("jitsudo: the issuer refused the device authorization"), p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+    assert p.stdout == ""
+    assert not home.creds.exists()
+
+
+def test_wrong_issuer_url(home, glewlwyd):  # noqa: F811
+    """An --issuer whose discovery document names another issuer is a usage error (2)."""
+    p = home.run("login", "--issuer", glewlwyd.issuer + "/", "--client-id",
+                 oidc_support.CLIENT_ID)
+    assert p.returncode == 2, p.stderr
+    assert "names another issuer" in p.stderr, p.stderr
+    assert not home.creds.exists()
