@@ -118,7 +118,7 @@ run_one(struct jit_cli *cli, const char *id)
 static int
 run_status(struct jit_cli *cli, const struct jit_cli_args *args)
 {
-	char query[2048] = "", path[2304], error[256];
+	char query[2048] = "", path[4096], error[256];
 	int64_t limit = STATUS_DEFAULT_LIMIT;
 	json_t *all;
 	const char *v;

@@ -20,7 +20,8 @@ import yaml
 import harness
 from harness import ALICE, BOB, ADMIN, EVE, MALLORY, expect
 
-JITSUDO = Path(os.environ.get("JITSUDO_CLI_BIN") or harness.REPO / "build" / "bin" / "jitsudo")
+JITSUDO = Path(os.environ.get("JITSUDO_CLI_BIN")
+               or harness.REPO / "build" / "bin" / "jitsudo").resolve()
 SPEC = ["--provider", "aws", "--role", "prod-infra-admin", "--scope", "123456789012",
         "--duration", "1h", "--reason", "cli test"]
 
