@@ -20,8 +20,10 @@ import yaml
 import harness
 from harness import ALICE, BOB, ADMIN, EVE, MALLORY, expect
 
+# The CLI next to the jitsudod under test (build/bin/jitsudo; build-asan/bin/jitsudo in
+# `make asan`), unless JITSUDO_CLI_BIN names another.
 JITSUDO = Path(os.environ.get("JITSUDO_CLI_BIN")
-               or harness.REPO / "build" / "bin" / "jitsudo").resolve()
+               or harness.BIN.parent / "bin" / "jitsudo").resolve()
 SPEC = ["--provider", "aws", "--role", "prod-infra-admin", "--scope", "123456789012",
         "--duration", "1h", "--reason", "cli test"]
 
