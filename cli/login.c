@@ -1,8 +1,7 @@
-/* `jitsudo login` and the credentials file: the OpenID Connect device authorization grant
- * (RFC 8628) and the refresh grant against the configured issuer, and ~/.jitsudo/credentials.
- * Trusts neither the issuer's answers nor the file: both are size-checked and parsed strictly;
- * tokens live in wiped buffers (jansson's frees wipe too while this file works) and are never
- * printed. Signatures are jitsudod's business: the ID token is decoded here only for its exp. */
+/* `jitsudo login` and ~/.jitsudo/credentials: the OpenID Connect device grant (RFC 8628) and
+ * the refresh grant. Trusts neither the issuer's answers nor the file: both are bounded and
+ * parsed strictly; tokens stay in wiped memory and are never printed. jitsudod verifies the
+ * signatures: the ID token is decoded here only for its iss, sub, exp and a name to show. */
 #include "cli/login.h"
 
 #include <errno.h>
