@@ -269,6 +269,13 @@ run_child(struct run_state *s, char *const *argv, const char *const *extra_env)
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return jit_cli_fail(-errno, "pipe: %s", strerror(errno));
+	/* The signals stay blocked until the child's pid is known, so none is lost between the
+	 * fork and the assignment; the child unblocks them once their dispositions are reset. */
+	sigset_t block, old;
+	sigemptyset(&block);
+	for (size_t i = 0; i < JIT_ARRAY_SIZE(forwarded); i++)
+		sigaddset(&block, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	signals_install(saved);
 	fflush(stdout);
 	fflush(stderr);
@@ -278,6 +285,7 @@ run_child(struct run_state *s, char *const *argv, const char *const *extra_env)
 		close(pipefd[0]);
 		close(pipefd[1]);
 		signals_restore(saved);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return jit_cli_fail(-e, "fork: %s", strerror(e));
 	}
 	if (pid == 0) {
@@ -287,6 +295,7 @@ run_child(struct run_state *s, char *const *argv, const char *const *extra_env)
 		for (size_t i = 0; i < JIT_ARRAY_SIZE(forwarded); i++)
 			sigaction(forwarded[i], &dfl, NULL);
 		sigaction(SIGPIPE, &dfl, NULL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		close(pipefd[0]);
 		/* jitsudo's own token is not the command's business. */
 		unsetenv("JITSUDO_TOKEN");
@@ -306,6 +315,7 @@ run_child(struct run_state *s, char *const *argv, const char *const *extra_env)
 		_exit(127);
 	}
 	child_pid = pid;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(pipefd[1]);
 	ssize_t n;
 	while ((n = read(pipefd[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR)
