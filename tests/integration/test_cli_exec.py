@@ -3,6 +3,7 @@
 # them), the Kubernetes kubeconfig is a private 0600 file removed afterwards (also when jitsudo
 # is terminated), exit statuses pass through like a shell's, and the shell's prompt carries the
 # marker and the time left in bash and zsh.
+import http.server
 import json
 import os
 import pty
@@ -10,8 +11,8 @@ import re
 import select
 import shutil
 import signal
-import stat
 import subprocess
+import threading
 import time
 
 import pytest
@@ -224,3 +225,72 @@ def test_shell_prompt_shows_the_marker_and_the_time_left(cli, tmp_path, shell, r
     left = m.group(1)
     assert left in ("1h0m",) or left.startswith("59m"), left
     assert f"left-{rid}" in seen
+
+
+# ---- a server that cannot be trusted ----------------------------------------------------------
+
+class _FakeGrant(http.server.BaseHTTPRequestHandler):
+    credentials = []
+
+    def do_GET(self):
+        body = json.dumps({"grant": {"request_id": "req_01J8KZ4F2EMNQZ3V7XKQYBD4WX",
+                                     "credentials": self.credentials,
+                                     "issued_at": "2026-03-20T16:00:00Z",
+                                     "expires_at": "2099-03-20T16:00:00Z"}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("name", ["LD_PRELOAD", "PATH", "aws_lower", "AWS_A=B", "BASH_ENV"])
+def test_exec_refuses_credentials_outside_the_exported_families(tmp_path, name):
+    need_binary()
+    handler = type("H", (_FakeGrant,), {"credentials": [
+        {"name": "AWS_ACCESS_KEY_ID", "value": "ASIAEXAMPLE"},
+        {"name": name, "value": "/tmp/evil"}]})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        c = Cli(None, tmp_path)
+        ran = tmp_path / "ran"
+        p = c.run("--server", f"http://127.0.0.1:{httpd.server_address[1]}", "--token", "t",
+                  "exec", "req_01J8KZ4F2EMNQZ3V7XKQYBD4WX", "--", "touch", str(ran))
+        assert p.returncode == 1, p.stderr
+        assert "jitsudo does not put into an environment" in p.stderr
+        assert not ran.exists()
+        assert "/tmp/evil" not in p.stderr
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_server_text_is_printed_without_control_characters(tmp_path):
+    need_binary()
+
+    class Hostile(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps({"code": "permission_denied",
+                               "message": "no\x1b[2J\rhidden\u2192ok"}).encode()
+            self.send_response(403)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        c = Cli(None, tmp_path)
+        err = c.fails(1, "--server", f"http://127.0.0.1:{httpd.server_address[1]}", "--token",
+                      "t", "status", "req_01J8KZ4F2EMNQZ3V7XKQYBD4WX")
+        assert err == "jitsudo: refused: no?[2J?hidden\u2192ok\n"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
