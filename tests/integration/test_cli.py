@@ -799,3 +799,17 @@ def test_stored_credentials_give_the_server_and_the_token(server, tmp_path, alic
     assert c.ok("logout") == "Logged out\n"
     c.fails(2, "status", contains="no server")
     c.fails(1, "--server", server.url, "status", contains="jitsudo login")
+
+
+def test_two_person_approval_and_auto_approval(cli, alice):
+    rid = cli.ok("-q", "request", "--provider", "aws", "--role", "two-person-role", "--scope",
+                 "123456789012", "--duration", "1h", "--reason", "two", who=ALICE).strip()
+    assert cli.ok("approve", rid, who=BOB) == (f"Request {rid} \u2192 PENDING\n"
+                                               "1 of 2 approvals recorded\n")
+    assert cli.ok("approve", rid, who=harness.CAROL) == f"Request {rid} \u2192 APPROVED\n"
+    # the auto tier: approved at creation, so --wait returns at once
+    start = time.monotonic()
+    out = cli.ok("request", "--provider", "aws", "--role", "auto-role", "--scope",
+                 "123456789012", "--duration", "1h", "--reason", "auto", "--wait", who=ALICE)
+    assert "State: APPROVED\n" in out and "Expires: " in out
+    assert time.monotonic() - start < 5
