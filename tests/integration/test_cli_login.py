@@ -19,7 +19,10 @@ import harness
 import oidc_support
 from oidc_support import ALICE, BOB, glewlwyd, make_glewlwyd, provider  # noqa: F401 (fixtures)
 
-JITSUDO = Path(os.environ.get("JITSUDO_CLI_BIN") or harness.REPO / "build" / "bin" / "jitsudo")
+# The CLI next to the jitsudod under test (build-asan/bin/jitsudo in `make asan`), unless
+# JITSUDO_CLI_BIN names another.
+JITSUDO = Path(os.environ.get("JITSUDO_CLI_BIN")
+               or harness.BIN.parent / "bin" / "jitsudo").resolve()
 SPEC = ["--provider", "aws", "--role", "prod-infra-admin", "--scope", "123456789012",
         "--duration", "10m", "--reason", "glewlwyd login test"]
 PROMPT = re.compile(r"^To sign in, open (\S+) and enter the code (\S+)$")
