@@ -762,8 +762,8 @@ def write_credentials(home, server, token, path=None):
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        json.dump({"version": 1, "server": server.url, "issuer": server.url, "client_id": "jitsudo-cli",
-                   "token_endpoint": server.url + "/token", "id_token": token,
+        json.dump({"version": 1, "server": server.url, "issuer": server.url,
+                   "client_id": "jitsudo-cli", "token_endpoint": server.url + "/token", "id_token": token,
                    "expires_at": int(time.time()) + 3600}, f)
     return path
 
