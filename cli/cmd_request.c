@@ -16,7 +16,7 @@
 #include "lib/common/json.h"
 #include "lib/common/timeutil.h"
 
-#define WAIT_POLL_MS 1000
+#define WAIT_POLL_MS 1000 /* the first minute; 2 s until 10 min, then 5 s */
 #define WAIT_MAX_FAILURES 5
 /* When the server gives no pending deadline, the wait stops after this long. */
 #define WAIT_DEFAULT_BOUND_S (24 * 3600)
@@ -93,7 +93,11 @@ wait_for_decision(struct jit_cli *cli, const char *id, json_t *first, json_t **r
 			r = JIT_ERR_TIMEOUT;
 			break;
 		}
-		int64_t wake = jit_deadline_after_ms(WAIT_POLL_MS);
+		/* Every second at first, then less often: a request may stay pending for hours. */
+		int64_t waited_s = (jit_now_monotonic_ns() - started) / JIT_NSEC_PER_SEC;
+		int64_t wake = jit_deadline_after_ms(waited_s < 60    ? WAIT_POLL_MS
+		                                     : waited_s < 600 ? 2 * WAIT_POLL_MS
+		                                                      : 5 * WAIT_POLL_MS);
 		while (!jit_deadline_passed(wake)) {
 			struct timespec ts = { 0, 200 * 1000 * 1000 };
 			nanosleep(&ts, NULL);

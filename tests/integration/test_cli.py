@@ -813,3 +813,31 @@ def test_two_person_approval_and_auto_approval(cli, alice):
                  "123456789012", "--duration", "1h", "--reason", "auto", "--wait", who=ALICE)
     assert "State: APPROVED\n" in out and "Expires: " in out
     assert time.monotonic() - start < 5
+
+
+def test_https_with_the_servers_ca(make_server, tmp_path):
+    need_binary()
+    cert, key = tmp_path / "server.crt", tmp_path / "server.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-days", "1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True)
+    s = make_server({"server.tls.cert_file": str(cert), "server.tls.key_file": str(key)},
+                    start=False)
+    s.url = f"https://127.0.0.1:{s.port}"
+    s.session.verify = str(cert)
+    s.start()
+    c = Cli(s, tmp_path / "home")
+    # an untrusted certificate is refused (the default CAs do not know it)
+    err = c.fails(75, "status", "--mine", who=ALICE, contains="TLS certificate")
+    assert s.token(ALICE) not in err
+    p = c.run("--debug", "status", who=ALICE)
+    assert "certificate" in p.stderr.lower(), p.stderr
+    # with --ca-file, or ca_file in the config
+    got = c.json("--ca-file", str(cert), "request", *SPEC, who=ALICE)
+    assert got["state"] == "REQUEST_STATE_PENDING"
+    (c.home / ".jitsudo").mkdir(exist_ok=True)
+    (c.home / ".jitsudo" / "config.yaml").write_text(f"ca_file: {cert}\n")
+    assert c.json("status", got["id"], who=ALICE)["id"] == got["id"]
+    assert c.ok("server", "health").endswith("Live: ok\nReady: ok\n")
