@@ -192,3 +192,67 @@ jit_cli_api(struct jit_cli *cli, const char *method, const char *path, json_t *b
 		jit_cli_fail(r, "%s", error);
 	return r;
 }
+
+int
+jit_cli_api_list(struct jit_cli *cli, const char *collection, const char *query,
+                 const char *list_key, int64_t limit, json_t **ret)
+{
+	/* Pages of at most 100 keep each answer quick; the page count bounds a server that keeps
+	 * answering with a next token and empty pages. */
+	enum {
+		PAGE_SIZE_MAX = 100,
+		PAGES_MAX = 10000
+	};
+	char token[1024] = "", path[4096];
+	int r = 0, pages = 0;
+	json_t *all = json_array();
+
+	if (!all)
+		return jit_cli_fail(JIT_ERR_INTERNAL, "out of memory");
+	for (;;) {
+		char page[1600] = "", size[24];
+		json_t *answer = NULL;
+		int64_t want = limit - (int64_t)json_array_size(all);
+		snprintf(size, sizeof size, "%lld",
+		         (long long)(want > PAGE_SIZE_MAX ? PAGE_SIZE_MAX : want));
+		r = jit_cli_query_add(page, sizeof page, "page_size", size);
+		if (r >= 0 && token[0])
+			r = jit_cli_query_add(page, sizeof page, "page_token", token);
+		if (r < 0) {
+			r = jit_cli_fail(JIT_ERR_PROTOCOL, "the server's page token is too long");
+			break;
+		}
+		if (snprintf(path, sizeof path, "%s%s%s%s", collection, query, query[0] ? "&" : "?",
+		             page + 1) >= (int)sizeof path) {
+			r = jit_cli_fail(JIT_ERR_TOO_LARGE, "the query is too long");
+			break;
+		}
+		if ((r = jit_cli_api(cli, "GET", path, NULL, true, &answer)) < 0)
+			break;
+		json_t *list = json_object_get(answer, list_key);
+		const char *next = jit_cli_str(answer, "next_page_token");
+		if (!json_is_array(list) || strlen(next) >= sizeof token) {
+			json_decref(answer);
+			r = jit_cli_fail(JIT_ERR_PROTOCOL, "the server's answer is not a list");
+			break;
+		}
+		size_t i;
+		json_t *item;
+		json_array_foreach(list, i, item)
+		{
+			if ((int64_t)json_array_size(all) >= limit)
+				break;
+			json_array_append(all, item);
+		}
+		snprintf(token, sizeof token, "%s", next);
+		json_decref(answer);
+		if (!token[0] || (int64_t)json_array_size(all) >= limit || ++pages >= PAGES_MAX)
+			break;
+	}
+	if (r < 0) {
+		json_decref(all);
+		return r;
+	}
+	*ret = all;
+	return 0;
+}

@@ -205,6 +205,12 @@ int jit_cli_api(struct jit_cli *cli, const char *method, const char *path, json_
 int jit_cli_api_quiet(struct jit_cli *cli, const char *method, const char *path, json_t *body,
                       bool authenticated, json_t **ret, char *error, size_t error_size);
 
+/* Lists a collection ("/api/v1alpha1/audit") with `query` ("" or "?a=b..."), following the
+ * server's pages until `limit` items or the last page. On success *ret is a new array of the
+ * items found under `list_key` in each page; errors are printed, as by jit_cli_api. */
+int jit_cli_api_list(struct jit_cli *cli, const char *collection, const char *query,
+                     const char *list_key, int64_t limit, json_t **ret);
+
 /* Appends "name=<value percent-encoded>" to a query being built in buf (with '?' or '&'). */
 int jit_cli_query_add(char *buf, size_t size, const char *name, const char *value);
 /* Percent-encodes `text` for a path segment or query value. */

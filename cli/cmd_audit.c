@@ -10,7 +10,6 @@
 
 #define AUDIT_DEFAULT_LIMIT 1000
 #define AUDIT_MAX_LIMIT 1000000
-#define PAGE_SIZE_MAX 100 /* per page; small pages keep each answer quick */
 
 static const struct jit_cli_option audit_options[] = {
 	JIT_CLI_FLAG("actor", 0, "<identity>", "only events of this actor"),
@@ -93,11 +92,11 @@ print_events(struct jit_cli *cli, json_t *events)
 static int
 run_audit(struct jit_cli *cli, const struct jit_cli_args *args)
 {
-	char query[2048] = "", path[4096], error[256], when[JIT_RFC3339_MAX];
+	char query[2048] = "", error[256], when[JIT_RFC3339_MAX];
 	int64_t limit = AUDIT_DEFAULT_LIMIT;
 	const char *v;
 	json_t *all;
-	int r = 0, pages = 0;
+	int r = 0;
 
 	if ((v = jit_cli_arg(cli, args, "limit")) &&
 	    jit_cli_parse_count_flag("limit", v, AUDIT_MAX_LIMIT, &limit, error, sizeof error) < 0)
@@ -121,49 +120,9 @@ run_audit(struct jit_cli *cli, const struct jit_cli_args *args)
 		jit_cli_query_add(query, sizeof query, "until", when);
 	}
 
-	all = json_array();
-	if (!all)
-		return jit_cli_fail(JIT_ERR_INTERNAL, "out of memory");
-	char token[1024] = "";
-	for (;;) {
-		char page[1600] = "", size[24];
-		json_t *answer = NULL;
-		int64_t want = limit - (int64_t)json_array_size(all);
-		snprintf(size, sizeof size, "%lld",
-		         (long long)(want > PAGE_SIZE_MAX ? PAGE_SIZE_MAX : want));
-		r = jit_cli_query_add(page, sizeof page, "page_size", size);
-		if (r >= 0 && token[0])
-			r = jit_cli_query_add(page, sizeof page, "page_token", token);
-		if (r < 0) {
-			r = jit_cli_fail(JIT_ERR_PROTOCOL, "the server's page token is too long");
-			break;
-		}
-		snprintf(path, sizeof path, "/api/v1alpha1/audit%s%s%s", query,
-		         query[0] ? "&" : "?", page + 1);
-		if ((r = jit_cli_api(cli, "GET", path, NULL, true, &answer)) < 0)
-			break;
-		json_t *list = json_object_get(answer, "events");
-		const char *next = jit_cli_str(answer, "next_page_token");
-		if (!json_is_array(list) || strlen(next) >= sizeof token) {
-			json_decref(answer);
-			r = jit_cli_fail(JIT_ERR_PROTOCOL, "the server's answer is not a list");
-			break;
-		}
-		size_t i;
-		json_t *item;
-		json_array_foreach(list, i, item)
-		{
-			if ((int64_t)json_array_size(all) >= limit)
-				break;
-			json_array_append(all, item);
-		}
-		snprintf(token, sizeof token, "%s", next);
-		json_decref(answer);
-		if (!token[0] || (int64_t)json_array_size(all) >= limit || ++pages >= 10000)
-			break;
-	}
-	if (r >= 0)
-		r = print_events(cli, all);
+	if ((r = jit_cli_api_list(cli, "/api/v1alpha1/audit", query, "events", limit, &all)) < 0)
+		return r;
+	r = print_events(cli, all);
 	json_decref(all);
 	return r;
 }

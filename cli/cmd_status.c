@@ -11,7 +11,6 @@
 
 #define STATUS_DEFAULT_LIMIT 1000
 #define STATUS_MAX_LIMIT 100000
-#define PAGE_SIZE_MAX 100 /* per page; small pages keep each answer quick */
 
 static const struct jit_cli_option status_options[] = {
 	JIT_CLI_FLAG("pending", 0, NULL,
@@ -118,11 +117,11 @@ run_one(struct jit_cli *cli, const char *id)
 static int
 run_status(struct jit_cli *cli, const struct jit_cli_args *args)
 {
-	char query[2048] = "", path[4096], error[256];
+	char query[2048] = "", error[256];
 	int64_t limit = STATUS_DEFAULT_LIMIT;
 	json_t *all;
 	const char *v;
-	int r = 0, pages = 0;
+	int r = 0;
 
 	if (args->positional_count == 1) {
 		if (jit_cli_flag(cli, args, "pending") || jit_cli_flag(cli, args, "mine") ||
@@ -145,49 +144,10 @@ run_status(struct jit_cli *cli, const struct jit_cli_args *args)
 	if (r < 0)
 		return jit_cli_usage(cli, "flag values too long");
 
-	all = json_array();
-	if (!all)
-		return jit_cli_fail(JIT_ERR_INTERNAL, "out of memory");
-	char token[1024] = "";
-	for (;;) {
-		char page[1600] = "", size[24];
-		json_t *answer = NULL;
-		int64_t want = limit - (int64_t)json_array_size(all);
-		snprintf(size, sizeof size, "%lld",
-		         (long long)(want > PAGE_SIZE_MAX ? PAGE_SIZE_MAX : want));
-		r = jit_cli_query_add(page, sizeof page, "page_size", size);
-		if (r >= 0 && token[0])
-			r = jit_cli_query_add(page, sizeof page, "page_token", token);
-		if (r < 0) {
-			r = jit_cli_fail(JIT_ERR_PROTOCOL, "the server's page token is too long");
-			break;
-		}
-		snprintf(path, sizeof path, "/api/v1alpha1/requests%s%s%s", query,
-		         query[0] ? "&" : "?", page + 1);
-		if ((r = jit_cli_api(cli, "GET", path, NULL, true, &answer)) < 0)
-			break;
-		json_t *list = json_object_get(answer, "requests");
-		const char *next = jit_cli_str(answer, "next_page_token");
-		if (!json_is_array(list) || strlen(next) >= sizeof token) {
-			json_decref(answer);
-			r = jit_cli_fail(JIT_ERR_PROTOCOL, "the server's answer is not a list");
-			break;
-		}
-		size_t i;
-		json_t *item;
-		json_array_foreach(list, i, item)
-		{
-			if ((int64_t)json_array_size(all) >= limit)
-				break;
-			json_array_append(all, item);
-		}
-		snprintf(token, sizeof token, "%s", next);
-		json_decref(answer);
-		if (!token[0] || (int64_t)json_array_size(all) >= limit || ++pages >= 1000)
-			break;
-	}
-	if (r >= 0)
-		r = print_list(cli, all);
+	if ((r = jit_cli_api_list(cli, "/api/v1alpha1/requests", query, "requests", limit, &all)) <
+	    0)
+		return r;
+	r = print_list(cli, all);
 	json_decref(all);
 	return r;
 }

@@ -21,6 +21,7 @@
 
 #include "cli/http.h"
 #include "cli/login_internal.h"
+#include "lib/common/base64url.h"
 #include "lib/common/buf.h"
 #include "lib/common/errors.h"
 #include "lib/common/json.h"
@@ -170,53 +171,6 @@ now_seconds(void)
 
 /* ---- base64url and the JWT payload ------------------------------------------------- */
 
-static int
-b64url_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-/* Decodes unpadded base64url into a new buffer (NUL-terminated for convenience). */
-static int
-b64url_decode(const char *text, size_t len, char **ret, size_t *ret_len)
-{
-	if (len % 4 == 1)
-		return JIT_ERR_INVALID;
-	char *out = malloc(len / 4 * 3 + 3 + 1);
-	if (!out)
-		return -ENOMEM;
-	size_t o = 0;
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	for (size_t i = 0; i < len; i++) {
-		int d = b64url_value(text[i]);
-		if (d < 0) {
-			wipe_free(out, len / 4 * 3 + 3 + 1);
-			return JIT_ERR_INVALID;
-		}
-		acc = (acc << 6 | (uint32_t)d) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)(acc >> bits & 0xff);
-		}
-	}
-	out[o] = '\0';
-	*ret = out;
-	*ret_len = o;
-	return 0;
-}
-
 int
 jit_cli_jwt_payload(const char *jwt, size_t len, json_t **ret)
 {
@@ -235,15 +189,17 @@ jit_cli_jwt_payload(const char *jwt, size_t len, json_t **ret)
 	if (sig_len == 0 || memchr(sig, '.', sig_len))
 		return JIT_ERR_INVALID;
 
-	char *payload = NULL;
+	size_t text_len = (size_t)(dot2 - rest), size = jit_base64url_decoded_length(text_len) + 1;
+	uint8_t *payload = malloc(size);
 	size_t payload_len = 0;
-	int r = b64url_decode(rest, (size_t)(dot2 - rest), &payload, &payload_len);
-	if (r < 0)
-		return r;
+	if (!payload)
+		return -ENOMEM;
+	int r = jit_base64url_decode(rest, text_len, payload, size, &payload_len);
 	json_t *claims = NULL;
-	r = jit_json_parse_object(payload, payload_len, JIT_CLI_TOKEN_MAX, &claims, NULL, 0);
-	explicit_bzero(payload, payload_len);
-	free(payload);
+	if (r >= 0)
+		r = jit_json_parse_object((const char *)payload, payload_len, JIT_CLI_TOKEN_MAX,
+		                          &claims, NULL, 0);
+	wipe_free(payload, size);
 	if (r < 0)
 		return JIT_ERR_INVALID;
 	*ret = claims;

@@ -13,7 +13,7 @@
 #include "lib/common/text.h"
 #include "lib/common/timeutil.h"
 #include "server/api.h"
-#include "server/jwk_util.h"
+#include "lib/common/base64url.h"
 #include "server/workflow.h"
 
 #define API_PREFIX "/api/v1alpha1/"

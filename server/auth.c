@@ -20,7 +20,7 @@
 #include "lib/common/json.h"
 #include "server/hostauth.h"
 #include "server/jose.h"
-#include "server/jwk_util.h"
+#include "lib/common/base64url.h"
 #include "server/model.h"
 
 #define NS_PER_SECOND 1000000000LL

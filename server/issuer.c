@@ -19,7 +19,7 @@
 #include "lib/common/errors.h"
 #include "lib/common/json.h"
 #include "server/jose.h"
-#include "server/jwk_util.h"
+#include "lib/common/base64url.h"
 #include "server/model.h"
 
 #define KEY_FILE_MAX (16 * 1024)

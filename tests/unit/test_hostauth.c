@@ -25,7 +25,7 @@
 #include "lib/common/json.h"
 #include "server/auth.h"
 #include "server/hostauth.h"
-#include "server/jwk_util.h"
+#include "lib/common/base64url.h"
 
 #define UNUSED_STATE void **state __attribute__((unused))
 #define NS 1000000000LL

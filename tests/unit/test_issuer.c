@@ -22,7 +22,7 @@
 #include "lib/common/errors.h"
 #include "lib/common/json.h"
 #include "server/issuer.h"
-#include "server/jwk_util.h"
+#include "lib/common/base64url.h"
 
 #define UNUSED_STATE void **state __attribute__((unused))
 #define NS 1000000000LL

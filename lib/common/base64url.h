@@ -1,8 +1,8 @@
-/* base64url without padding (RFC 4648 §5, as JOSE uses it) for the token verifier and the
- * built-in issuer. Decoding is strict: the URL-safe alphabet only, no padding, no stray bits.
+/* base64url without padding (RFC 4648 §5, as JOSE uses it) for tokens: the server's verifier
+ * and built-in issuer, and the CLI reading its ID token's expiry. Decoding is strict: the URL-safe alphabet only, no padding, no stray bits.
  * Pure functions over caller buffers; nothing is allocated. */
-#ifndef JIT_SERVER_JWK_UTIL_H
-#define JIT_SERVER_JWK_UTIL_H
+#ifndef JIT_COMMON_BASE64URL_H
+#define JIT_COMMON_BASE64URL_H
 
 #include <stddef.h>
 #include <stdint.h>

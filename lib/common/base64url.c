@@ -1,6 +1,6 @@
 /* base64url without padding for JOSE: encoding for keys, thumbprints and tokens, strict
  * decoding of untrusted token segments. Works on caller buffers only. */
-#include "server/jwk_util.h"
+#include "lib/common/base64url.h"
 
 #include "lib/common/errors.h"
 
