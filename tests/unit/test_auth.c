@@ -27,12 +27,13 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
+#include "lib/common/base64url.h"
 #include "lib/common/errors.h"
 #include "lib/common/json.h"
 #include "lib/common/timeutil.h"
 #include "server/auth.h"
 #include "server/issuer.h"
-#include "lib/common/base64url.h"
+#include "tests/unit/jws_support.h"
 
 #define UNUSED_STATE void **state __attribute__((unused))
 #define NS 1000000000LL
@@ -160,45 +161,7 @@ claims(void)
 static char *
 sign_token(const struct test_key *k, const char *alg, const char *kid, json_t *payload)
 {
-	cjose_err err;
-	cjose_header_t *h = cjose_header_new(&err);
-	assert_true(cjose_header_set(h, CJOSE_HDR_ALG, alg, &err));
-	if (kid)
-		assert_true(cjose_header_set(h, CJOSE_HDR_KID, kid, &err));
-	char *text = json_dumps(payload, JSON_COMPACT);
-	json_decref(payload);
-	cjose_jws_t *jws = cjose_jws_sign(k->jwk, h, (const uint8_t *)text, strlen(text), &err);
-	assert_non_null(jws);
-	const char *compact;
-	assert_true(cjose_jws_export(jws, &compact, &err));
-	char *token = strdup(compact);
-	cjose_jws_release(jws);
-	cjose_header_release(h);
-	free(text);
-	return token;
-}
-
-static char *
-b64(const void *data, size_t len)
-{
-	size_t size = jit_base64url_encoded_length(len) + 1;
-	char *out = malloc(size);
-	assert_non_null(out);
-	assert_int_equal(jit_base64url_encode(data, len, out, size), 0);
-	return out;
-}
-
-/* header.payload.signature from raw parts, without any library's help. */
-static char *
-hand_token(const char *header, const char *payload, const void *sig, size_t sig_len)
-{
-	char *h = b64(header, strlen(header)), *p = b64(payload, strlen(payload));
-	char *s = b64(sig, sig_len);
-	size_t size = strlen(h) + strlen(p) + strlen(s) + 3;
-	char *t = malloc(size);
-	snprintf(t, size, "%s.%s.%s", h, p, s);
-	free(h), free(p), free(s);
-	return t;
+	return test_jws_sign(k->jwk, alg, kid, payload);
 }
 
 static int
@@ -574,16 +537,16 @@ test_alg_none(UNUSED_STATE)
 	char *payload = json_dumps(c, JSON_COMPACT);
 	json_decref(c);
 
-	char *t = hand_token("{\"alg\":\"none\",\"kid\":\"ec1\"}", payload, "", 0);
+	char *t = test_jws_by_hand("{\"alg\":\"none\",\"kid\":\"ec1\"}", payload, "", 0);
 	expect_denied(auth, t, NOW, "malformed token"); /* the empty signature */
 	free(t);
-	t = hand_token("{\"alg\":\"none\",\"kid\":\"ec1\"}", payload, "x", 1);
+	t = test_jws_by_hand("{\"alg\":\"none\",\"kid\":\"ec1\"}", payload, "x", 1);
 	expect_denied(auth, t, NOW, "unsupported algorithm");
 	free(t);
-	t = hand_token("{\"alg\":\"NONE\",\"kid\":\"ec1\"}", payload, "x", 1);
+	t = test_jws_by_hand("{\"alg\":\"NONE\",\"kid\":\"ec1\"}", payload, "x", 1);
 	expect_denied(auth, t, NOW, "unsupported algorithm");
 	free(t);
-	t = hand_token("{\"kid\":\"ec1\"}", payload, "x", 1);
+	t = test_jws_by_hand("{\"kid\":\"ec1\"}", payload, "x", 1);
 	expect_denied(auth, t, NOW, "malformed token header");
 	free(t);
 	free(payload);
@@ -604,14 +567,14 @@ test_hs256_with_public_key(UNUSED_STATE)
 	const char *secrets[] = { rsa_key.public_pem, jwk_text };
 	for (size_t i = 0; i < 2; i++) {
 		char *unsigned_token =
-		        hand_token("{\"alg\":\"HS256\",\"kid\":\"rsa1\"}", payload, "", 0);
+		        test_jws_by_hand("{\"alg\":\"HS256\",\"kid\":\"rsa1\"}", payload, "", 0);
 		size_t input_len = strlen(unsigned_token) - 1; /* up to the second dot */
 		unsigned char mac[32];
 		unsigned int mac_len = 0;
 		assert_non_null(HMAC(EVP_sha256(), secrets[i], (int)strlen(secrets[i]),
 		                     (const unsigned char *)unsigned_token, input_len, mac,
 		                     &mac_len));
-		char *sig = b64(mac, mac_len);
+		char *sig = test_b64url(mac, mac_len);
 		size_t size = input_len + 1 + strlen(sig) + 1;
 		char *t = malloc(size);
 		snprintf(t, size, "%.*s.%s", (int)input_len, unsigned_token, sig);
@@ -701,7 +664,7 @@ static char *
 swap_payload(const char *token, const char *payload)
 {
 	const char *dot1 = strchr(token, '.'), *dot2 = strrchr(token, '.');
-	char *p = b64(payload, strlen(payload));
+	char *p = test_b64url(payload, strlen(payload));
 	size_t size = strlen(token) + strlen(p) + 1;
 	char *t = malloc(size);
 	snprintf(t, size, "%.*s.%s%s", (int)(dot1 - token), token, p, dot2);
@@ -793,15 +756,15 @@ test_malformed_tokens(UNUSED_STATE)
 	free(plus);
 
 	/* A JSON array where an object belongs, and duplicate claims. */
-	char *t = hand_token("{\"alg\":\"ES256\",\"kid\":\"ec1\"}", "[1]", "x", 1);
+	char *t = test_jws_by_hand("{\"alg\":\"ES256\",\"kid\":\"ec1\"}", "[1]", "x", 1);
 	expect_denied(auth, t, NOW, "malformed token");
 	free(t);
-	t = hand_token("{\"alg\":\"ES256\",\"kid\":\"ec1\"}",
-	               "{\"iss\":\"https://evil.test\",\"iss\":\"" ISS "\"}", "x", 1);
+	t = test_jws_by_hand("{\"alg\":\"ES256\",\"kid\":\"ec1\"}",
+	                     "{\"iss\":\"https://evil.test\",\"iss\":\"" ISS "\"}", "x", 1);
 	expect_denied(auth, t, NOW, "malformed token");
 	free(t);
-	t = hand_token("{\"alg\":\"ES256\",\"kid\":\"ec1\",\"crit\":[\"b64\"]}",
-	               "{\"iss\":\"" ISS "\"}", "x", 1);
+	t = test_jws_by_hand("{\"alg\":\"ES256\",\"kid\":\"ec1\",\"crit\":[\"b64\"]}",
+	                     "{\"iss\":\"" ISS "\"}", "x", 1);
 	expect_denied(auth, t, NOW, "unsupported critical header");
 	free(t);
 

@@ -21,11 +21,12 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
+#include "lib/common/base64url.h"
 #include "lib/common/errors.h"
 #include "lib/common/json.h"
 #include "server/auth.h"
 #include "server/hostauth.h"
-#include "lib/common/base64url.h"
+#include "tests/unit/jws_support.h"
 
 #define UNUSED_STATE void **state __attribute__((unused))
 #define NS 1000000000LL
@@ -133,30 +134,7 @@ claims(const char *host, const char *sub)
 static char *
 sign(const struct host_key *k, const char *alg, json_t *payload)
 {
-	cjose_err err;
-	cjose_header_t *h = cjose_header_new(&err);
-	assert_true(cjose_header_set(h, CJOSE_HDR_ALG, alg, &err));
-	char *text = json_dumps(payload, JSON_COMPACT);
-	json_decref(payload);
-	cjose_jws_t *jws = cjose_jws_sign(k->jwk, h, (const uint8_t *)text, strlen(text), &err);
-	assert_non_null(jws);
-	const char *compact;
-	assert_true(cjose_jws_export(jws, &compact, &err));
-	char *token = strdup(compact);
-	cjose_jws_release(jws);
-	cjose_header_release(h);
-	free(text);
-	return token;
-}
-
-static char *
-b64(const void *data, size_t len)
-{
-	size_t size = jit_base64url_encoded_length(len) + 1;
-	char *out = malloc(size);
-	assert_non_null(out);
-	assert_int_equal(jit_base64url_encode(data, len, out, size), 0);
-	return out;
+	return test_jws_sign(k->jwk, alg, NULL, payload);
 }
 
 /* header.payload.signature from raw parts; payload decref'd. */
@@ -165,12 +143,8 @@ hand_token(const char *header, json_t *payload, const void *sig, size_t sig_len)
 {
 	char *text = json_dumps(payload, JSON_COMPACT);
 	json_decref(payload);
-	char *h = b64(header, strlen(header)), *p = b64(text, strlen(text));
-	char *s = b64(sig, sig_len);
-	size_t size = strlen(h) + strlen(p) + strlen(s) + 3;
-	char *t = malloc(size);
-	snprintf(t, size, "%s.%s.%s", h, p, s);
-	free(h), free(p), free(s), free(text);
+	char *t = test_jws_by_hand(header, text, sig, sig_len);
+	free(text);
 	return t;
 }
 
@@ -269,7 +243,7 @@ test_alg_none_and_hs256(UNUSED_STATE)
 	/* HS256 keyed with the host's public key PEM, the classic confusion. */
 	json_t *c = claims("jump1", "alice@example.com");
 	char *text = json_dumps(c, JSON_COMPACT);
-	char *hb = b64("{\"alg\":\"HS256\"}", 15), *pb = b64(text, strlen(text));
+	char *hb = test_b64url("{\"alg\":\"HS256\"}", 15), *pb = test_b64url(text, strlen(text));
 	char input[2048];
 	snprintf(input, sizeof(input), "%s.%s", hb, pb);
 	uint8_t mac[32];
