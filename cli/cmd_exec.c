@@ -362,17 +362,20 @@ run_exec(struct jit_cli *cli, const struct jit_cli_args *args)
 
 /* ---- shell ---------------------------------------------------------------------------- */
 
-/* The time left, refreshed before every prompt; the marker is "[jitsudo <id> <left>]". */
+/* The time left, refreshed before every prompt; the marker is "[jitsudo <id> <left>]". The
+ * one printf argument is the grant's expiry in Unix seconds. */
+#define PROMPT_FUNCTION                                                                        \
+	"__jitsudo_prompt() {\n"                                                               \
+	"  local s=$(( %lld - $(date +%%s) ))\n"                                               \
+	"  if (( s <= 0 )); then __jitsudo_left=expired\n"                                     \
+	"  elif (( s >= 3600 )); then __jitsudo_left=\"$((s / 3600))h$((s %% 3600 / 60))m\"\n" \
+	"  else __jitsudo_left=\"$((s / 60))m$((s %% 60))s\"; fi\n"                            \
+	"}\n"                                                                                  \
+	"__jitsudo_prompt\n"
+
 static const char bash_rc[] =
         "# written by jitsudo shell; removed when the shell ends\n"
-        "if [ -f \"$HOME/.bashrc\" ]; then . \"$HOME/.bashrc\"; fi\n"
-        "__jitsudo_prompt() {\n"
-        "  local s=$(( %lld - $(date +%%s) ))\n"
-        "  if (( s <= 0 )); then __jitsudo_left=expired\n"
-        "  elif (( s >= 3600 )); then __jitsudo_left=\"$((s / 3600))h$((s %% 3600 / 60))m\"\n"
-        "  else __jitsudo_left=\"$((s / 60))m$((s %% 60))s\"; fi\n"
-        "}\n"
-        "__jitsudo_prompt\n"
+        "if [ -f \"$HOME/.bashrc\" ]; then . \"$HOME/.bashrc\"; fi\n" PROMPT_FUNCTION
         "PROMPT_COMMAND=\"__jitsudo_prompt${PROMPT_COMMAND:+; $PROMPT_COMMAND}\"\n"
         "PS1=\"[jitsudo $JITSUDO_REQUEST_ID \\${__jitsudo_left}] ${PS1:-\\\\s-\\\\v\\\\$ }\"\n";
 
@@ -386,14 +389,7 @@ static const char zsh_rc[] =
         "__jitsudo_dir=$ZDOTDIR\n"
         "ZDOTDIR=${JITSUDO_USER_ZDOTDIR:-$HOME}\n"
         "unset JITSUDO_USER_ZDOTDIR\n"
-        "if [ -f \"$ZDOTDIR/.zshrc\" ]; then . \"$ZDOTDIR/.zshrc\"; fi\n"
-        "__jitsudo_prompt() {\n"
-        "  local s=$(( %lld - $(date +%%s) ))\n"
-        "  if (( s <= 0 )); then __jitsudo_left=expired\n"
-        "  elif (( s >= 3600 )); then __jitsudo_left=\"$((s / 3600))h$((s %% 3600 / 60))m\"\n"
-        "  else __jitsudo_left=\"$((s / 60))m$((s %% 60))s\"; fi\n"
-        "}\n"
-        "__jitsudo_prompt\n"
+        "if [ -f \"$ZDOTDIR/.zshrc\" ]; then . \"$ZDOTDIR/.zshrc\"; fi\n" PROMPT_FUNCTION
         "setopt prompt_subst\n"
         "typeset -ga precmd_functions\n"
         "precmd_functions+=(__jitsudo_prompt)\n"

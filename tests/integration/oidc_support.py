@@ -4,9 +4,6 @@
 # client jitsudo-cli, users alice and bob with email and groups claims); later instances load
 # a dump of that database with the port rewritten. Also plays the user's side of the device
 # flow (password login, consent, the verification URL) the way a browser would.
-import json
-import os
-import shutil
 import signal
 import subprocess
 import time
@@ -435,6 +432,19 @@ def jitsudod_settings(g, audience=CLIENT_ID, **extra):
         entry["ca_file"] = str(g.ca_file)
     entry.update(extra)
     return {"identity.oidc": [entry], "identity.jwks_fetch_timeout": "2s"}
+
+
+def serve_jitsudod(g, root):
+    """Runs a jitsudod trusting glewlwyd g only (the built-in issuer off) for as long as the
+    generator lives; its log joins failure reports. For fixtures: `yield from`."""
+    settings = jitsudod_settings(g)
+    settings["identity.builtin_issuer.enabled"] = False
+    s = harness.Server(root / "srv", settings, policies_dir=write_policies(root / "policies"))
+    s.start()
+    _report(s)
+    yield s
+    _unreport(s)
+    assert s.stop() in (0, None)
 
 
 def _report(g):

@@ -125,17 +125,7 @@ def login(home, g, user, *extra):
 def jitsudod(glewlwyd, tmp_path_factory):  # noqa: F811
     """A jitsudod trusting glewlwyd only (the built-in issuer off)."""
     need_binary()
-    import conftest
-    root = tmp_path_factory.mktemp("jitsudod-login")
-    settings = oidc_support.jitsudod_settings(glewlwyd)
-    settings["identity.builtin_issuer.enabled"] = False
-    s = harness.Server(root / "srv", settings,
-                       policies_dir=oidc_support.write_policies(root / "policies"))
-    s.start()
-    conftest._live.append(s)
-    yield s
-    conftest._live.remove(s)
-    assert s.stop() in (0, None)
+    yield from oidc_support.serve_jitsudod(glewlwyd, tmp_path_factory.mktemp("jitsudod-login"))
 
 
 @pytest.fixture

@@ -23,17 +23,7 @@ SPEC = {"provider": "aws", "role": "prod-infra-admin", "resource_scope": "123456
 @pytest.fixture(scope="module")
 def jitsudod(glewlwyd, tmp_path_factory):  # noqa: F811
     """A jitsudod trusting glewlwyd (audience jitsudo-cli), the built-in issuer off."""
-    import conftest
-    root = tmp_path_factory.mktemp("jitsudod-oidc")
-    settings = oidc_support.jitsudod_settings(glewlwyd)
-    settings["identity.builtin_issuer.enabled"] = False
-    s = harness.Server(root / "srv", settings,
-                       policies_dir=oidc_support.write_policies(root / "policies"))
-    s.start()
-    conftest._live.append(s)
-    yield s
-    conftest._live.remove(s)
-    assert s.stop() in (0, None)
+    yield from oidc_support.serve_jitsudod(glewlwyd, tmp_path_factory.mktemp("jitsudod-oidc"))
 
 
 @pytest.fixture(scope="module")
