@@ -1,6 +1,9 @@
 # The body of bench_ssh.sh: SSH logins through an sshd whose stack has pam_jitsudo (the account
 # gate and session injection, the grant already held by the agent) against the same sshd
-# without it. Prints median, p90, p99 and the ratio of medians; fails above the target.
+# without it. Prints median, p90, p99 and the ratio of medians. Measured twice: with the
+# agent's shipped deadlines.refresh (10s: most logins are answered from what the agent holds),
+# which must meet the target, and with refresh 0 (every login asks jitsudod for the user's
+# grants, the worst case), printed for information.
 import os
 import statistics
 import subprocess
@@ -33,12 +36,10 @@ def login(sshd):
     return elapsed
 
 
-def main():
-    for path in (ps.PAM_MODULE,):
-        if not path.exists():
-            raise SystemExit(f"bench_ssh: {path} is not built (make)")
-    scratch = Path(tempfile.mkdtemp(prefix="jitsudo-bench-ssh-"))
-    with ps.world() as w, ps.unix_user(USER, groups=[ps.ELIGIBLE_GROUP]) as user:
+def measure(scratch, refresh):
+    """Times of LOGINS logins each way, alternating, with the agent's deadlines.refresh."""
+    with ps.world(agent_settings={"deadlines.refresh": refresh}) as w, \
+            ps.unix_user(USER, groups=[ps.ELIGIBLE_GROUP]) as user:
         w.approved(USER)
         so, sock = ps.PAM_MODULE, w.socket
         plain = ("account required pam_unix.so\n"
@@ -60,14 +61,31 @@ def main():
             for _ in range(LOGINS):
                 times["without"].append(login(a))
                 times["with"].append(login(b))
-    subprocess.run(["rm", "-rf", str(scratch)], check=False)
+    return times
+
+
+def report(label, times):
     for name in ("without", "with"):
         v = times[name]
-        print(f"ssh login {name:7} pam_jitsudo: median {statistics.median(v) * 1000:7.1f} ms  "
-              f"p90 {percentile(v, 90) * 1000:7.1f} ms  p99 {percentile(v, 99) * 1000:7.1f} ms"
-              f"  ({len(v)} logins)")
-    ratio = statistics.median(times["with"]) / statistics.median(times["without"])
-    print(f"ssh login ratio (median with / without): {ratio:.3f} (target <= {MAX_RATIO})")
+        print(f"ssh login {name:7} pam_jitsudo ({label}): median "
+              f"{statistics.median(v) * 1000:7.1f} ms  p90 {percentile(v, 90) * 1000:7.1f} ms  "
+              f"p99 {percentile(v, 99) * 1000:7.1f} ms  ({len(v)} logins)")
+    return statistics.median(times["with"]) / statistics.median(times["without"])
+
+
+def main():
+    if not ps.PAM_MODULE.exists():
+        raise SystemExit(f"bench_ssh: {ps.PAM_MODULE} is not built (make)")
+    scratch = Path(tempfile.mkdtemp(prefix="jitsudo-bench-ssh-"))
+    try:
+        shipped = measure(scratch / "shipped", "10s")
+        worst = measure(scratch / "always", "0ms")
+    finally:
+        subprocess.run(["rm", "-rf", str(scratch)], check=False)
+    ratio = report("refresh 10s, as shipped", shipped)
+    worst_ratio = report("refresh 0, jitsudod asked at every login", worst)
+    print(f"ssh login ratio (median with / without): {ratio:.3f} as shipped "
+          f"(target <= {MAX_RATIO}); {worst_ratio:.3f} when jitsudod is asked at every login")
     if ratio > MAX_RATIO:
         raise SystemExit(1)
 
