@@ -247,6 +247,10 @@ void jit_cli_sanitize(const char *text, char *buf, size_t size);
 const char *jit_cli_short_state(const char *state);
 /* A string member of an object, or "" (never NULL). */
 const char *jit_cli_str(const json_t *object, const char *key);
+/* A timestamp member of an object for a table column: whole seconds in UTC
+ * ("2026-11-23T10:00:05Z", the same width on every row), or the text as it is when it is not
+ * RFC 3339. Returns buf. */
+const char *jit_cli_table_time(const json_t *object, const char *key, char *buf, size_t size);
 /* "1h30m" for seconds > 0, "expired" otherwise. */
 void jit_cli_format_left(int64_t seconds, char *buf, size_t size);
 

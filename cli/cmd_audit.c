@@ -75,11 +75,13 @@ print_events(struct jit_cli *cli, json_t *events)
 	r = jit_cli_table_add(&t, header);
 	json_array_foreach(events, i, e)
 	{
-		const char *row[] = {
-			jit_cli_str(e, "timestamp"),  jit_cli_str(e, "actor_identity"),
-			jit_cli_str(e, "action"),     jit_cli_str(e, "outcome"),
-			jit_cli_str(e, "request_id"), jit_cli_str(e, "provider")
-		};
+		char when[JIT_RFC3339_MAX];
+		const char *row[] = { jit_cli_table_time(e, "timestamp", when, sizeof when),
+			              jit_cli_str(e, "actor_identity"),
+			              jit_cli_str(e, "action"),
+			              jit_cli_str(e, "outcome"),
+			              jit_cli_str(e, "request_id"),
+			              jit_cli_str(e, "provider") };
 		if (r >= 0)
 			r = jit_cli_table_add(&t, row);
 	}

@@ -14,6 +14,7 @@
 #include "lib/common/errors.h"
 #include "lib/common/json.h"
 #include "lib/common/macro.h"
+#include "lib/common/timeutil.h"
 
 #define POLICY_FILE_MAX (512 * 1024)
 
@@ -116,13 +117,15 @@ run_list(struct jit_cli *cli, const struct jit_cli_args *args)
 		r = jit_cli_table_add(&t, header);
 		json_array_foreach(list, i, p)
 		{
-			const char *row[] = { jit_cli_str(p, "id"),
-				              jit_cli_str(p, "name"),
-				              short_type(jit_cli_str(p, "type")),
-				              json_is_true(json_object_get(p, "enabled")) ? "yes"
-				                                                          : "no",
-				              jit_cli_str(p, "updated_at"),
-				              jit_cli_str(p, "description") };
+			char updated[JIT_RFC3339_MAX];
+			const char *row[] = {
+				jit_cli_str(p, "id"),
+				jit_cli_str(p, "name"),
+				short_type(jit_cli_str(p, "type")),
+				json_is_true(json_object_get(p, "enabled")) ? "yes" : "no",
+				jit_cli_table_time(p, "updated_at", updated, sizeof updated),
+				jit_cli_str(p, "description")
+			};
 			if (r >= 0)
 				r = jit_cli_table_add(&t, row);
 		}

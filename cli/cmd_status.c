@@ -66,7 +66,7 @@ print_list(struct jit_cli *cli, json_t *requests)
 	ret = jit_cli_table_add(&t, header);
 	json_array_foreach(requests, i, r)
 	{
-		char duration[32] = "-", left[32];
+		char duration[32] = "-", left[32], created[JIT_RFC3339_MAX];
 		json_int_t s = json_integer_value(json_object_get(r, "duration_seconds"));
 		if (s > 0)
 			jit_duration_format(s, duration, sizeof duration);
@@ -79,7 +79,8 @@ print_list(struct jit_cli *cli, json_t *requests)
 			              jit_cli_str(r, "resource_scope"),
 			              duration,
 			              left,
-			              jit_cli_str(r, "created_at") };
+			              jit_cli_table_time(r, "created_at", created,
+			                                 sizeof created) };
 		if (ret >= 0)
 			ret = jit_cli_table_add(&t, row);
 	}

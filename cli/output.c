@@ -255,6 +255,17 @@ jit_cli_str(const json_t *object, const char *key)
 	return s ? s : "";
 }
 
+const char *
+jit_cli_table_time(const json_t *object, const char *key, char *buf, size_t size)
+{
+	const char *text = jit_cli_str(object, key);
+	int64_t ns;
+
+	if (jit_rfc3339_parse(text, &ns) < 0 || jit_rfc3339_format(ns, false, buf, size) < 0)
+		jit_cli_sanitize(text, buf, size);
+	return buf;
+}
+
 void
 jit_cli_format_left(int64_t seconds, char *buf, size_t size)
 {

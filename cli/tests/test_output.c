@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "lib/common/errors.h"
 #include "lib/common/macro.h"
+#include "lib/common/timeutil.h"
 
 #define UNUSED_STATE void **state JIT_UNUSED
 
@@ -191,7 +192,7 @@ test_url_escape_and_query(UNUSED_STATE)
 static void
 test_helpers(UNUSED_STATE)
 {
-	char buf[32];
+	char buf[JIT_RFC3339_MAX];
 	json_t *j = json_pack("{s:s,s:i}", "state", "REQUEST_STATE_ACTIVE", "n", 1);
 
 	assert_string_equal(jit_cli_short_state("REQUEST_STATE_PENDING"), "PENDING");
@@ -200,6 +201,15 @@ test_helpers(UNUSED_STATE)
 	assert_string_equal(jit_cli_str(j, "state"), "REQUEST_STATE_ACTIVE");
 	assert_string_equal(jit_cli_str(j, "n"), "");
 	assert_string_equal(jit_cli_str(j, "missing"), "");
+	json_t *times = json_pack("{s:s,s:s,s:s}", "a", "2026-11-23T10:00:05.123456789Z", "b",
+	                          "2026-11-23T12:00:05+02:00", "c", "yesterday\x1b[2J");
+	assert_string_equal(jit_cli_table_time(times, "a", buf, sizeof buf),
+	                    "2026-11-23T10:00:05Z");
+	assert_string_equal(jit_cli_table_time(times, "b", buf, sizeof buf),
+	                    "2026-11-23T10:00:05Z");
+	assert_string_equal(jit_cli_table_time(times, "c", buf, sizeof buf), "yesterday?[2J");
+	assert_string_equal(jit_cli_table_time(times, "none", buf, sizeof buf), "");
+	json_decref(times);
 	jit_cli_format_left(5400, buf, sizeof buf);
 	assert_string_equal(buf, "1h30m");
 	jit_cli_format_left(59, buf, sizeof buf);

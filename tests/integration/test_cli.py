@@ -353,6 +353,12 @@ def table_rows(out):
     return rows
 
 
+def to_seconds(timestamp):
+    """The API's UTC timestamp as the tables show it: whole seconds."""
+    assert timestamp.endswith("Z"), timestamp
+    return re.sub(r"\.\d+Z$", "Z", timestamp)
+
+
 def test_status_lists_as_an_aligned_table(cli, alice, bob):
     rid = new_request(cli)
     out = cli.ok("status", "--pending", who=BOB)
@@ -363,6 +369,7 @@ def test_status_lists_as_an_aligned_table(cli, alice, bob):
     assert all(r["STATE"] == "PENDING" for r in rows)
     api = expect(bob.list(pending="true", page_size=1000), 200)["requests"]
     assert [r["ID"] for r in rows] == [r["id"] for r in api]
+    assert [r["CREATED"] for r in rows] == [to_seconds(r["created_at"]) for r in api]
 
 
 def test_status_lists_in_every_format(cli, alice, bob):
@@ -434,6 +441,7 @@ def test_audit_in_every_format_and_with_every_filter(cli, alice, people):
 
     rows = table_rows(cli.ok("audit", "--request", rid, who=ADMIN))
     assert [r["ACTION"] for r in rows] == [e["action"] for e in of_request]
+    assert [r["TIME"] for r in rows] == [to_seconds(e["timestamp"]) for e in of_request]
     assert all(r["REQUEST"] == rid for r in rows)
     assert cli.ok("-q", "audit", "--request", rid, who=ADMIN).split() == \
         [str(e["id"]) for e in of_request]
@@ -468,6 +476,7 @@ def test_policy_commands_in_every_format(cli, people, tmp_path):
     assert cli.yaml("policy", "list", who=ALICE) == listed
     rows = table_rows(cli.ok("policy", "list", who=ALICE))
     assert {r["NAME"] for r in rows} == {p["name"] for p in listed}
+    assert [r["UPDATED"] for r in rows] == [to_seconds(p["updated_at"]) for p in listed]
     assert cli.ok("-q", "policy", "list", who=ALICE).split() == [p["id"] for p in listed]
 
     got = cli.json("policy", "get", mine["id"], who=ALICE)
