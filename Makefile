@@ -21,9 +21,10 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 OPTFLAGS ?= -O2
 WARNFLAGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral
-# The distribution's hardening, so `make test` runs what the packages ship; sanitizer builds
-# leave fortification out (it hides what the sanitizers would report).
-HARDENFLAGS ?= $(if $(SANFLAGS),,-D_FORTIFY_SOURCE=2 -fstack-protector-strong)
+# The distribution's hardening, so `make test` runs what the packages ship. Sanitizer builds
+# leave fortification out (it hides what the sanitizers would report), and so does -O0 (glibc
+# fortifies optimized code only).
+HARDENFLAGS ?= $(if $(SANFLAGS)$(filter -O0,$(OPTFLAGS)),,-D_FORTIFY_SOURCE=2 -fstack-protector-strong)
 CFLAGS := -std=gnu11 -g $(OPTFLAGS) $(WARNFLAGS) -D_GNU_SOURCE -fPIC -I. $(PKG_CFLAGS) \
 	$(HARDENFLAGS) $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
