@@ -479,8 +479,9 @@ drop_grant(struct conn *c)
 	                        deadline, message, sizeof(message));
 	if (r < 0 && r != JIT_ERR_CONFLICT) {
 		char text[JIT_AP_MAX_MESSAGE];
-		snprintf(text, sizeof(text), "dropped on this host; jitsudod was not told: %s",
-		         message);
+		/* The server's message is cut to fit the frame's message field. */
+		snprintf(text, sizeof(text), "dropped on this host; jitsudod was not told: %.*s",
+		         (int)(sizeof(text) - 64), message);
 		return send_failure(c, r, text);
 	}
 	agent_log("info", "uid %u dropped grant %s", (unsigned)user.uid, id);
