@@ -123,12 +123,12 @@ jit_cli_api_quiet(struct jit_cli *cli, const char *method, const char *path, jso
 	if (text)
 		explicit_bzero(text, strlen(text));
 	if (r == JIT_ERR_UNAVAILABLE) {
-		/* Unreachable, silent, or TLS refused: --debug names which (http.c's line). */
-		snprintf(
-		        error, error_size,
-		        "cannot reach the server at %s within %d ms (or its TLS certificate is not "
-		        "trusted; --debug says which)",
-		        cli->server, cli->timeout_ms);
+		snprintf(error, error_size, "cannot reach the server at %s within %d ms",
+		         cli->server, cli->timeout_ms);
+		return r;
+	}
+	if (r == JIT_CLI_HTTP_UNTRUSTED) {
+		snprintf(error, error_size, JIT_CLI_HTTP_UNTRUSTED_FMT, "server", cli->server);
 		return r;
 	}
 	if (r == JIT_ERR_TOO_LARGE) {

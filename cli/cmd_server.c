@@ -59,6 +59,10 @@ probe(struct jit_cli *cli, const char *path, char *state, size_t size)
 		return r;
 	snprintf(url, sizeof url, "%s%s", cli->server, path);
 	r = jit_cli_http_do(&h, "GET", url, NULL, NULL, NULL, 0, &resp);
+	if (r == JIT_CLI_HTTP_UNTRUSTED) {
+		snprintf(state, size, "TLS certificate not trusted");
+		return r;
+	}
 	if (r < 0) {
 		snprintf(state, size, "unreachable");
 		return r == JIT_ERR_UNAVAILABLE ? r : JIT_ERR_UNAVAILABLE;
@@ -96,6 +100,8 @@ run_health(struct jit_cli *cli, const struct jit_cli_args *args)
 	} else if (!cli->quiet) {
 		printf("Server: %s\nLive: %s\nReady: %s\n", cli->server, live, ready);
 	}
+	if (r1 == JIT_CLI_HTTP_UNTRUSTED)
+		return jit_cli_fail(r1, JIT_CLI_HTTP_UNTRUSTED_FMT, "server", cli->server);
 	if (r1 < 0 || r2 < 0)
 		return jit_cli_fail(JIT_ERR_UNAVAILABLE, "the server at %s is %s", cli->server,
 		                    r1 < 0 ? "not answering" : "not ready");

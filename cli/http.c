@@ -216,6 +216,11 @@ jit_cli_http_do(const struct jit_cli_http *h, const char *method, const char *ur
 				debug_line(method, url, 0, started, "body too large");
 		} else if (sink.no_memory || cr == CURLE_OUT_OF_MEMORY) {
 			r = -ENOMEM;
+		} else if (cr == CURLE_PEER_FAILED_VERIFICATION || cr == CURLE_SSL_CACERT_BADFILE ||
+		           cr == CURLE_SSL_ISSUER_ERROR || cr == CURLE_SSL_PINNEDPUBKEYNOTMATCH) {
+			r = JIT_CLI_HTTP_UNTRUSTED;
+			if (h->debug)
+				debug_line(method, url, 0, started, curl_easy_strerror(cr));
 		} else if (cr == CURLE_UNSUPPORTED_PROTOCOL || cr == CURLE_URL_MALFORMAT) {
 			r = JIT_ERR_INVALID;
 			if (h->debug)

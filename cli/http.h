@@ -11,6 +11,13 @@
 /* The largest response body accepted; a longer one fails with JIT_ERR_TOO_LARGE. */
 #define JIT_CLI_HTTP_MAX_BODY (8u << 20)
 
+/* The TLS peer's certificate failed verification, or the CA file could not be used; and the
+ * one-line message for it (arguments: "server" or "issuer", and its URL). */
+#define JIT_CLI_HTTP_UNTRUSTED JIT_ERR_UNAUTHENTICATED
+#define JIT_CLI_HTTP_UNTRUSTED_FMT                                                          \
+	"the %s at %s presented a TLS certificate that could not be verified (give its CA " \
+	"with --ca-file or ca_file in the config; --debug shows why)"
+
 struct jit_cli_http {
 	const char *ca_file; /* PEM bundle to verify TLS peers with; NULL: the system's CAs */
 	int timeout_ms;      /* limit on the whole exchange, connecting included; > 0 */
@@ -27,6 +34,8 @@ struct jit_cli_response {
  * is NULL, and with `body` (body_len bytes, of type `content_type`) unless body is NULL.
  * Returns 0 when a response arrived, whatever its status, and fills *ret; JIT_ERR_UNAVAILABLE
  * when the peer could not be reached or did not answer within the timeout;
+ * JIT_CLI_HTTP_UNTRUSTED when its TLS certificate could not be verified (not a temporary
+ * failure: retrying will not help until the CA is configured);
  * JIT_ERR_TOO_LARGE when the body is over JIT_CLI_HTTP_MAX_BODY; JIT_ERR_INVALID for a URL
  * that is not http(s); -ENOMEM. */
 int jit_cli_http_do(const struct jit_cli_http *h, const char *method, const char *url,

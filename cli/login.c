@@ -865,6 +865,20 @@ endpoint_member(const json_t *doc, const char *field, const char *issuer, char *
 	return 0;
 }
 
+/* The message for an exchange with the issuer that got no answer; false when r is not such a
+ * failure. */
+static bool
+issuer_unreachable(int r, const char *url, char *error, size_t error_size)
+{
+	if (r == JIT_ERR_UNAVAILABLE)
+		set_error(error, error_size, "cannot reach the issuer at %s", url);
+	else if (r == JIT_CLI_HTTP_UNTRUSTED)
+		set_error(error, error_size, JIT_CLI_HTTP_UNTRUSTED_FMT, "issuer", url);
+	else
+		return false;
+	return true;
+}
+
 static int
 discover(const struct jit_cli_http *h, const char *issuer, struct endpoints *ret, char *error,
          size_t error_size)
@@ -883,10 +897,8 @@ discover(const struct jit_cli_http *h, const char *issuer, struct endpoints *ret
 		return -ENOMEM;
 	snprintf(url, url_size, "%.*s%s", (int)n, issuer, DISCOVERY_PATH);
 	r = jit_cli_http_do(h, "GET", url, NULL, NULL, NULL, 0, &resp);
-	if (r == JIT_ERR_UNAVAILABLE) {
-		set_error(error, error_size, "cannot reach the issuer at %s", url);
+	if (issuer_unreachable(r, url, error, error_size))
 		return r;
-	}
 	if (r < 0) {
 		set_error(error, error_size, "discovery at %s failed: %s", url, jit_strerror(r));
 		return r == JIT_ERR_TOO_LARGE ? JIT_ERR_INVALID : r;
@@ -1046,10 +1058,8 @@ start_device_grant(const struct jit_cli_http *h, const struct endpoints *e,
 	int r;
 
 	r = post_form(h, e->device, pairs, JIT_ARRAY_SIZE(pairs) / 2, &resp);
-	if (r == JIT_ERR_UNAVAILABLE) {
-		set_error(error, error_size, "cannot reach the issuer at %s", e->device);
+	if (issuer_unreachable(r, e->device, error, error_size))
 		return r;
-	}
 	if (r < 0) {
 		set_error(error, error_size, "device authorization failed: %s", jit_strerror(r));
 		return r == JIT_ERR_TOO_LARGE ? JIT_ERR_INVALID : r;
@@ -1109,10 +1119,8 @@ poll_tokens(const struct jit_cli_http *h, const struct endpoints *e,
 		sleep_until(next);
 		struct jit_cli_response resp = { 0 };
 		r = post_form(h, e->token, pairs, JIT_ARRAY_SIZE(pairs) / 2, &resp);
-		if (r == JIT_ERR_UNAVAILABLE) {
-			set_error(error, error_size, "cannot reach the issuer at %s", e->token);
+		if (issuer_unreachable(r, e->token, error, error_size))
 			return r;
-		}
 		if (r < 0) {
 			set_error(error, error_size, "polling the issuer failed: %s",
 			          jit_strerror(r));
@@ -1289,10 +1297,8 @@ refresh(struct jit_cli_credentials *c, const char *path, bool private_dir, int t
 	int r;
 
 	r = post_form(&h, c->token_endpoint, pairs, JIT_ARRAY_SIZE(pairs) / 2, &resp);
-	if (r == JIT_ERR_UNAVAILABLE) {
-		set_error(error, error_size, "cannot reach the issuer at %s", c->token_endpoint);
+	if (issuer_unreachable(r, c->token_endpoint, error, error_size))
 		return r;
-	}
 	if (r < 0) {
 		set_error(error, error_size, "refresh failed: %s", jit_strerror(r));
 		return JIT_ERR_UNAUTHENTICATED;

@@ -838,9 +838,13 @@ def test_https_with_the_servers_ca(make_server, tmp_path):
     s.session.verify = str(cert)
     s.start()
     c = Cli(s, tmp_path / "home")
-    # an untrusted certificate is refused (the default CAs do not know it)
-    err = c.fails(75, "status", "--mine", who=ALICE, contains="TLS certificate")
+    # an untrusted certificate is refused (the default CAs do not know it): not a temporary
+    # failure, so exit 1, with what to do
+    err = c.fails(1, "status", "--mine", who=ALICE, contains="TLS certificate")
+    assert "--ca-file" in err and s.url in err, err
     assert s.token(ALICE) not in err
+    health = c.run("server", "health")
+    assert health.returncode == 1 and "not trusted" in health.stdout + health.stderr, health
     p = c.run("--debug", "status", who=ALICE)
     assert "certificate" in p.stderr.lower(), p.stderr
     # with --ca-file, or ca_file in the config

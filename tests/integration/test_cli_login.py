@@ -317,8 +317,8 @@ def test_logout(home, glewlwyd):  # noqa: F811
 
 
 def test_https_issuer_with_ca_file(tmp_path, make_glewlwyd, make_server):  # noqa: F811
-    """glewlwyd over https with a private CA: refused without --ca-file (75, nothing
-    stored), signed in with it; the CA file is stored and used again for the refresh, and
+    """glewlwyd over https with a private CA: refused without --ca-file (exit 1 with what to
+    do, nothing stored), signed in with it; the CA file is stored and used again for the refresh, and
     jitsudod fetches the JWKS with the ca_file of its oidc entry."""
     tls = oidc_support.make_tls(tmp_path / "tls")
     g = make_glewlwyd(tls=tls)
@@ -329,7 +329,8 @@ def test_https_issuer_with_ca_file(tmp_path, make_glewlwyd, make_server):  # noq
 
     p = home.run("--timeout", "5s", "login", "--issuer", g.issuer, "--client-id",
                  oidc_support.CLIENT_ID)
-    assert p.returncode == 75, p.stderr
+    assert p.returncode == 1, p.stderr
+    assert "TLS certificate" in p.stderr and "--ca-file" in p.stderr, p.stderr
     assert not home.creds.exists()
 
     login(home, g, ALICE, "--ca-file", str(tls[2]))
@@ -338,13 +339,14 @@ def test_https_issuer_with_ca_file(tmp_path, make_glewlwyd, make_server):  # noq
     home.ok("status")
 
     # the refresh goes over https with the stored CA file (glewlwyd answers it, with no new
-    # ID token: log in again), not a TLS failure (which would be 75)
+    # ID token: log in again), not a TLS failure (whose message names the certificate)
     g.set_plugin(access_token_duration=5)
     login(home, g, ALICE, "--ca-file", str(tls[2]))
     issued = g.log().count("Access token generated for client 'jitsudo-cli'")
     p = home.run("status")
     assert p.returncode == 1, p.stderr
     assert "run `jitsudo login`" in p.stderr
+    assert "TLS certificate" not in p.stderr, p.stderr
     harness.wait_for(
         lambda: g.log().count("Access token generated for client 'jitsudo-cli'") > issued,
         5, what="glewlwyd to log the refresh")
