@@ -11,6 +11,8 @@
 #include "lib/common/duration.h"
 #include "lib/common/errors.h"
 
+const struct jit_cli_option jit_cli_no_options[1] = { { 0 } };
+
 const struct jit_cli_option jit_cli_global_options[JIT_CLI_GLOBAL_COUNT + 1] = {
 	[JIT_CLI_GLOBAL_SERVER] =
 	        JIT_CLI_FLAG("server", 0, "<url>",

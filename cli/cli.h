@@ -91,6 +91,8 @@ enum {
 	JIT_CLI_GLOBAL_COUNT,
 };
 extern const struct jit_cli_option jit_cli_global_options[JIT_CLI_GLOBAL_COUNT + 1];
+/* The option table of a command that has no flags of its own. */
+extern const struct jit_cli_option jit_cli_no_options[1];
 
 /* The settings of one run, resolved from flags, the environment and the config file. */
 struct jit_cli {

@@ -469,8 +469,6 @@ out:
 	return r;
 }
 
-static const struct jit_cli_option no_options[] = { { 0 } };
-
 const struct jit_cli_command jit_cli_cmd_exec = {
 	.name = "exec",
 	.summary = "Run a command with a request's credentials",
@@ -487,7 +485,7 @@ const struct jit_cli_command jit_cli_cmd_exec = {
 	.examples =
 	        "  jitsudo exec req_01J8KZ4F2EMNQZ3V7XKQYBD4W -- aws sts get-caller-identity\n"
 	        "  jitsudo exec req_01J8KZ4F2EMNQZ3V7XKQYBD4W -- kubectl get pods -n kube-system\n",
-	.options = no_options,
+	.options = jit_cli_no_options,
 	.positional_name = "<request-id>",
 	.min_positional = 1,
 	.max_positional = 1,
@@ -507,7 +505,7 @@ const struct jit_cli_command jit_cli_cmd_shell = {
 	        "credentials (the kubeconfig file is removed then). The shell's exit status is\n"
 	        "jitsudo's.",
 	.examples = "  jitsudo shell req_01J8KZ4F2EMNQZ3V7XKQYBD4W\n",
-	.options = no_options,
+	.options = jit_cli_no_options,
 	.positional_name = "<request-id>",
 	.min_positional = 1,
 	.max_positional = 1,

@@ -93,8 +93,6 @@ const struct jit_cli_command jit_cli_cmd_login = {
 	.run = run_login,
 };
 
-static const struct jit_cli_option no_options[] = { { 0 } };
-
 const struct jit_cli_command jit_cli_cmd_logout = {
 	.name = "logout",
 	.summary = "Forget the stored credentials",
@@ -102,6 +100,6 @@ const struct jit_cli_command jit_cli_cmd_logout = {
 	.description = "Removes ~/.jitsudo/credentials (or JITSUDO_CREDENTIALS). Succeeds when\n"
 	               "there was none.",
 	.examples = "  jitsudo logout\n",
-	.options = no_options,
+	.options = jit_cli_no_options,
 	.run = run_logout,
 };

@@ -348,8 +348,6 @@ run_eval(struct jit_cli *cli, const struct jit_cli_args *args)
 	return r;
 }
 
-static const struct jit_cli_option no_options[] = { { 0 } };
-
 static const struct jit_cli_option apply_options[] = {
 	JIT_CLI_REQUIRED("file", 'f', "<file>", "the Rego source to store (- for standard input)"),
 	JIT_CLI_REQUIRED("type", 0, "<type>", "eligibility or approval"),
@@ -374,7 +372,7 @@ static const struct jit_cli_command policy_list = {
 	.usage = "policy list",
 	.description = "Lists the policies stored in jitsudod, by name, with their type and state.",
 	.examples = "  jitsudo policy list\n  jitsudo policy list -o yaml\n",
-	.options = no_options,
+	.options = jit_cli_no_options,
 	.run = run_list,
 };
 
@@ -384,7 +382,7 @@ static const struct jit_cli_command policy_get = {
 	.usage = "policy get <policy-id>",
 	.description = "Shows a policy's settings and its Rego source.",
 	.examples = "  jitsudo policy get pol_01J8KZ4F2EMNQZ3V7XKQYBD4W\n",
-	.options = no_options,
+	.options = jit_cli_no_options,
 	.positional_name = "<policy-id>",
 	.min_positional = 1,
 	.max_positional = 1,
@@ -412,7 +410,7 @@ static const struct jit_cli_command policy_delete = {
 	.usage = "policy delete <policy-id>",
 	.description = "Deletes a stored policy. Admins only.",
 	.examples = "  jitsudo policy delete pol_01J8KZ4F2EMNQZ3V7XKQYBD4W\n",
-	.options = no_options,
+	.options = jit_cli_no_options,
 	.positional_name = "<policy-id>",
 	.min_positional = 1,
 	.max_positional = 1,

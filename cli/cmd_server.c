@@ -108,8 +108,6 @@ run_health(struct jit_cli *cli, const struct jit_cli_args *args)
 	return 0;
 }
 
-static const struct jit_cli_option no_options[] = { { 0 } };
-
 static const struct jit_cli_command server_version = {
 	.name = "version",
 	.summary = "Show the server's and the client's versions",
@@ -117,7 +115,7 @@ static const struct jit_cli_command server_version = {
 	.description = "Shows jitsudo's version, the server's and the API versions it serves (GET\n"
 	               "/version, no token needed).",
 	.examples = "  jitsudo server version\n  jitsudo server version -o json\n",
-	.options = no_options,
+	.options = jit_cli_no_options,
 	.run = run_version,
 };
 
@@ -129,7 +127,7 @@ static const struct jit_cli_command server_health = {
 	               "no token\n"
 	               "needed. Exits 0 when both are ok and 75 otherwise.",
 	.examples = "  jitsudo server health --server https://jitsudo.example.com\n",
-	.options = no_options,
+	.options = jit_cli_no_options,
 	.run = run_health,
 };
 

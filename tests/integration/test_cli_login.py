@@ -299,8 +299,9 @@ def test_refuses_credentials_open_to_others(home, glewlwyd):  # noqa: F811
     home.ok("status")
     home.creds.chmod(0o644)
     p = home.run("status")
-    assert p.returncode != 0
-    assert "group or others" in p.stderr or "credentials" in p.stderr, p.stderr
+    assert p.returncode == 2 and "readable by others" in p.stderr, p
+    p = home.run("--debug", "status")
+    assert p.returncode == 2 and "accessible by group or others (mode 644)" in p.stderr, p
     home.creds.chmod(0o600)
     home.ok("status")
 
