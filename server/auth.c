@@ -404,7 +404,7 @@ http_get_json(const char *url, const char *ca_file, int timeout_ms, json_t **ret
 		return -ENOMEM;
 	struct download d = { .too_large = false };
 	jit_buf_init(&d.buf, MAX_DOCUMENT);
-	_cleanup_(jit_buf_freep) struct jit_buf *body = &d.buf;
+	_cleanup_(jit_buf_freep) JIT_UNUSED struct jit_buf *body = &d.buf;
 	if (curl_easy_setopt(curl, CURLOPT_URL, url) != CURLE_OK ||
 	    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
 	    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||

@@ -746,10 +746,10 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 	struct jit_approval approval = { .approver_identity = caller->identity->email,
 		                         .comment = (char *)comment,
 		                         .approved_at = now };
+	_cleanup_(jit_request_freep) struct jit_request *current = NULL;
 	if ((r = begin(w, status)) < 0)
 		goto undo;
 	/* The decision was made on what we read before; make sure it still holds. */
-	_cleanup_(jit_request_freep) struct jit_request *current = NULL;
 	if ((r = jit_store_request_get(w->store, id, &current)) < 0)
 		goto fail;
 	if (current->state != JIT_STATE_PENDING ||
@@ -948,10 +948,11 @@ jit_wf_credentials(struct jit_worker *w, const struct jit_caller *caller, const 
 	if (now >= request->expires_at)
 		return jit_status_set(status, JIT_ERR_CONFLICT, "the grant of %s has expired", id);
 
-	if ((r = begin(w, status)) < 0)
-		return r;
 	_cleanup_free_ uint8_t *sealed = NULL;
 	size_t sealed_len = 0;
+	_cleanup_secret_ struct jit_secret *plain = NULL;
+	if ((r = begin(w, status)) < 0)
+		return r;
 	jit_request_free(request);
 	request = NULL;
 	if ((r = jit_store_request_get(w->store, id, &request)) < 0)
@@ -977,7 +978,6 @@ jit_wf_credentials(struct jit_worker *w, const struct jit_caller *caller, const 
 		goto fail;
 
 	const struct jit_secret *key = w->server->seal_key;
-	_cleanup_secret_ struct jit_secret *plain = NULL;
 	if ((r = jit_unseal(key->bytes, key->length, sealed, sealed_len, id, strlen(id), &plain)) <
 	    0)
 		return jit_status_set(status, JIT_ERR_INTERNAL,
