@@ -53,7 +53,7 @@ PROGRAMS := $(CONFORMANCE_BIN) $(BUILD)/rego-test $(JITSUDOD)
 # Libraries the fuzz harnesses link with (a component's fragment puts its own first).
 FUZZ_LIBS := $(LIBREGO) $(LIBCOMMON)
 # Checks run by `make test`, in order; components add theirs before the integration tests.
-CHECKS := style format-check unit conformance fuzz-replay rego-test-check policy-test
+CHECKS := style format-check analyze unit conformance fuzz-replay rego-test-check policy-test
 # What the integration tests need built besides jitsudod (the LD_PRELOAD shim that makes
 # disk syncs fail is always built without sanitizers, into build/).
 FAILSYNC_SO := build/tests/failsync.so
@@ -72,7 +72,7 @@ include $(sort $(wildcard */module.mk))
 
 CHECKS += integration
 
-.PHONY: all deps install test check unit conformance style format format-check asan fuzz fuzz-replay rego-test-check \
+.PHONY: all deps install test check analyze unit conformance style format format-check asan fuzz fuzz-replay rego-test-check \
 	bench clean run integration policy-test
 all: $(PROGRAMS) $(UNIT_BIN)
 
@@ -133,6 +133,20 @@ format:
 format-check:
 	@tools/check-format $(C_FILES)
 
+# Every C file compiled by clang (warnings are errors, as with gcc) under clang's static
+# analyzer, from scratch each time (only a compile is analyzed); any finding fails the check.
+SCAN_BUILD := build-scan
+SCAN_TARGETS = all $(FUZZ_REPLAY_BIN) $(BENCH_BIN) $(SCAN_BUILD)/tests/failsync.so
+analyze:
+	@rm -rf $(SCAN_BUILD) && mkdir -p $(SCAN_BUILD)
+	@scan-build --status-bugs --use-cc=clang -o $(SCAN_BUILD)/report \
+		$(MAKE) --no-print-directory -j2 BUILD=$(SCAN_BUILD) \
+		$(patsubst $(BUILD)/%,$(SCAN_BUILD)/%,$(SCAN_TARGETS)) >$(SCAN_BUILD)/analyze.log 2>&1 \
+		|| { grep -E 'warning:|error:' $(SCAN_BUILD)/analyze.log; \
+		echo "analyze: clang or its analyzer found the above ($(SCAN_BUILD)/analyze.log)"; \
+		exit 1; }
+	@echo "analyze: every C file builds with clang, no analyzer finding"
+
 unit: $(UNIT_BIN)
 	@tools/run-unit $(UNIT_BIN)
 
@@ -171,7 +185,7 @@ bench: $(BENCH_BIN) $(JITSUDOD) $(INTEGRATION_DEPS)
 integration: $(JITSUDOD) $(INTEGRATION_DEPS)
 	@tests/integration/run
 
-$(FAILSYNC_SO): tests/integration/preload/failsync.c
+$(FAILSYNC_SO) $(SCAN_BUILD)/tests/failsync.so: tests/integration/preload/failsync.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
 
@@ -213,7 +227,7 @@ asan: deps
 		JITSUDOD_BIN=build-asan/jitsudod tests/integration/run
 
 clean:
-	rm -rf build build-asan build-fuzz build-tsan
+	rm -rf build build-asan build-fuzz build-tsan build-scan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
