@@ -123,8 +123,8 @@ jit_cli_api_quiet(struct jit_cli *cli, const char *method, const char *path, jso
 	if (text)
 		explicit_bzero(text, strlen(text));
 	if (r == JIT_ERR_UNAVAILABLE) {
-		snprintf(error, error_size, "cannot reach the server at %s within %d ms",
-		         cli->server, cli->timeout_ms);
+		jit_cli_http_unreachable_message(&resp, "server", cli->server, cli->timeout_ms,
+		                                 JIT_CLI_SERVER_DOWN_HINT, error, error_size);
 		return r;
 	}
 	if (r == JIT_CLI_HTTP_UNTRUSTED) {

@@ -21,6 +21,9 @@
 #define JIT_CLI_EXIT_USAGE 2
 #define JIT_CLI_EXIT_TEMPFAIL 75
 
+/* Added to the message of a refused connection to jitsudod. */
+#define JIT_CLI_SERVER_DOWN_HINT "is jitsudod running there?"
+
 #define JIT_CLI_DEFAULT_TIMEOUT_MS 30000
 #define JIT_CLI_MAX_OPTIONS 24 /* per command, global flags included */
 #define JIT_CLI_MAX_ARG 65536  /* longest accepted flag value or positional argument */
@@ -224,8 +227,15 @@ int jit_cli_url_escape(const char *text, char *buf, size_t size);
  * through libyaml's emitter) to `out`. Returns 0 or a negative error. */
 int jit_cli_print_json(FILE *out, const json_t *json);
 int jit_cli_print_yaml(FILE *out, const json_t *json);
-/* Prints json in cli->output's format; JIT_CLI_OUTPUT_TABLE is the caller's job (returns 1). */
+/* Prints json in cli->output's format; JIT_CLI_OUTPUT_TABLE is the caller's job (returns 1).
+ * A write that fails prints "cannot write the output", except when the reader of standard
+ * output went away: then it returns -EPIPE without a word (see jit_cli_output_closed). */
 int jit_cli_print_machine(const struct jit_cli *cli, const json_t *json);
+
+/* Whether nobody reads standard output any more: a pipe whose reader closed it (`jitsudo
+ * status | head -1`), a socket whose peer left, a terminal that hung up. Does not block.
+ * main() then ends quietly, as if killed by SIGPIPE, instead of reporting a write error. */
+bool jit_cli_output_closed(void);
 
 /* A table with aligned columns: add a header row then rows of the same width. Cells are
  * copied, control characters replaced by '?', each cut at 200 bytes. */

@@ -33,7 +33,8 @@ static const struct jit_cli_option request_options[] = {
 	JIT_CLI_REQUIRED("duration", 0, "<duration>", "elevation window, e.g. 1h, 30m, 2h30m"),
 	JIT_CLI_REQUIRED("reason", 0, "<text>", "justification (recorded in the audit trail)"),
 	JIT_CLI_FLAG("break-glass", 0, NULL,
-	             "emergency mode: no approver needed, alerts sent (subject to policy)"),
+	             "emergency mode: active at once without an approver, if the eligibility "
+	             "policies allow it; marked and audited as break-glass (no alert is sent)"),
 	JIT_CLI_FLAG(
 	        "wait", 0, NULL,
 	        "block until the request is approved, denied or expires (exit 1 unless approved)"),
@@ -231,7 +232,12 @@ const struct jit_cli_command jit_cli_cmd_request = {
 	        "deny` (REJECTED). Credentials are revoked at expiry. With --wait, jitsudo polls\n"
 	        "until the request is decided (bounded by its pending deadline) and exits 0 only\n"
 	        "when it was approved; on a terminal it shows the state and the time waited.\n"
-	        "With -q only the request ID is printed.",
+	        "With -q only the request ID is printed.\n\n"
+	        "With --break-glass an eligible request is ACTIVE at once, without an approver; "
+	        "it\n"
+	        "carries break_glass: true and so do its events in the audit log. Nobody is\n"
+	        "notified: jitsudod sends no alerts. jitsudod of this version has only its mock\n"
+	        "provider, which issues realistic but fake credentials for the four providers.",
 	.examples =
 	        "  # AWS admin access for an incident\n"
 	        "  jitsudo request --provider aws --role prod-infra-admin --scope 123456789012 \\\n"
@@ -239,7 +245,8 @@ const struct jit_cli_command jit_cli_cmd_request = {
 	        "  # cluster-admin on Kubernetes (all namespaces), waiting for the decision\n"
 	        "  jitsudo request --provider kubernetes --role cluster-admin --scope '*' \\\n"
 	        "    --duration 15m --reason \"Debug CrashLoopBackOff in kube-system\" --wait\n"
-	        "  # Emergency break-glass (no approver required, sends alerts)\n"
+	        "  # Emergency break-glass (active at once, no approver; recorded in the audit "
+	        "log)\n"
 	        "  jitsudo request --provider aws --role break-glass-admin --scope 123456789012 "
 	        "\\\n"
 	        "    --duration 30m --reason \"Production down, on-call not responding\" "

@@ -44,9 +44,10 @@ run_version(struct jit_cli *cli, const struct jit_cli_args *args)
 	return r;
 }
 
-/* GET a probe that answers "ok"; returns 0 (ok), JIT_ERR_UNAVAILABLE or another error. */
+/* GET a probe that answers "ok"; returns 0 (ok), JIT_ERR_UNAVAILABLE or another error. When
+ * the server could not be reached, `why` says what failed (else it is left alone). */
 static int
-probe(struct jit_cli *cli, const char *path, char *state, size_t size)
+probe(struct jit_cli *cli, const char *path, char *state, size_t size, char *why, size_t why_size)
 {
 	struct jit_cli_http h = { .ca_file = cli->ca_file,
 		                  .timeout_ms = cli->timeout_ms,
@@ -65,7 +66,11 @@ probe(struct jit_cli *cli, const char *path, char *state, size_t size)
 	}
 	if (r < 0) {
 		snprintf(state, size, "unreachable");
-		return r == JIT_ERR_UNAVAILABLE ? r : JIT_ERR_UNAVAILABLE;
+		if (r == JIT_ERR_UNAVAILABLE)
+			jit_cli_http_unreachable_message(&resp, "server", cli->server,
+			                                 cli->timeout_ms, JIT_CLI_SERVER_DOWN_HINT,
+			                                 why, why_size);
+		return JIT_ERR_UNAVAILABLE;
 	}
 	if (resp.status == 200) {
 		snprintf(state, size, "ok");
@@ -81,13 +86,13 @@ probe(struct jit_cli *cli, const char *path, char *state, size_t size)
 static int
 run_health(struct jit_cli *cli, const struct jit_cli_args *args)
 {
-	char live[64], ready[64];
+	char live[64], ready[64], why[800] = "";
 	int r1, r2;
 
 	if ((r1 = jit_cli_need_server(cli)) < 0)
 		return r1;
-	r1 = probe(cli, "/healthz", live, sizeof live);
-	r2 = r1 == 0 ? probe(cli, "/readyz", ready, sizeof ready) : r1;
+	r1 = probe(cli, "/healthz", live, sizeof live, why, sizeof why);
+	r2 = r1 == 0 ? probe(cli, "/readyz", ready, sizeof ready, why, sizeof why) : r1;
 	if (r1 != 0)
 		snprintf(ready, sizeof ready, "%s", live);
 	if (cli->output != JIT_CLI_OUTPUT_TABLE) {
@@ -102,6 +107,8 @@ run_health(struct jit_cli *cli, const struct jit_cli_args *args)
 	}
 	if (r1 == JIT_CLI_HTTP_UNTRUSTED)
 		return jit_cli_fail(r1, JIT_CLI_HTTP_UNTRUSTED_FMT, "server", cli->server);
+	if (why[0])
+		return jit_cli_fail(JIT_ERR_UNAVAILABLE, "%s", why);
 	if (r1 < 0 || r2 < 0)
 		return jit_cli_fail(JIT_ERR_UNAVAILABLE, "the server at %s is %s", cli->server,
 		                    r1 < 0 ? "not answering" : "not ready");

@@ -435,8 +435,8 @@ jit_cli_need_token(struct jit_cli *cli)
 		return jit_cli_fail(r, "the stored token expired and cannot be refreshed: run "
 		                       "`jitsudo login`");
 	if (r == JIT_ERR_UNAVAILABLE)
-		return jit_cli_fail(r, "the identity provider did not answer while refreshing the "
-		                       "stored token");
+		return jit_cli_fail(r, "cannot reach the identity provider to refresh the stored "
+		                       "token (--debug shows why)");
 	if (r == JIT_ERR_INVALID)
 		return stored_invalid(cli);
 	if (r < 0)

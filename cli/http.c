@@ -103,6 +103,65 @@ debug_line(const char *method, const char *url, long status, int64_t started_ns,
 		        status, ms);
 }
 
+/* What an exchange that got no answer ran into; os_error is connect()'s errno, when any. */
+static enum jit_cli_http_failure
+classify(CURLcode cr, long os_error)
+{
+	switch (cr) {
+	case CURLE_COULDNT_CONNECT:
+		return os_error == ECONNREFUSED ? JIT_CLI_HTTP_FAILURE_REFUSED
+		                                : JIT_CLI_HTTP_FAILURE_CONNECT;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return JIT_CLI_HTTP_FAILURE_RESOLVE;
+	case CURLE_OPERATION_TIMEDOUT:
+		return JIT_CLI_HTTP_FAILURE_TIMEOUT;
+	case CURLE_SSL_CONNECT_ERROR:
+		return JIT_CLI_HTTP_FAILURE_TLS;
+	default:
+		return JIT_CLI_HTTP_FAILURE_BROKEN;
+	}
+}
+
+void
+jit_cli_http_unreachable_message(const struct jit_cli_response *resp, const char *peer,
+                                 const char *url, int timeout_ms, const char *hint, char *buf,
+                                 size_t size)
+{
+	switch (resp ? resp->failure : JIT_CLI_HTTP_FAILURE_NONE) {
+	case JIT_CLI_HTTP_FAILURE_REFUSED:
+		snprintf(buf, size, "the %s at %s refused the connection%s%s", peer, url,
+		         hint ? ": " : "", hint ? hint : "");
+		break;
+	case JIT_CLI_HTTP_FAILURE_CONNECT:
+		snprintf(buf, size, "cannot connect to the %s at %s: %s", peer, url,
+		         resp->os_error > 0 ? strerror(resp->os_error) : "no connection");
+		break;
+	case JIT_CLI_HTTP_FAILURE_RESOLVE:
+		snprintf(buf, size, "cannot reach the %s at %s: its host name does not resolve",
+		         peer, url);
+		break;
+	case JIT_CLI_HTTP_FAILURE_TIMEOUT:
+		snprintf(buf, size, "the %s at %s did not answer within %d ms", peer, url,
+		         timeout_ms);
+		break;
+	case JIT_CLI_HTTP_FAILURE_TLS:
+		snprintf(buf, size,
+		         "the TLS handshake with the %s at %s failed (--debug shows why)", peer,
+		         url);
+		break;
+	case JIT_CLI_HTTP_FAILURE_BROKEN:
+		snprintf(buf, size,
+		         "the connection to the %s at %s broke before an answer "
+		         "(--debug shows why)",
+		         peer, url);
+		break;
+	case JIT_CLI_HTTP_FAILURE_NONE:
+	default:
+		snprintf(buf, size, "cannot reach the %s at %s", peer, url);
+		break;
+	}
+}
+
 static void
 headers_free(struct curl_slist *l)
 {
@@ -124,6 +183,7 @@ jit_cli_http_do(const struct jit_cli_http *h, const char *method, const char *ur
 	char *auth = NULL;
 	size_t auth_len = 0;
 	char ctype[256];
+	char curl_error[CURL_ERROR_SIZE] = "";
 	long status = 0;
 	CURLcode cr;
 	int64_t started = jit_now_monotonic_ns();
@@ -181,6 +241,7 @@ jit_cli_http_do(const struct jit_cli_http *h, const char *method, const char *ur
 	}
 	headers = l;
 
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_error);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
@@ -226,9 +287,14 @@ jit_cli_http_do(const struct jit_cli_http *h, const char *method, const char *ur
 			if (h->debug)
 				debug_line(method, url, 0, started, curl_easy_strerror(cr));
 		} else {
+			long os_error = 0;
 			r = JIT_ERR_UNAVAILABLE;
+			curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_error);
+			ret->failure = classify(cr, os_error);
+			ret->os_error = (int)os_error;
 			if (h->debug)
-				debug_line(method, url, 0, started, curl_easy_strerror(cr));
+				debug_line(method, url, 0, started,
+				           curl_error[0] ? curl_error : curl_easy_strerror(cr));
 		}
 		goto out;
 	}
@@ -271,4 +337,6 @@ jit_cli_response_done(struct jit_cli_response *r)
 	r->body = NULL;
 	r->len = 0;
 	r->status = 0;
+	r->failure = JIT_CLI_HTTP_FAILURE_NONE;
+	r->os_error = 0;
 }

@@ -868,11 +868,14 @@ endpoint_member(const json_t *doc, const char *field, const char *issuer, char *
 /* The message for an exchange with the issuer that got no answer; false when r is not such a
  * failure. */
 static bool
-issuer_unreachable(int r, const char *url, char *error, size_t error_size)
+issuer_unreachable(const struct jit_cli_http *h, int r, const struct jit_cli_response *resp,
+                   const char *url, char *error, size_t error_size)
 {
-	if (r == JIT_ERR_UNAVAILABLE)
-		set_error(error, error_size, "cannot reach the issuer at %s", url);
-	else if (r == JIT_CLI_HTTP_UNTRUSTED)
+	if (r == JIT_ERR_UNAVAILABLE) {
+		if (error && error_size)
+			jit_cli_http_unreachable_message(resp, "issuer", url, h->timeout_ms, NULL,
+			                                 error, error_size);
+	} else if (r == JIT_CLI_HTTP_UNTRUSTED)
 		set_error(error, error_size, JIT_CLI_HTTP_UNTRUSTED_FMT, "issuer", url);
 	else
 		return false;
@@ -897,7 +900,7 @@ discover(const struct jit_cli_http *h, const char *issuer, struct endpoints *ret
 		return -ENOMEM;
 	snprintf(url, url_size, "%.*s%s", (int)n, issuer, DISCOVERY_PATH);
 	r = jit_cli_http_do(h, "GET", url, NULL, NULL, NULL, 0, &resp);
-	if (issuer_unreachable(r, url, error, error_size))
+	if (issuer_unreachable(h, r, &resp, url, error, error_size))
 		return r;
 	if (r < 0) {
 		set_error(error, error_size, "discovery at %s failed: %s", url, jit_strerror(r));
@@ -1058,7 +1061,7 @@ start_device_grant(const struct jit_cli_http *h, const struct endpoints *e,
 	int r;
 
 	r = post_form(h, e->device, pairs, JIT_ARRAY_SIZE(pairs) / 2, &resp);
-	if (issuer_unreachable(r, e->device, error, error_size))
+	if (issuer_unreachable(h, r, &resp, e->device, error, error_size))
 		return r;
 	if (r < 0) {
 		set_error(error, error_size, "device authorization failed: %s", jit_strerror(r));
@@ -1119,7 +1122,7 @@ poll_tokens(const struct jit_cli_http *h, const struct endpoints *e,
 		sleep_until(next);
 		struct jit_cli_response resp = { 0 };
 		r = post_form(h, e->token, pairs, JIT_ARRAY_SIZE(pairs) / 2, &resp);
-		if (issuer_unreachable(r, e->token, error, error_size))
+		if (issuer_unreachable(h, r, &resp, e->token, error, error_size))
 			return r;
 		if (r < 0) {
 			set_error(error, error_size, "polling the issuer failed: %s",
@@ -1297,7 +1300,7 @@ refresh(struct jit_cli_credentials *c, const char *path, bool private_dir, int t
 	int r;
 
 	r = post_form(&h, c->token_endpoint, pairs, JIT_ARRAY_SIZE(pairs) / 2, &resp);
-	if (issuer_unreachable(r, c->token_endpoint, error, error_size))
+	if (issuer_unreachable(&h, r, &resp, c->token_endpoint, error, error_size))
 		return r;
 	if (r < 0) {
 		set_error(error, error_size, "refresh failed: %s", jit_strerror(r));

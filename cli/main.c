@@ -54,6 +54,22 @@ next_word(int argc, char **argv, int from)
 	return argc;
 }
 
+/* The reader of our output went away (`jitsudo status | head -1`): ends the way Unix tools
+ * do, killed by SIGPIPE without a message (a shell reports 141; set -o pipefail sees it).
+ * Called after the cleanup; returns 128 + SIGPIPE only if the signal cannot be delivered. */
+static int
+exit_output_closed(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(SIGPIPE);
+	return 128 + SIGPIPE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -64,9 +80,11 @@ main(int argc, char **argv)
 	char path[64] = "";
 	char error[512] = "";
 	int words[2] = { -1, -1 };
+	bool output_closed;
 	int n = 0, r;
 
-	/* A closed reader of our output must not kill us mid-cleanup (temporary files). */
+	/* A closed reader of our output must not kill us mid-cleanup (temporary files, tokens
+	 * to wipe): writes fail with EPIPE instead, and exit_output_closed() ends the run. */
 	signal(SIGPIPE, SIG_IGN);
 
 	for (int i = 1; i < argc; i++) {
@@ -168,10 +186,13 @@ main(int argc, char **argv)
 	if (r >= 0)
 		r = command->run(&cli, &args);
 	fflush(stdout);
-	if (ferror(stdout) && r >= 0) {
+	output_closed = (r == -EPIPE || ferror(stdout)) && jit_cli_output_closed();
+	if (!output_closed && ferror(stdout) && r >= 0) {
 		fprintf(stderr, "jitsudo: cannot write the output\n");
 		r = -EIO;
 	}
 	jit_cli_settings_free(&cli);
+	if (output_closed)
+		return exit_output_closed();
 	return jit_cli_exit_code(r);
 }

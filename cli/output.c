@@ -3,10 +3,12 @@
  * block of seed 001. Text from the server is printed with control characters replaced. */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "cli/cli.h"
@@ -196,9 +198,23 @@ jit_cli_print_machine(const struct jit_cli *cli, const json_t *json)
 		r = jit_cli_print_yaml(stdout, json);
 	else
 		return 1;
+	if (r < 0 && jit_cli_output_closed())
+		return -EPIPE; /* main ends quietly */
 	if (r < 0)
 		return jit_cli_fail(r, "cannot write the output: %s", jit_strerror(r));
 	return 0;
+}
+
+bool
+jit_cli_output_closed(void)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+
+	/* The write end of a pipe without readers polls as POLLERR; a socket whose peer is gone
+	 * or a hung-up terminal as POLLHUP. A full disk polls writable: that stays an error. */
+	if (poll(&p, 1, 0) != 1)
+		return false;
+	return (p.revents & (POLLERR | POLLHUP)) != 0;
 }
 
 /* ---- text ------------------------------------------------------------------------------ */
