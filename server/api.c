@@ -722,9 +722,12 @@ authenticate(struct ctx *c, struct jit_identity *identity)
 	if (!token)
 		return jit_status_set(&c->status, -ENOMEM, "out of memory");
 	char error[160] = "";
-	int r = jit_auth_verify(c->w->server->auth, token, jit_now_realtime_ns(), identity, error,
+	int r = jit_auth_verify(c->w->server->auth, token, jit_now_realtime_ns(),
+	                        c->w->inline_only ? JIT_AUTH_NO_WAIT : 0, identity, error,
 	                        sizeof(error));
 	explicit_bzero(token, n - 7);
+	if (r == JIT_ERR_WOULD_BLOCK)
+		return jit_status_set(&c->status, JIT_ERR_WOULD_BLOCK, "the token needs a thread");
 	if (r == JIT_ERR_UNAVAILABLE)
 		return jit_status_set(&c->status, JIT_ERR_UNAVAILABLE,
 		                      "cannot check the token now: %s", error);
@@ -797,12 +800,35 @@ path_is(const struct jit_http_request *req, const char *p)
 	return req->path_len == strlen(p) && memcmp(req->path, p, req->path_len) == 0;
 }
 
+enum jit_api_lane
+jit_api_lane(const struct jit_http_request *req)
+{
+	size_t prefix = strlen(API_PREFIX);
+	if (req->path_len <= prefix || memcmp(req->path, API_PREFIX, prefix) != 0)
+		return JIT_LANE_INLINE;
+	if (!method_is(req, "GET"))
+		return JIT_LANE_WRITE; /* every other method of the API changes something */
+	char seg[3][64];
+	size_t n = split_path(req->path + prefix, req->path_len - prefix, seg);
+	/* Fetching credentials moves APPROVED to ACTIVE and is audited: a write. */
+	if (n == 3 && strcmp(seg[0], "requests") == 0 && strcmp(seg[2], "credentials") == 0)
+		return JIT_LANE_WRITE;
+	if (n == 1 && (strcmp(seg[0], "requests") == 0 || strcmp(seg[0], "audit") == 0))
+		return JIT_LANE_SCAN;
+	return JIT_LANE_INLINE;
+}
+
 void
 jit_api_handle(struct jit_worker *w, const struct jit_http_request *req,
                struct jit_http_response *res)
 {
 	struct ctx c = { .w = w, .req = req, .res = res };
 	memset(res, 0, sizeof(*res));
+	w->wants_thread = false;
+	if (w->inline_only && jit_api_lane(req) != JIT_LANE_INLINE) {
+		res->defer = true;
+		return;
+	}
 
 	if (path_is(req, "/healthz")) {
 		res->status = 200;
@@ -829,6 +855,10 @@ jit_api_handle(struct jit_worker *w, const struct jit_http_request *req,
 	struct jit_identity identity = { 0 };
 	if (authenticate(&c, &identity) < 0) {
 		jit_identity_clear(&identity);
+		if (c.status.code == JIT_ERR_WOULD_BLOCK) {
+			res->defer = true;
+			return;
+		}
 		return respond_status(res, &c.status);
 	}
 	c.caller.identity = &identity;
@@ -837,4 +867,10 @@ jit_api_handle(struct jit_worker *w, const struct jit_http_request *req,
 	c.caller.admin = !identity.host && jit_is_admin(w->server->config, &identity);
 	route_api(&c, req->path + prefix, req->path_len - prefix);
 	jit_identity_clear(&identity);
+	if (w->wants_thread) {
+		/* The handler stopped before its first change: nothing of it is kept. */
+		jit_http_response_clear(res);
+		memset(res, 0, sizeof(*res));
+		res->defer = true;
+	}
 }

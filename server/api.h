@@ -29,8 +29,21 @@ struct jit_http_response {
 	char *body; /* malloc'd */
 	size_t body_len;
 	const char *allow; /* for 405: the methods allowed */
+	bool defer;        /* nothing answered: run the request again on a worker thread */
 };
 
+/* Where an operation runs, decided by what it does, not by its HTTP method. */
+enum jit_api_lane {
+	JIT_LANE_INLINE, /* reads one thing from the store: on the event loop */
+	JIT_LANE_SCAN,   /* reads many things with a policy check each: on a reader thread */
+	JIT_LANE_WRITE,  /* changes the store or calls a provider: on a writer thread */
+};
+enum jit_api_lane jit_api_lane(const struct jit_http_request *request);
+
+/* Answers `request`. With an `inline_only` worker (an event loop's), a request of another
+ * lane, or one that turns out to need the disk or the network (a write, a key fetch, a
+ * single-use host token), is not run: response->defer is set and the caller hands the
+ * request to a writer thread, where it runs from the start. */
 void jit_api_handle(struct jit_worker *w, const struct jit_http_request *request,
                     struct jit_http_response *response);
 void jit_http_response_clear(struct jit_http_response *response);

@@ -18,6 +18,7 @@
 #include "lib/common/buf.h"
 #include "lib/common/errors.h"
 #include "lib/common/json.h"
+#include "lib/common/usertext.h"
 #include "server/hostauth.h"
 #include "server/jose.h"
 #include "lib/common/base64url.h"
@@ -122,6 +123,39 @@ jit_identity_clear(struct jit_identity *identity)
 	free(identity->host);
 	json_decref(identity->groups);
 	*identity = (struct jit_identity){ 0 };
+}
+
+int
+jit_identity_check_name(const char *claim, const char *value, char *error, size_t error_size)
+{
+	const char *problem = jit_text_problem(value, strlen(value), JIT_TEXT_TRIMMED);
+	if (!problem)
+		return 0;
+	jit_set_error(error, error_size, "%s claim %s", claim, problem);
+	return JIT_ERR_DENIED;
+}
+
+void
+jit_identity_fold(char *email)
+{
+	for (char *p = email; p && *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+}
+
+bool
+jit_identity_equal(const char *a, const char *b)
+{
+	if (!a || !b)
+		return false;
+	for (;; a++, b++) {
+		char x = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+		char y = *b >= 'A' && *b <= 'Z' ? (char)(*b - 'A' + 'a') : *b;
+		if (x != y)
+			return false;
+		if (!x)
+			return true;
+	}
 }
 
 bool
@@ -550,7 +584,7 @@ lookup_locked(const struct auth_issuer *is, const char *kid, enum lookup_result 
  * waited for another's fetch uses its result instead of fetching again. */
 static int
 issuer_get_key(const struct jit_auth *auth, struct auth_issuer *is, const char *kid, int64_t now,
-               struct auth_key *ret_key, char *error, size_t error_size)
+               unsigned flags, struct auth_key *ret_key, char *error, size_t error_size)
 {
 	enum lookup_result result;
 	pthread_mutex_lock(&is->lock);
@@ -560,6 +594,10 @@ issuer_get_key(const struct jit_auth *auth, struct auth_issuer *is, const char *
 	pthread_mutex_unlock(&is->lock);
 	if (!fetch)
 		return r;
+	if (flags & JIT_AUTH_NO_WAIT) {
+		auth_key_clear(ret_key);
+		return JIT_ERR_WOULD_BLOCK;
+	}
 
 	pthread_mutex_lock(&is->fetch_lock);
 	pthread_mutex_lock(&is->lock);
@@ -800,6 +838,10 @@ token_parse(const char *text, struct token *t, char *error, size_t error_size)
 	if (!dot1 || !dot2 || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - text)) ||
 	    dot1 == text || dot2 == dot1 + 1 || dot2 + 1 == text + len)
 		return jit_deny(error, error_size, "malformed token");
+	/* The signature is decoded by cjose, which is lenient (it takes padding): one encoding
+	 * of a token is accepted, not several. */
+	if (!jit_base64url_valid(dot2 + 1, len - (size_t)(dot2 + 1 - text)))
+		return jit_deny(error, error_size, "malformed token signature");
 	int r;
 	t->length = len;
 	if ((r = decode_json_segment(text, (size_t)(dot1 - text), &t->header)) < 0 ||
@@ -894,6 +936,10 @@ copy_groups(const json_t *claim, json_t **ret, char *error, size_t error_size)
 			if (!jit_jwt_text(item, JIT_AUTH_MAX_GROUP_NAME))
 				return jit_deny(error, error_size,
 				                "groups claim must be an array of strings");
+			int r = jit_identity_check_name("groups", json_string_value(item), error,
+			                                error_size);
+			if (r < 0)
+				return r;
 			if (json_array_append_new(groups, json_string(json_string_value(item))) < 0)
 				return -ENOMEM;
 		}
@@ -951,11 +997,17 @@ check_claims(const struct auth_issuer *is, const json_t *claims, int64_t now,
 		return jit_deny(error, error_size, "missing email claim");
 	if (!jit_jwt_text(email, JIT_MAX_IDENTITY))
 		return jit_deny(error, error_size, "email claim must be a non-empty string");
+	if ((r = jit_identity_check_name(is->email_claim, json_string_value(email), error,
+	                                 error_size)) < 0)
+		return r;
 	if (strcmp(is->email_claim, "email") == 0 && email_unverified(claims))
 		return jit_deny(error, error_size, "email not verified");
 	const json_t *sub = json_object_get(claims, "sub");
 	if (sub && !jit_jwt_text(sub, MAX_SUBJECT))
 		return jit_deny(error, error_size, "sub claim must be a string");
+	if (sub &&
+	    (r = jit_identity_check_name("sub", json_string_value(sub), error, error_size)) < 0)
+		return r;
 
 	struct jit_identity identity = { .expires_at = exp * NS_PER_SECOND };
 	if ((r = copy_groups(json_object_get(claims, is->groups_claim), &identity.groups, error,
@@ -968,6 +1020,7 @@ check_claims(const struct auth_issuer *is, const json_t *claims, int64_t now,
 		jit_identity_clear(&identity);
 		return -ENOMEM;
 	}
+	jit_identity_fold(identity.email);
 	*ret = identity;
 	return 0;
 }
@@ -1052,11 +1105,11 @@ token_digest(const char *token, size_t len, unsigned char digest[SHA256_DIGEST_L
 	return cache_md && EVP_Digest(token, len, digest, NULL, cache_md, NULL) == 1;
 }
 
-static int verify_uncached(struct jit_auth *auth, const char *token, int64_t now,
+static int verify_uncached(struct jit_auth *auth, const char *token, int64_t now, unsigned flags,
                            struct jit_identity *ret_identity, char *error, size_t error_size);
 
 int
-jit_auth_verify(struct jit_auth *auth, const char *token, int64_t now,
+jit_auth_verify(struct jit_auth *auth, const char *token, int64_t now, unsigned flags,
                 struct jit_identity *ret_identity, char *error, size_t error_size)
 {
 	if (!auth || !token || !ret_identity)
@@ -1065,13 +1118,13 @@ jit_auth_verify(struct jit_auth *auth, const char *token, int64_t now,
 		error[0] = '\0';
 	size_t len = strnlen(token, JIT_AUTH_MAX_TOKEN + 1);
 	if (len > JIT_AUTH_MAX_TOKEN)
-		return verify_uncached(auth, token, now, ret_identity, error, error_size);
+		return verify_uncached(auth, token, now, flags, ret_identity, error, error_size);
 	unsigned char digest[SHA256_DIGEST_LENGTH];
 	if (!token_digest(token, len, digest))
-		return verify_uncached(auth, token, now, ret_identity, error, error_size);
+		return verify_uncached(auth, token, now, flags, ret_identity, error, error_size);
 	if (cache_lookup(auth, digest, now, ret_identity))
 		return 0;
-	int r = verify_uncached(auth, token, now, ret_identity, error, error_size);
+	int r = verify_uncached(auth, token, now, flags, ret_identity, error, error_size);
 	/* Host tokens are never cached: each is single-use (jit_hostauth_verify refuses its
 	 * jti a second time), and a cache hit would skip that check. */
 	if (r == 0 && !ret_identity->host)
@@ -1080,7 +1133,7 @@ jit_auth_verify(struct jit_auth *auth, const char *token, int64_t now,
 }
 
 static int
-verify_uncached(struct jit_auth *auth, const char *token, int64_t now,
+verify_uncached(struct jit_auth *auth, const char *token, int64_t now, unsigned flags,
                 struct jit_identity *ret_identity, char *error, size_t error_size)
 {
 	if (!auth || !token || !ret_identity)
@@ -1093,6 +1146,8 @@ verify_uncached(struct jit_auth *auth, const char *token, int64_t now,
 	if (r < 0)
 		return r;
 	/* Jump hosts sign their own tokens: a separate verifier with its own pinned rules. */
+	if (jit_hostauth_is_host_issuer(t.iss) && (flags & JIT_AUTH_NO_WAIT))
+		return JIT_ERR_WOULD_BLOCK;
 	if (jit_hostauth_is_host_issuer(t.iss))
 		return jit_hostauth_verify(auth->hosts, token, now, ret_identity, error,
 		                           error_size);
@@ -1106,7 +1161,7 @@ verify_uncached(struct jit_auth *auth, const char *token, int64_t now,
 		return jit_deny(error, error_size, "unknown issuer");
 
 	struct auth_key key = { 0 };
-	if ((r = issuer_get_key(auth, is, t.kid, now, &key, error, error_size)) < 0)
+	if ((r = issuer_get_key(auth, is, t.kid, now, flags, &key, error, error_size)) < 0)
 		return r;
 	_cleanup_json_ json_t *claims = NULL;
 	r = verify_signature(token, &t, &key, &claims, error, error_size);

@@ -27,6 +27,14 @@ struct jit_identity {
 };
 
 void jit_identity_clear(struct jit_identity *identity);
+/* Identities are emails compared without regard to ASCII case, as identity providers treat
+ * both parts; a verified identity's email is folded to lower case once (jit_identity_fold).
+ * jit_identity_check_name refuses an identity or group claim that is blank, has white space
+ * at either end, or holds a control or bidirectional formatting character (lib/common/
+ * usertext.h), with JIT_ERR_DENIED and an error naming `claim`. */
+int jit_identity_check_name(const char *claim, const char *value, char *error, size_t error_size);
+void jit_identity_fold(char *email);
+bool jit_identity_equal(const char *a, const char *b);
 /* Is `group` one of the identity's groups? */
 bool jit_identity_in_group(const struct jit_identity *identity, const char *group);
 
@@ -56,8 +64,12 @@ int jit_auth_add_static_issuer(struct jit_auth *auth, const struct jit_issuer_co
  * JIT_ERR_DENIED with a short reason in `error` ("token expired", "wrong audience", "unknown
  * issuer", "bad signature", "unknown key id", "missing email claim", ...), never the token.
  * A host token yields the identity it acts for, with `host` set (jit_hostauth_verify).
- * JIT_ERR_UNAVAILABLE when the issuer's keys cannot be fetched. */
-int jit_auth_verify(struct jit_auth *auth, const char *token, int64_t now,
+ * JIT_ERR_UNAVAILABLE when the issuer's keys cannot be fetched. With JIT_AUTH_NO_WAIT
+ * (an event loop's call) nothing that waits is done: a token that needs its issuer's keys
+ * fetched (or another thread's fetch awaited), and a host token (single-use: it is checked
+ * where the operation completes), give JIT_ERR_WOULD_BLOCK, having changed nothing. */
+#define JIT_AUTH_NO_WAIT 1u
+int jit_auth_verify(struct jit_auth *auth, const char *token, int64_t now, unsigned flags,
                     struct jit_identity *ret_identity, char *error, size_t error_size);
 
 /* Hands the verifier the configured jump hosts (server/hostauth.h); takes ownership, replaces

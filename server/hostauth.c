@@ -274,7 +274,7 @@ static bool
 matches_any(char *const *globs, const char *s)
 {
 	for (char *const *g = globs; g && *g; g++)
-		if (fnmatch(*g, s, 0) == 0)
+		if (fnmatch(*g, s, FNM_CASEFOLD) == 0)
 			return true;
 	return false;
 }
@@ -299,6 +299,9 @@ allowed_groups(const struct host *host, const json_t *claim, json_t **ret, char 
 			if (!g)
 				return jit_deny(error, error_size,
 				                "groups claim must be an array of strings");
+			int r = jit_identity_check_name("groups", g, error, error_size);
+			if (r < 0)
+				return r;
 			bool allowed = false;
 			for (char *const *a = host->groups; a && *a && !allowed; a++)
 				allowed = strcmp(*a, g) == 0;
@@ -342,6 +345,9 @@ check_claims(const struct jit_hostauth *hostauth, const struct host *host, const
 	const char *sub = text_claim(claims, "sub", JIT_MAX_IDENTITY);
 	if (!sub)
 		return jit_deny(error, error_size, "sub claim must be the user's identity");
+	if ((r = jit_identity_check_name("sub", sub, error, error_size)) < 0)
+		return r;
+	/* Identities are compared without regard to case (server/auth.h), globs too. */
 	if (!matches_any(host->identities, sub))
 		return jit_deny(error, error_size, "identity not allowed for this host");
 
@@ -357,6 +363,7 @@ check_claims(const struct jit_hostauth *hostauth, const struct host *host, const
 		jit_identity_clear(&identity);
 		return -ENOMEM;
 	}
+	jit_identity_fold(identity.email);
 	*ret = identity;
 	return 0;
 }

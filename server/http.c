@@ -3,6 +3,7 @@
  * request's content is checked by api.c. Runs one event loop per thread. */
 #define H2O_USE_LIBUV 0
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -22,15 +23,23 @@
 #include "server/http.h"
 
 #define MAX_THREADS 64
-/* Writes (POST, DELETE) run on executor threads so that an event loop never waits for a
- * commit. An executor does not wait for the disk sync either: it hands the answer of a change
- * that is in the log to the syncer and goes on with the next write; the syncer syncs the log
- * once for every change that reached it and only then releases their answers (an answer is
- * never sent before its change is on disk). A few executors are enough to keep one writer
- * busy; more only queue on the write lock. They still let slow provider calls, which run
- * outside transactions, overlap. */
-#define EXECUTOR_THREADS 4
-#define EXECUTOR_QUEUE_MAX 4096
+/* What an operation does decides where it runs (jit_api_lane), never its HTTP method. The
+ * event loops answer only what reads one thing from the store; they never wait for a disk
+ * sync, the network or a long scan.
+ *
+ * Writes run on writer threads so that an event loop never waits for a commit. A writer does
+ * not wait for the disk sync either: it hands the answer of a change that is in the log to the
+ * syncer and goes on with the next write; the syncer syncs the log once for every change that
+ * reached it and only then releases their answers (an answer is never sent before its change
+ * is on disk). A few writers are enough to keep one database writer busy; more only queue on
+ * the write lock. They still let slow provider calls, which run outside transactions, overlap.
+ *
+ * Scans (lists and audit queries, a policy check per item) run on reader threads, so that a
+ * flood of them delays other scans, not health checks, single reads or writes. */
+#define WRITER_THREADS 4
+#define READER_THREADS 2
+#define POOL_THREADS_MAX 4
+#define POOL_QUEUE_MAX 4096
 
 struct job {
 	h2o_multithread_message_t message;
@@ -44,11 +53,26 @@ struct job {
 	struct jit_http_response response;
 };
 
+struct pool;
+
 struct executor {
-	struct jit_http *http;
+	struct pool *pool;
 	pthread_t thread;
 	struct jit_worker worker;
 	bool started;
+};
+
+/* Threads taking jobs from one queue. */
+struct pool {
+	struct jit_http *http;
+	const char *name;
+	struct executor executors[POOL_THREADS_MAX];
+	int size;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct job *head, *tail;
+	size_t length;
+	bool stopping;
 };
 
 struct syncer {
@@ -85,12 +109,7 @@ struct jit_http {
 	pthread_cond_t ready_cond;
 	int ready;
 
-	struct executor executors[EXECUTOR_THREADS];
-	pthread_mutex_t queue_lock;
-	pthread_cond_t queue_cond;
-	struct job *queue_head, *queue_tail;
-	size_t queue_length;
-	bool executors_stopping;
+	struct pool writers, readers;
 	struct syncer syncer;
 };
 
@@ -117,13 +136,53 @@ set_header(h2o_req_t *req, const h2o_token_t *token, const char *value)
 	h2o_add_header(&req->pool, &req->res.headers, token, NULL, value, strlen(value));
 }
 
+/* The reason phrase RFC 9110 gives each status the API answers with. */
+static const char *
+reason_phrase(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 429:
+		return "Too Many Requests";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return status < 400 ? "OK" : status < 500 ? "Bad Request" : "Internal Server Error";
+	}
+}
+
 static void
 send_response(h2o_req_t *req, struct jit_http_response *response)
 {
+	const char *type = response->content_type ? response->content_type : "application/json";
 	req->res.status = response->status;
-	req->res.reason = response->status < 400 ? "OK" : "Error";
-	set_header(req, H2O_TOKEN_CONTENT_TYPE,
-	           response->content_type ? response->content_type : "application/json");
+	req->res.reason = reason_phrase(response->status);
+	set_header(req, H2O_TOKEN_CONTENT_TYPE, type);
 	set_header(req, H2O_TOKEN_CACHE_CONTROL, "no-store");
 	h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"),
 	                      0, NULL, H2O_STRLIT("nosniff"));
@@ -137,6 +196,10 @@ send_response(h2o_req_t *req, struct jit_http_response *response)
 	char *body = (char *)(block + 1);
 	if (len)
 		memcpy(body, response->body, len);
+	/* A JSON document ends its line, as text on a terminal should (the block has room). */
+	if (strcmp(type, "application/json") == 0 && len && body[len - 1] != '\n')
+		body[len++] = '\n';
+	*block = len;
 	jit_http_response_clear(response);
 	req->res.content_length = len;
 	static h2o_generator_t generator = { NULL, NULL };
@@ -275,35 +338,35 @@ static void *
 executor_main(void *arg)
 {
 	struct executor *e = arg;
-	struct jit_http *http = e->http;
+	struct pool *pool = e->pool;
 	for (;;) {
-		pthread_mutex_lock(&http->queue_lock);
-		while (!http->queue_head && !http->executors_stopping)
-			pthread_cond_wait(&http->queue_cond, &http->queue_lock);
-		struct job *job = http->queue_head;
+		pthread_mutex_lock(&pool->lock);
+		while (!pool->head && !pool->stopping)
+			pthread_cond_wait(&pool->cond, &pool->lock);
+		struct job *job = pool->head;
 		if (!job) {
-			pthread_mutex_unlock(&http->queue_lock);
+			pthread_mutex_unlock(&pool->lock);
 			return NULL;
 		}
-		http->queue_head = job->next;
-		if (!http->queue_head)
-			http->queue_tail = NULL;
-		http->queue_length--;
-		pthread_mutex_unlock(&http->queue_lock);
+		pool->head = job->next;
+		if (!pool->head)
+			pool->tail = NULL;
+		pool->length--;
+		pthread_mutex_unlock(&pool->lock);
 		jit_api_handle(&e->worker, &job->request, &job->response);
 		if ((job->seq = jit_store_take_unsynced(e->worker.store)) != 0)
-			syncer_push(&http->syncer, job);
+			syncer_push(&pool->http->syncer, job);
 		else
 			h2o_multithread_send_message(&job->origin->receiver, &job->message);
 	}
 }
 
-/* Copies what the API layer needs out of h2o's request and queues it for an executor.
- * Returns false when the queue is full (the caller answers 503). */
+/* Copies what the API layer needs out of h2o's request and queues it on `pool`. Returns false
+ * when the queue is full (the caller answers 503). */
 static bool
-submit_job(struct http_thread *t, h2o_req_t *req, const struct jit_http_request *r)
+submit_job(struct pool *pool, struct http_thread *t, h2o_req_t *req,
+           const struct jit_http_request *r)
 {
-	struct jit_http *http = t->http;
 	size_t total =
 	        r->method_len + r->path_len + r->query_len + r->authorization_len + r->body_len;
 	struct job *job = calloc(1, sizeof(*job));
@@ -332,24 +395,65 @@ submit_job(struct http_thread *t, h2o_req_t *req, const struct jit_http_request 
 	job->origin = t;
 	job->req = req;
 	job->refs = 2;
-	pthread_mutex_lock(&http->queue_lock);
-	if (http->queue_length >= EXECUTOR_QUEUE_MAX) {
-		pthread_mutex_unlock(&http->queue_lock);
+	pthread_mutex_lock(&pool->lock);
+	if (pool->length >= POOL_QUEUE_MAX) {
+		pthread_mutex_unlock(&pool->lock);
 		free(job->data);
 		free(job);
 		return false;
 	}
 	struct job **ref = h2o_mem_alloc_shared(&req->pool, sizeof(*ref), job_request_gone);
 	*ref = job;
-	if (http->queue_tail)
-		http->queue_tail->next = job;
+	if (pool->tail)
+		pool->tail->next = job;
 	else
-		http->queue_head = job;
-	http->queue_tail = job;
-	http->queue_length++;
-	pthread_cond_signal(&http->queue_cond);
-	pthread_mutex_unlock(&http->queue_lock);
+		pool->head = job;
+	pool->tail = job;
+	pool->length++;
+	pthread_cond_signal(&pool->cond);
+	pthread_mutex_unlock(&pool->lock);
 	return true;
+}
+
+/* `deferred_sync`: commits hand their disk sync to the syncer (writers only). */
+static int
+pool_start(struct pool *pool, struct jit_http *http, const char *name, int size, bool deferred_sync,
+           char *error, size_t error_size)
+{
+	pool->http = http;
+	pool->name = name;
+	for (int i = 0; i < size; i++) {
+		struct executor *e = &pool->executors[i];
+		e->pool = pool;
+		int r = jit_worker_init(&e->worker, http->server, error, error_size);
+		if (r < 0)
+			return r;
+		jit_store_set_deferred_sync(e->worker.store, deferred_sync);
+		if ((r = -pthread_create(&e->thread, NULL, executor_main, e)) < 0) {
+			jit_worker_clear(&e->worker);
+			snprintf(error, error_size, "starting a %s thread: %s", name, strerror(-r));
+			return r;
+		}
+		e->started = true;
+		pool->size = i + 1;
+	}
+	return 0;
+}
+
+/* Runs every queued job, then joins the threads. */
+static void
+pool_stop(struct pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	pool->stopping = true;
+	pthread_cond_broadcast(&pool->cond);
+	pthread_mutex_unlock(&pool->lock);
+	for (int i = 0; i < pool->size; i++)
+		if (pool->executors[i].started) {
+			pthread_join(pool->executors[i].thread, NULL);
+			jit_worker_clear(&pool->executors[i].worker);
+			pool->executors[i].started = false;
+		}
 }
 
 static int
@@ -370,18 +474,29 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 		.body = req->entity.base ? req->entity.base : "",
 		.body_len = req->entity.base ? req->entity.len : 0,
 	};
-	struct jit_http_response response;
-	bool write = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST")) ||
-	             h2o_memis(req->method.base, req->method.len, H2O_STRLIT("DELETE"));
-	if (write && path_len > 5 && memcmp(req->path.base, "/api/", 5) == 0) {
-		if (submit_job(t, req, &request))
+	struct jit_http_response response = { 0 };
+	struct pool *pool = NULL;
+	switch (jit_api_lane(&request)) {
+	case JIT_LANE_WRITE:
+		pool = &t->http->writers;
+		break;
+	case JIT_LANE_SCAN:
+		pool = &t->http->readers;
+		break;
+	case JIT_LANE_INLINE:
+		/* What turns out to need a write, a fetch or a host token moves to a writer. */
+		jit_api_handle(&t->worker, &request, &response);
+		if (response.defer)
+			pool = &t->http->writers;
+		break;
+	}
+	if (pool) {
+		if (submit_job(pool, t, req, &request))
 			return 0;
-		memset(&response, 0, sizeof(response));
+		jit_http_response_clear(&response);
 		response.status = 503;
 		response.body = strdup("{\"code\":\"unavailable\",\"message\":\"server busy\"}");
 		response.body_len = response.body ? strlen(response.body) : 0;
-	} else {
-		jit_api_handle(&t->worker, &request, &response);
 	}
 	send_response(req, &response);
 	return 0;
@@ -429,8 +544,10 @@ thread_main(void *arg)
 	listener->data = t;
 	h2o_socket_read_start(listener, on_accept);
 	mark_ready(http);
-	/* The loop's reads share one snapshot per round of events (see store.h). */
+	/* The loop's reads share one snapshot per round of events (see store.h); it never
+	 * writes or waits (server/server.h). */
 	jit_store_set_snapshot_reuse(t->worker.store, true);
+	t->worker.inline_only = true;
 	while (!atomic_load(&http->stopping)) {
 		h2o_evloop_run(loop, 200);
 		jit_store_end_snapshot(t->worker.store);
@@ -467,12 +584,18 @@ open_listener(const char *addr, char *error, size_t error_size)
 	}
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	int one = 1;
+	/* No SO_REUSEPORT: a second server on the same address must fail, not share it. */
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, SOMAXCONN) < 0) {
 		r = -errno;
-		snprintf(error, error_size, "listening on %s: %s", addr, strerror(errno));
+		if (r == -EADDRINUSE)
+			snprintf(error, error_size,
+			         "listening on %s: the address is in use (is jitsudod already "
+			         "running there?)",
+			         addr);
+		else
+			snprintf(error, error_size, "listening on %s: %s", addr, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		freeaddrinfo(ai);
@@ -524,6 +647,8 @@ jit_http_start(struct jit_server *server, int threads, struct jit_http **ret_htt
 	pthread_mutex_init(&http->lock, NULL);
 	pthread_cond_init(&http->ready_cond, NULL);
 	h2o_config_init(&http->config);
+	/* The Server header names the program, not the HTTP library and its version. */
+	http->config.server_name = h2o_iovec_init(H2O_STRLIT("jitsudod"));
 	/* Bodies up to 8 times the cap (at least 8 MiB) reach the API, which answers 413 in JSON
 	 * after reading them, as HTTP clients expect; h2o refuses anything larger itself and
 	 * closes the connection. */
@@ -534,33 +659,31 @@ jit_http_start(struct jit_server *server, int threads, struct jit_http **ret_htt
 	h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
 	h2o_handler_t *handler = h2o_create_handler(path, sizeof(*handler));
 	handler->on_req = on_req;
-	pthread_mutex_init(&http->queue_lock, NULL);
-	pthread_cond_init(&http->queue_cond, NULL);
+	pthread_mutex_init(&http->writers.lock, NULL);
+	pthread_cond_init(&http->writers.cond, NULL);
+	pthread_mutex_init(&http->readers.lock, NULL);
+	pthread_cond_init(&http->readers.cond, NULL);
 	pthread_mutex_init(&http->syncer.lock, NULL);
 	pthread_cond_init(&http->syncer.cond, NULL);
 	int r = setup_tls(http, error, error_size);
 	if (r < 0)
 		goto fail;
-	if ((r = syncer_start(&http->syncer, server, error, error_size)) < 0)
+	if ((r = syncer_start(&http->syncer, server, error, error_size)) < 0 ||
+	    (r = pool_start(&http->writers, http, "writer", WRITER_THREADS, true, error,
+	                    error_size)) < 0 ||
+	    (r = pool_start(&http->readers, http, "reader", READER_THREADS, false, error,
+	                    error_size)) < 0)
 		goto fail;
-	for (int i = 0; i < EXECUTOR_THREADS; i++) {
-		struct executor *e = &http->executors[i];
-		e->http = http;
-		if ((r = jit_worker_init(&e->worker, server, error, error_size)) < 0)
-			goto fail;
-		jit_store_set_deferred_sync(e->worker.store, true);
-		if ((r = -pthread_create(&e->thread, NULL, executor_main, e)) < 0) {
-			jit_worker_clear(&e->worker);
-			snprintf(error, error_size, "starting a thread: %s", strerror(-r));
-			goto fail;
-		}
-		e->started = true;
-	}
+	/* One listening socket; each loop accepts on its own descriptor of it. */
 	for (int i = 0; i < threads; i++) {
 		struct http_thread *t = &http->threads[i];
 		t->http = http;
-		if ((t->fd = open_listener(server->config->http_addr, error, error_size)) < 0) {
-			r = t->fd;
+		t->fd = i == 0 ? open_listener(server->config->http_addr, error, error_size)
+		               : fcntl(http->threads[0].fd, F_DUPFD_CLOEXEC, 0);
+		if (t->fd < 0) {
+			r = i == 0 ? t->fd : -errno;
+			if (i > 0)
+				snprintf(error, error_size, "listening socket: %s", strerror(-r));
 			goto fail;
 		}
 	}
@@ -595,15 +718,8 @@ jit_http_stop(struct jit_http *http)
 {
 	if (!http)
 		return;
-	pthread_mutex_lock(&http->queue_lock);
-	http->executors_stopping = true;
-	pthread_cond_broadcast(&http->queue_cond);
-	pthread_mutex_unlock(&http->queue_lock);
-	for (int i = 0; i < EXECUTOR_THREADS; i++)
-		if (http->executors[i].started) {
-			pthread_join(http->executors[i].thread, NULL);
-			jit_worker_clear(&http->executors[i].worker);
-		}
+	pool_stop(&http->readers);
+	pool_stop(&http->writers);
 	syncer_stop(&http->syncer);
 	atomic_store(&http->stopping, true);
 	for (int i = 0; i < MAX_THREADS; i++) {
@@ -619,7 +735,9 @@ jit_http_stop(struct jit_http *http)
 		SSL_CTX_free(http->ssl);
 	pthread_mutex_destroy(&http->lock);
 	pthread_cond_destroy(&http->ready_cond);
-	pthread_mutex_destroy(&http->queue_lock);
-	pthread_cond_destroy(&http->queue_cond);
+	pthread_mutex_destroy(&http->writers.lock);
+	pthread_cond_destroy(&http->writers.cond);
+	pthread_mutex_destroy(&http->readers.lock);
+	pthread_cond_destroy(&http->readers.cond);
 	free(http);
 }

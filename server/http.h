@@ -1,7 +1,8 @@
 /* The HTTP listener of jitsudod on h2o: HTTP/1.1 and HTTP/2 (h2 over TLS with ALPN, h2c with
- * prior knowledge), HTTPS when a certificate is configured. One event loop per thread, each
- * with its own SO_REUSEPORT listening socket and its own worker (store handle, evaluation
- * context). Request bodies are capped; responses are wiped from memory after sending. */
+ * prior knowledge), HTTPS when a certificate is configured. One event loop per thread on one
+ * listening socket, each with its own worker (store handle, evaluation context); writer and
+ * reader threads for what a loop must not wait for. Request bodies are capped; responses are
+ * wiped from memory after sending. */
 #ifndef JIT_SERVER_HTTP_H
 #define JIT_SERVER_HTTP_H
 

@@ -1,7 +1,7 @@
 /* jitsudod: the central server, and its maintenance commands (init, token, audit verify).
- * Reads its config, keys and database; trusts only the configured token issuers. The one
- * place where errors become exit codes: 0 success, 1 failure (a tampered audit log too),
- * 2 usage. */
+ * Reads its config, keys and database; trusts only the configured token issuers, and the audit
+ * log only as far as its keyed chain and signed checkpoints vouch for it. The one place where
+ * errors become exit codes: 0 success, 1 failure (a tampered audit log too), 2 usage. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -16,6 +16,7 @@
 #include "lib/common/json.h"
 #include "lib/common/seal.h"
 #include "lib/common/timeutil.h"
+#include "server/audit_chain.h"
 #include "server/hostauth.h"
 #include "server/http.h"
 #include "server/maintenance.h"
@@ -31,9 +32,11 @@ static const char usage_text[] =
         "       jitsudod init [--dir DIR] [--data-dir DIR] [--http-addr ADDR]\n"
         "                     [--issuer-url URL] [--force]\n"
         "                                              write a starter config and keys\n"
+        "       jitsudod init --keys-only [--dir DIR]  create missing keys only\n"
         "       jitsudod token [--config FILE] --user EMAIL [--groups G1,G2] [--ttl 8h]\n"
         "                                              print an ID token of the built-in issuer\n"
-        "       jitsudod audit verify [--config FILE] check the audit log's hash chain\n"
+        "       jitsudod audit verify [--config FILE] check the audit log's keyed chain and\n"
+        "                                              its signed checkpoints\n"
         "       jitsudod version\n"
         "\n"
         "The config file defaults to $JITSUDOD_CONFIG, then " DEFAULT_CONFIG ".\n"
@@ -87,6 +90,178 @@ load_seal_key(const char *path, struct jit_secret **ret)
 	}
 	int r = jit_secret_new(key, JIT_SEAL_KEY_SIZE, ret);
 	explicit_bzero(key, sizeof(key));
+	return r;
+}
+
+/* The audit keys of `config`: the chain key becomes the process's (every store handle seals
+ * with it); the checkpoint key is returned. Messages name files, never key bytes. */
+static int
+load_audit_keys(const struct jit_config *config, const char *who,
+                struct jit_checkpoint_key **ret_checkpoint_key)
+{
+	_cleanup_secret_ struct jit_secret *key = NULL;
+	char error[512] = "";
+	int r;
+	if ((r = jit_audit_key_load(config->audit_key_file, &key, error, sizeof(error))) < 0 ||
+	    (r = jit_checkpoint_key_load(config->checkpoint_key_file, ret_checkpoint_key, error,
+	                                 sizeof(error))) < 0) {
+		fprintf(stderr, "%s: %s\n", who, error);
+		if (r == -ENOENT)
+			fprintf(stderr,
+			        "%s: an installation from before the audit keys: `jitsudod init "
+			        "--keys-only --dir DIR` creates the missing keys (docs/storage.md)\n",
+			        who);
+		return r;
+	}
+	if ((r = jit_audit_chain_set_key(key)) < 0)
+		fprintf(stderr, "%s: audit key: %s\n", who, jit_strerror(r));
+	return r;
+}
+
+/* Re-keys an unkeyed chain (a database from before the audit key), in one transaction with
+ * the audit event that says so, once the old rule vouches for the whole chain. */
+static int
+audit_rekey(struct jit_store *store)
+{
+	_cleanup_(jit_audit_event_freep) struct jit_audit_event *event = jit_audit_event_new();
+	char detail[512] = "", key_id[JIT_AUDIT_KEY_ID_SIZE];
+	int64_t bad = 0, started = jit_now_monotonic_ns();
+	size_t count = 0;
+	int r;
+	if (!event || (r = jit_audit_key_id(jit_audit_chain_key(), key_id)) < 0)
+		return -ENOMEM;
+	if ((r = jit_store_begin(store)) < 0) {
+		fprintf(stderr, "jitsudod: re-keying the audit log: %s\n", jit_strerror(r));
+		return r;
+	}
+	r = jit_store_audit_rekey(store, &count, &bad, detail, sizeof(detail));
+	if (r == JIT_ERR_DENIED) {
+		jit_store_rollback(store);
+		fprintf(stderr,
+		        "jitsudod: refusing to start: the audit log (an old unkeyed chain) is not "
+		        "intact: event %lld: %s. It is not re-keyed: decide what to do with it "
+		        "first (jitsudod audit verify; docs/storage.md)\n",
+		        (long long)bad, detail);
+		return r;
+	}
+	if (r == 0 && count > 0) {
+		event->timestamp = jit_now_realtime_ns();
+		event->actor_identity = strdup("system");
+		event->action = strdup("audit.chain_rekeyed");
+		event->outcome = strdup("success");
+		if (!event->actor_identity || !event->action || !event->outcome ||
+		    json_object_set_new(event->details, "events", json_integer((json_int_t)count)) <
+		            0 ||
+		    json_object_set_new(event->details, "from", json_string("sha256")) < 0 ||
+		    json_object_set_new(event->details, "to", json_string("hmac-sha256")) < 0 ||
+		    json_object_set_new(event->details, "key_id", json_string(key_id)) < 0)
+			r = -ENOMEM;
+		else
+			r = jit_store_audit_append(store, event);
+	}
+	if (r == 0)
+		r = jit_store_commit(store);
+	else
+		jit_store_rollback(store);
+	if (r < 0) {
+		fprintf(stderr, "jitsudod: re-keying the audit log: %s\n",
+		        detail[0] ? detail : jit_strerror(r));
+		return r;
+	}
+	if (count > 0)
+		fprintf(stderr,
+		        "jitsudod: audit log re-keyed: %zu events now chained with HMAC-SHA256 "
+		        "(key id %s) in %lld ms; event %lld records it\n",
+		        count, key_id, (long long)((jit_now_monotonic_ns() - started) / 1000000),
+		        (long long)event->id);
+	return 0;
+}
+
+/* Before the server appends anything: the chain must be keyed with this key (an unkeyed one is
+ * re-keyed, unless checkpoints of a keyed chain exist: that is a downgrade), and the log must
+ * still hold what the newest checkpoint counted. Opens the checkpoint file for appending. */
+static int
+audit_prepare(struct jit_store *store, const struct jit_config *config,
+              const struct jit_checkpoint_key *checkpoint_key, struct jit_checkpoint_log **ret_log,
+              struct jit_checkpoint *ret_last)
+{
+	_cleanup_(jit_checkpoint_log_freep) struct jit_checkpoint_log *log = NULL;
+	enum jit_audit_chain chain = JIT_AUDIT_CHAIN_UNKEYED;
+	struct jit_checkpoint last = { 0 };
+	char error[512] = "";
+	bool matches = false;
+	int64_t bad = 0;
+	int r = jit_store_audit_chain(store, &chain, &matches);
+	if (r < 0) {
+		fprintf(stderr,
+		        "jitsudod: refusing to start: the audit chain's rule in the meta table "
+		        "cannot be read or is unknown (%s)\n",
+		        jit_strerror(r));
+		return r;
+	}
+	if (chain == JIT_AUDIT_CHAIN_KEYED && !matches) {
+		fprintf(stderr,
+		        "jitsudod: refusing to start: %s is not the key the audit chain was made "
+		        "with (or the key id in the database was changed)\n",
+		        config->audit_key_file);
+		return JIT_ERR_UNAUTHENTICATED;
+	}
+	const char *path = config->audit_checkpoint_file;
+	if (path) {
+		r = jit_checkpoint_read_last(path, checkpoint_key, &last, error, sizeof(error));
+		if (r < 0 && r != JIT_ERR_NOT_FOUND) {
+			fprintf(stderr, "jitsudod: refusing to start: %s\n", error);
+			return r;
+		}
+	}
+	if (chain == JIT_AUDIT_CHAIN_UNKEYED) {
+		if (last.count > 0) {
+			fprintf(stderr,
+			        "jitsudod: refusing to start: the audit log is an unkeyed chain but "
+			        "%s holds checkpoints of a keyed one: the chain was replaced by one "
+			        "without a key (jitsudod audit verify)\n",
+			        path);
+			return JIT_ERR_DENIED;
+		}
+		if ((r = audit_rekey(store)) < 0)
+			return r;
+	}
+	if (!path) {
+		fprintf(stderr, "jitsudod: warning: no audit checkpoint file (the database is not a "
+		                "file): removal of the newest audit events cannot be detected\n");
+		return 0;
+	}
+	if (last.count > 0 &&
+	    (r = jit_audit_checkpoint_compare(store, &last, &bad, error, sizeof(error))) < 0) {
+		fprintf(stderr,
+		        "jitsudod: refusing to start: the audit log does not match its newest "
+		        "checkpoint (%s): %s (jitsudod audit verify; docs/storage.md)\n",
+		        path, error);
+		return r;
+	}
+	if ((r = jit_checkpoint_log_open(path, checkpoint_key, &log, error, sizeof(error))) < 0) {
+		fprintf(stderr, "jitsudod: %s\n", error);
+		return r;
+	}
+	*ret_log = TAKE_PTR(log);
+	*ret_last = last;
+	return 0;
+}
+
+/* A checkpoint of the head now (the start, once the default policies are in), logged. */
+static int
+audit_checkpoint_now(struct jit_store *store, struct jit_maintenance_audit *audit)
+{
+	char line[JIT_CHECKPOINT_LINE_MAX], detail[512] = "";
+	bool written = false;
+	if (!audit->log)
+		return 0;
+	int r = jit_audit_checkpoint_take(store, audit->log, &audit->last, &written, line,
+	                                  sizeof(line), detail, sizeof(detail));
+	if (r < 0)
+		fprintf(stderr, "jitsudod: audit checkpoint: %s\n", detail);
+	else if (written)
+		fprintf(stderr, "jitsudod: %s\n", line);
 	return r;
 }
 
@@ -164,6 +339,7 @@ server_clear(struct jit_server *server)
 	jit_issuer_free(server->issuer);
 	jit_auth_free(server->auth);
 	jit_secret_free(server->seal_key);
+	jit_server_unlock(server);
 	jit_config_free(server->config);
 	pthread_mutex_destroy(&server->policy_lock);
 	pthread_mutex_destroy(&server->policy_write_lock);
@@ -176,6 +352,8 @@ cmd_serve(const char *config_path)
 	struct jit_worker worker = { 0 };
 	struct jit_http *http = NULL;
 	struct jit_maintenance *maintenance = NULL;
+	struct jit_checkpoint_key *checkpoint_key = NULL;
+	struct jit_maintenance_audit audit = { 0 };
 	struct jit_status status = { 0 };
 	char error[512] = "";
 	sigset_t signals;
@@ -183,8 +361,15 @@ cmd_serve(const char *config_path)
 
 	pthread_mutex_init(&server.policy_lock, NULL);
 	pthread_mutex_init(&server.policy_write_lock, NULL);
-	if ((r = load_config(config_path, &server.config)) < 0 ||
-	    (r = load_seal_key(server.config->seal_key_file, &server.seal_key)) < 0 ||
+	if ((r = load_config(config_path, &server.config)) < 0)
+		goto out;
+	/* Before anything opens the database: a second server on it fails here, at once. */
+	if ((r = jit_server_lock(&server, error, sizeof(error))) < 0) {
+		fprintf(stderr, "jitsudod: %s\n", error);
+		goto out;
+	}
+	if ((r = load_seal_key(server.config->seal_key_file, &server.seal_key)) < 0 ||
+	    (r = load_audit_keys(server.config, "jitsudod", &checkpoint_key)) < 0 ||
 	    (r = setup_identity(&server)) < 0)
 		goto out;
 	if ((r = setup_providers(&server)) < 0) {
@@ -195,6 +380,11 @@ cmd_serve(const char *config_path)
 		fprintf(stderr, "jitsudod: database %s: %s\n", server.config->database_path, error);
 		goto out;
 	}
+	/* Before anything appends an audit event. */
+	if ((r = audit_prepare(worker.store, server.config, checkpoint_key, &audit.log,
+	                       &audit.last)) < 0)
+		goto out;
+	audit.interval_seconds = server.config->audit_checkpoint_interval_seconds;
 	size_t loaded = 0;
 	if ((r = jit_wf_load_default_policies(&worker, &status)) < 0)
 		fprintf(stderr, "jitsudod: warning: %s (starting without them)\n", status.message);
@@ -202,8 +392,10 @@ cmd_serve(const char *config_path)
 		fprintf(stderr, "jitsudod: policies: %s\n", status.message);
 		goto out;
 	}
+	if ((r = audit_checkpoint_now(worker.store, &audit)) < 0)
+		goto out;
 	if ((r = jit_sweeper_start(&server, &server.sweeper, error, sizeof(error))) < 0 ||
-	    (r = jit_maintenance_start(&server, &maintenance, error, sizeof(error))) < 0) {
+	    (r = jit_maintenance_start(&server, &audit, &maintenance, error, sizeof(error))) < 0) {
 		fprintf(stderr, "jitsudod: %s\n", error);
 		goto out;
 	}
@@ -234,7 +426,13 @@ cmd_serve(const char *config_path)
 	jit_http_stop(http);
 	r = 0;
 out:
+	/* The sweeper appends audit events: stop it before the last audit checkpoint. */
+	jit_sweeper_stop(server.sweeper);
+	server.sweeper = NULL;
 	jit_maintenance_stop(maintenance);
+	jit_checkpoint_log_free(audit.log);
+	jit_checkpoint_key_free(checkpoint_key);
+	jit_audit_chain_clear_key();
 	jit_worker_clear(&worker);
 	server_clear(&server);
 	return r < 0 ? 1 : 0;
@@ -249,12 +447,13 @@ cmd_init(int argc, char **argv)
 		{ "http-addr", required_argument, NULL, 'a' },
 		{ "issuer-url", required_argument, NULL, 'i' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "keys-only", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = "/etc/jitsudo", *data_dir = "/var/lib/jitsudo";
 	const char *addr = ":8080", *issuer = NULL;
-	bool force = false;
+	bool force = false, keys_only = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
@@ -273,6 +472,9 @@ cmd_init(int argc, char **argv)
 		case 'f':
 			force = true;
 			break;
+		case 'k':
+			keys_only = true;
+			break;
 		case 'h':
 			return usage(stdout, 0);
 		default:
@@ -281,18 +483,29 @@ cmd_init(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage(stderr, EXIT_USAGE);
+	char error[512] = "";
+	if (keys_only) {
+		int created = 0;
+		if (jit_config_init_keys(dir, &created, error, sizeof(error)) < 0) {
+			fprintf(stderr, "jitsudod init: %s\n", error);
+			return 1;
+		}
+		printf("Created %d missing key file%s in %s.\n", created, created == 1 ? "" : "s",
+		       dir);
+		return 0;
+	}
 	/* Without --issuer-url, init derives it from the address (IPv6 hosts in brackets,
 	 * loopback for "every address"). */
-	char error[512] = "";
 	if (jit_config_init(dir, data_dir, addr, issuer, force, error, sizeof(error)) < 0) {
 		fprintf(stderr, "jitsudod init: %s\n", error);
 		return 1;
 	}
-	printf("Wrote %s/jitsudod.yaml, %s/seal.key and %s/issuer.pem.\n"
+	printf("Wrote %s/jitsudod.yaml and the keys %s/seal.key, %s/issuer.pem, %s/audit.key and "
+	       "%s/checkpoint.pem.\n"
 	       "Start the server:     jitsudod --config %s/jitsudod.yaml\n"
 	       "Get a token:          jitsudod token --config %s/jitsudod.yaml --user "
 	       "alice@example.com --groups sre\n",
-	       dir, dir, dir, dir, dir);
+	       dir, dir, dir, dir, dir, dir, dir);
 	return 0;
 }
 
@@ -384,6 +597,99 @@ cmd_token(int argc, char **argv)
 	return 0;
 }
 
+/* `jitsudod audit verify` once the keys are loaded: the chain, then the checkpoints. Prints
+ * one line: intact, TAMPERED (naming the first bad event or the missing range) or UNVERIFIED.
+ * Returns the exit code. */
+static int
+verify_audit(const struct jit_config *config, const struct jit_checkpoint_key *checkpoint_key)
+{
+	_cleanup_(jit_store_closep) struct jit_store *store = NULL;
+	struct jit_checkpoint_check check;
+	enum jit_audit_chain chain = JIT_AUDIT_CHAIN_UNKEYED;
+	char error[512] = "", detail[512] = "", when[JIT_RFC3339_MAX];
+	const char *path = config->audit_checkpoint_file;
+	bool matches = false;
+	uint64_t file_size = 0;
+	int64_t bad = 0;
+	size_t checked = 0;
+	struct stat st;
+	int r;
+	if (jit_store_open_sqlite(config->database_path, config->database_busy_timeout_ms, &store,
+	                          error, sizeof(error)) < 0) {
+		fprintf(stderr, "jitsudod audit verify: %s\n", error);
+		return 1;
+	}
+	/* Checkpoints written from here on may count events this snapshot does not hold. */
+	if (path && stat(path, &st) == 0)
+		file_size = (uint64_t)st.st_size;
+	/* One read snapshot for the chain and the checkpoints (the server may be running). */
+	jit_store_set_snapshot_reuse(store, true);
+	if ((r = jit_store_audit_chain(store, &chain, &matches)) < 0)
+		chain = JIT_AUDIT_CHAIN_KEYED; /* an unknown rule: verify explains it below */
+	r = jit_store_audit_verify(store, &bad, &checked, detail, sizeof(detail));
+	if (r == JIT_ERR_DENIED) {
+		printf("audit log TAMPERED: event %lld: %s (%zu events checked)\n", (long long)bad,
+		       detail, checked);
+		return 1;
+	}
+	if (r < 0) {
+		fprintf(stderr, "jitsudod audit verify: %s\n",
+		        detail[0] ? detail : jit_strerror(r));
+		return 1;
+	}
+	if (!path) {
+		printf("audit log UNVERIFIED: the chain of %zu events is intact, but there is no "
+		       "checkpoint file (the database is not a file)\n",
+		       checked);
+		return 1;
+	}
+	r = jit_audit_checkpoints_check(store, path, checkpoint_key, file_size, &check);
+	if (chain == JIT_AUDIT_CHAIN_UNKEYED) {
+		/* Checkpoints are only ever written of a keyed chain. */
+		if (r == JIT_ERR_NOT_FOUND || (r == 0 && check.checkpoints == 0)) {
+			printf("audit log intact: %zu events (an unkeyed chain from before the audit "
+			       "key: the server re-keys it when it starts)\n",
+			       checked);
+			return 0;
+		}
+		if (r == 0 || r == JIT_ERR_DENIED) {
+			printf("audit log TAMPERED: the chain has no key but %s holds checkpoints: "
+			       "a keyed chain was replaced by an unkeyed one (%zu events checked)\n",
+			       path, checked);
+			return 1;
+		}
+	}
+	if (r == JIT_ERR_NOT_FOUND) {
+		printf("audit log UNVERIFIED: the chain of %zu events is intact, but the checkpoint "
+		       "file %s is missing, so events removed from the end cannot be ruled out\n",
+		       checked, path);
+		return 1;
+	}
+	if (r == JIT_ERR_DENIED) {
+		printf("audit log TAMPERED: %s (%zu events checked)\n", check.detail, checked);
+		return 1;
+	}
+	if (r < 0) {
+		fprintf(stderr, "jitsudod audit verify: %s\n", check.detail);
+		return 1;
+	}
+	if (check.checkpoints == 0 && checked > 0) {
+		printf("audit log UNVERIFIED: the chain of %zu events is intact, but %s holds no "
+		       "checkpoint\n",
+		       checked, path);
+		return 1;
+	}
+	if (check.checkpoints == 0) {
+		printf("audit log intact: 0 events\n");
+		return 0;
+	}
+	jit_checkpoint_time_text(&check.newest, when, sizeof(when));
+	printf("audit log intact: %zu events (the newest of %zu checkpoints, of %s, counted "
+	       "%lld)\n",
+	       checked, check.checkpoints, when, (long long)check.newest.count);
+	return 0;
+}
+
 static int
 cmd_audit(int argc, char **argv)
 {
@@ -406,31 +712,13 @@ cmd_audit(int argc, char **argv)
 	if (optind != argc)
 		return usage(stderr, EXIT_USAGE);
 	_cleanup_(jit_config_freep) struct jit_config *config = NULL;
-	if (load_config(config_path, &config) < 0)
+	_cleanup_(jit_checkpoint_key_freep) struct jit_checkpoint_key *checkpoint_key = NULL;
+	if (load_config(config_path, &config) < 0 ||
+	    load_audit_keys(config, "jitsudod audit verify", &checkpoint_key) < 0)
 		return 1;
-	_cleanup_(jit_store_closep) struct jit_store *store = NULL;
-	char error[512] = "";
-	if (jit_store_open_sqlite(config->database_path, config->database_busy_timeout_ms, &store,
-	                          error, sizeof(error)) < 0) {
-		fprintf(stderr, "jitsudod audit verify: %s\n", error);
-		return 1;
-	}
-	int64_t bad = 0;
-	size_t checked = 0;
-	char detail[512] = "";
-	int r = jit_store_audit_verify(store, &bad, &checked, detail, sizeof(detail));
-	if (r == JIT_ERR_DENIED) {
-		printf("audit log TAMPERED: event %lld: %s (%zu events checked)\n", (long long)bad,
-		       detail, checked);
-		return 1;
-	}
-	if (r < 0) {
-		fprintf(stderr, "jitsudod audit verify: %s\n",
-		        detail[0] ? detail : jit_strerror(r));
-		return 1;
-	}
-	printf("audit log intact: %zu events\n", checked);
-	return 0;
+	int r = verify_audit(config, checkpoint_key);
+	jit_audit_chain_clear_key();
+	return r;
 }
 
 int

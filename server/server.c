@@ -1,8 +1,12 @@
 /* Shared server state: the policy set swap (readers take a reference under a short lock, so
  * a reload never waits for evaluations and an evaluation never sees a half-built set), the
  * provider table, and per-thread worker setup. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "lib/common/errors.h"
 #include "server/server.h"
@@ -62,4 +66,72 @@ jit_worker_clear(struct jit_worker *worker)
 	jit_rego_eval_free(worker->eval);
 	worker->store = NULL;
 	worker->eval = NULL;
+}
+
+/* What the holder wrote into the lock file: "pid <n> address <addr>", cut to one line. */
+static void
+read_holder(int fd, char *out, size_t size)
+{
+	ssize_t n = pread(fd, out, size - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	for (char *p = out; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
+}
+
+int
+jit_server_lock(struct jit_server *server, char *error, size_t error_size)
+{
+	const struct jit_config *config = server->config;
+	char path[4096];
+	if ((size_t)snprintf(path, sizeof(path), "%s.lock", config->database_path) >=
+	    sizeof(path)) {
+		snprintf(error, error_size, "database path too long");
+		return JIT_ERR_INVALID;
+	}
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(error, error_size, "lock file %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		char holder[160] = "";
+		if (e == EWOULDBLOCK)
+			read_holder(fd, holder, sizeof(holder));
+		close(fd);
+		if (e != EWOULDBLOCK) {
+			snprintf(error, error_size, "lock file %s: %s", path, strerror(e));
+			return -e;
+		}
+		snprintf(error, error_size,
+		         "the database %s is in use by another jitsudod (%s); stop it first",
+		         config->database_path, holder[0] ? holder : "holder unknown");
+		return JIT_ERR_CONFLICT;
+	}
+	char line[160];
+	int n = snprintf(line, sizeof(line), "pid %ld, listening on %s\n", (long)getpid(),
+	                 config->http_addr);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = snprintf(line, sizeof(line), "pid %ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)n, 0) != n) {
+		int e = errno;
+		snprintf(error, error_size, "lock file %s: %s", path, strerror(e));
+		close(fd);
+		return -e;
+	}
+	server->lock_fd = fd;
+	server->locked = true;
+	return 0;
+}
+
+void
+jit_server_unlock(struct jit_server *server)
+{
+	if (!server->locked)
+		return;
+	close(server->lock_fd);
+	server->locked = false;
 }

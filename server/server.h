@@ -48,13 +48,27 @@ struct jit_server {
 	struct jit_policy_set *policies;
 
 	struct jit_sweeper *sweeper; /* NULL until started */
+
+	bool locked; /* lock_fd holds the database's lock file (jit_server_lock) */
+	int lock_fd;
 };
 
-/* What one thread needs to serve requests. */
+/* Takes the exclusive lock that one serving jitsudod holds on its database: a file beside it
+ * ("<database>.lock", holding the holder's pid and address). Fails at once with a message
+ * naming the holder when another process has it. Released by jit_server_unlock or exit. */
+int jit_server_lock(struct jit_server *server, char *error, size_t error_size);
+void jit_server_unlock(struct jit_server *server);
+
+/* What one thread needs to serve requests. A worker of an event loop is `inline_only`: an
+ * operation that would write (a commit waits for the disk) or reach the network sets
+ * `wants_thread` instead and changes nothing; the API layer then runs it again on a worker
+ * thread (server/api.h). */
 struct jit_worker {
 	struct jit_server *server;
 	struct jit_store *store;
 	struct jit_rego_eval *eval;
+	bool inline_only;
+	bool wants_thread;
 };
 
 /* Opens a store handle and an evaluation context for the calling thread. */

@@ -12,6 +12,7 @@
 #include "lib/common/id.h"
 #include "lib/common/seal.h"
 #include "lib/common/timeutil.h"
+#include "lib/common/usertext.h"
 #include "server/sweeper.h"
 #include "server/workflow.h"
 
@@ -40,7 +41,7 @@ jit_is_admin(const struct jit_config *config, const struct jit_identity *identit
 		if (jit_identity_in_group(identity, *g))
 			return true;
 	for (char **e = config->admin_emails; e && *e; e++)
-		if (identity->email && strcmp(*e, identity->email) == 0)
+		if (jit_identity_equal(*e, identity->email))
 			return true;
 	return false;
 }
@@ -54,7 +55,7 @@ caller_email(const struct jit_caller *caller)
 static bool
 is_requester(const struct jit_caller *caller, const struct jit_request *request)
 {
-	return caller && strcmp(caller->identity->email, request->requester_identity) == 0;
+	return caller && jit_identity_equal(caller->identity->email, request->requester_identity);
 }
 
 /* ---- audit ---------------------------------------------------------------------------- */
@@ -102,11 +103,21 @@ audit(struct jit_worker *w, const char *host, const char *actor, const char *act
 }
 
 /* Records a refused or failed attempt in a transaction of its own. */
+/* An event loop's worker does not write (server/server.h): the operation is marked to run
+ * again on a worker thread, and the caller stops before changing anything. */
+static bool
+must_move(struct jit_worker *w)
+{
+	if (w->inline_only)
+		w->wants_thread = true;
+	return w->inline_only;
+}
+
 static void
 audit_alone(struct jit_worker *w, const char *host, const char *actor, const char *action,
             const struct jit_request *request, const char *outcome, json_t *details)
 {
-	if (jit_store_begin(w->store) < 0) {
+	if (must_move(w) || jit_store_begin(w->store) < 0) {
 		json_decref(details);
 		return;
 	}
@@ -119,6 +130,8 @@ audit_alone(struct jit_worker *w, const char *host, const char *actor, const cha
 static int
 begin(struct jit_worker *w, struct jit_status *status)
 {
+	if (must_move(w))
+		return jit_status_set(status, JIT_ERR_WOULD_BLOCK, "a write moves to a thread");
 	int r = jit_store_begin(w->store);
 	return r < 0 ? jit_status_set(status, JIT_ERR_UNAVAILABLE, "the store is busy; try again")
 	             : 0;
@@ -198,6 +211,9 @@ static int
 issue_grant(struct jit_worker *w, struct jit_request *request, uint8_t **ret_sealed,
             size_t *ret_len, struct jit_status *status)
 {
+	if (must_move(w))
+		return jit_status_set(status, JIT_ERR_WOULD_BLOCK,
+		                      "a provider call moves to a thread");
 	struct jit_provider *provider = jit_server_provider(w->server, request->provider);
 	if (!provider)
 		return jit_status_set(status, JIT_ERR_INVALID, "provider: \"%s\" is not configured",
@@ -260,6 +276,9 @@ revoke_at_provider(struct jit_worker *w, const char *host, const char *id,
 		return jit_status_set(status, r, "loading %s: %s", id, jit_strerror(r));
 	if (!request->revocation_pending)
 		return 0;
+	if (must_move(w))
+		return jit_status_set(status, JIT_ERR_WOULD_BLOCK,
+		                      "a provider call moves to a thread");
 	struct jit_provider *provider = jit_server_provider(w->server, request->provider);
 	char error[256] = "";
 	int pr = provider ? provider->ops->revoke(provider, request, error, sizeof(error))
@@ -306,13 +325,21 @@ out:
 
 /* ---- create --------------------------------------------------------------------------- */
 
-static bool
-printable_text(const char *s)
+/* A reason or comment: `field` names it in the error. Required ones may not be absent. */
+static int
+check_text(const char *field, const char *text, size_t max, bool required,
+           struct jit_status *status)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 && *p != '\t')
-			return false;
-	return true;
+	if (!text || !text[0])
+		return required ? jit_status_set(status, JIT_ERR_INVALID, "%s: required", field)
+		                : 0;
+	size_t len = strlen(text);
+	if (len > max)
+		return jit_status_set(status, JIT_ERR_INVALID, "%s: at most %zu bytes", field, max);
+	const char *problem = jit_text_problem(text, len, 0);
+	if (problem)
+		return jit_status_set(status, JIT_ERR_INVALID, "%s: %s", field, problem);
+	return 0;
 }
 
 static int
@@ -341,11 +368,8 @@ check_spec(struct jit_worker *w, const struct jit_request_spec *spec, struct jit
 		                      "duration_seconds: must be between %lld and %lld",
 		                      (long long)config->min_duration_seconds,
 		                      (long long)config->max_duration_seconds);
-	if (!spec->reason || !spec->reason[0])
-		return jit_status_set(status, JIT_ERR_INVALID, "reason: required");
-	if (strlen(spec->reason) > JIT_MAX_REASON || !printable_text(spec->reason))
-		return jit_status_set(status, JIT_ERR_INVALID,
-		                      "reason: at most %d bytes of printable text", JIT_MAX_REASON);
+	if (check_text("reason", spec->reason, JIT_MAX_REASON, true, status) < 0)
+		return JIT_ERR_INVALID;
 	if (spec->metadata) {
 		const char *key;
 		json_t *value;
@@ -623,14 +647,19 @@ jit_wf_list(struct jit_worker *w, const struct jit_caller *caller,
             const struct jit_list_options *options, struct jit_request ***ret_list,
             size_t *ret_count, char *ret_next_before, struct jit_status *status)
 {
+	/* Stored identities are folded to lower case (server/auth.h), so is the filter. */
+	_cleanup_free_ char *who = NULL;
+	if (options->requester_identity && !(who = strdup(options->requester_identity)))
+		return jit_status_set(status, -ENOMEM, "out of memory");
+	jit_identity_fold(who);
 	struct jit_request_filter filter = {
-		.requester_identity = options->requester_identity,
+		.requester_identity = who,
 		.state = options->state,
 		.before_id = options->before_id,
 	};
 	if (options->mine) {
 		if (filter.requester_identity &&
-		    strcmp(filter.requester_identity, caller->identity->email) != 0) {
+		    !jit_identity_equal(filter.requester_identity, caller->identity->email)) {
 			*ret_list = NULL;
 			*ret_count = 0;
 			ret_next_before[0] = '\0';
@@ -644,9 +673,8 @@ jit_wf_list(struct jit_worker *w, const struct jit_caller *caller,
 			                      "state: conflicts with pending=true");
 		filter.state = JIT_STATE_PENDING;
 	}
-	bool all_visible =
-	        caller->admin || (filter.requester_identity &&
-	                          strcmp(filter.requester_identity, caller->identity->email) == 0);
+	bool all_visible = caller->admin ||
+	                   jit_identity_equal(filter.requester_identity, caller->identity->email);
 	size_t want = options->page_size;
 	struct jit_request **out = calloc(want, sizeof(*out));
 	size_t count = 0, scanned = 0;
@@ -697,10 +725,8 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 	int r = load_visible(w, caller, id, "request.approve_refused", &request, status);
 	if (r < 0)
 		return r;
-	if (comment && (strlen(comment) > JIT_MAX_COMMENT || !printable_text(comment)))
-		return jit_status_set(status, JIT_ERR_INVALID,
-		                      "comment: at most %d bytes of printable text",
-		                      JIT_MAX_COMMENT);
+	if (check_text("comment", comment, JIT_MAX_COMMENT, false, status) < 0)
+		return JIT_ERR_INVALID;
 	if (request->state != JIT_STATE_PENDING)
 		return jit_status_set(status, JIT_ERR_CONFLICT,
 		                      "request %s is %s; only a PENDING request can be approved",
@@ -723,7 +749,8 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 		return jit_status_set(status, JIT_ERR_DENIED, "%s", decision.reason);
 	}
 	for (size_t i = 0; i < request->approval_count; i++)
-		if (strcmp(request->approvals[i].approver_identity, caller->identity->email) == 0)
+		if (jit_identity_equal(request->approvals[i].approver_identity,
+		                       caller->identity->email))
 			return jit_status_set(
 			        status, JIT_ERR_CONFLICT,
 			        "you already approved request %s; it needs %d distinct "
@@ -797,11 +824,8 @@ int
 jit_wf_deny(struct jit_worker *w, const struct jit_caller *caller, const char *id,
             const char *reason, struct jit_request **ret_request, struct jit_status *status)
 {
-	if (!reason || !reason[0])
-		return jit_status_set(status, JIT_ERR_INVALID, "reason: required");
-	if (strlen(reason) > JIT_MAX_REASON || !printable_text(reason))
-		return jit_status_set(status, JIT_ERR_INVALID,
-		                      "reason: at most %d bytes of printable text", JIT_MAX_REASON);
+	if (check_text("reason", reason, JIT_MAX_REASON, true, status) < 0)
+		return JIT_ERR_INVALID;
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
 	int r = load_visible(w, caller, id, "request.deny_refused", &request, status);
 	if (r < 0)
@@ -881,11 +905,8 @@ int
 jit_wf_revoke(struct jit_worker *w, const struct jit_caller *caller, const char *id,
               const char *reason, struct jit_request **ret_request, struct jit_status *status)
 {
-	if (!reason || !reason[0])
-		return jit_status_set(status, JIT_ERR_INVALID, "reason: required");
-	if (strlen(reason) > JIT_MAX_REASON || !printable_text(reason))
-		return jit_status_set(status, JIT_ERR_INVALID,
-		                      "reason: at most %d bytes of printable text", JIT_MAX_REASON);
+	if (check_text("reason", reason, JIT_MAX_REASON, true, status) < 0)
+		return JIT_ERR_INVALID;
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
 	int r = load_visible(w, caller, id, "request.revoke_refused", &request, status);
 	if (r < 0)
@@ -1340,7 +1361,7 @@ event_visible(struct jit_worker *w, const struct jit_caller *caller,
               const struct jit_audit_event *event, struct seen *cache, size_t *cache_count,
               size_t cache_max)
 {
-	if (event->actor_identity && strcmp(event->actor_identity, caller->identity->email) == 0)
+	if (jit_identity_equal(event->actor_identity, caller->identity->email))
 		return true;
 	if (!event->request_id)
 		return false;
@@ -1365,6 +1386,11 @@ jit_wf_audit_query(struct jit_worker *w, const struct jit_caller *caller,
 	struct jit_audit_filter f = *filter;
 	size_t want = filter->limit;
 	int r;
+	_cleanup_free_ char *actor = NULL;
+	if (filter->actor_identity && !(actor = strdup(filter->actor_identity)))
+		return jit_status_set(status, -ENOMEM, "out of memory");
+	jit_identity_fold(actor);
+	f.actor_identity = actor;
 	if (caller->admin) {
 		if ((r = jit_store_audit_query(w->store, &f, ret_list, ret_count)) < 0)
 			return jit_status_set(status, r, "reading the audit log: %s",

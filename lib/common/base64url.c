@@ -78,3 +78,17 @@ jit_base64url_decode(const char *text, size_t len, uint8_t *out, size_t out_size
 	*ret_len = o;
 	return 0;
 }
+
+bool
+jit_base64url_valid(const char *text, size_t len)
+{
+	if (len % 4 == 1)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (digit_value(text[i]) < 0)
+			return false;
+	/* The last character's unused low bits (4 after two, 2 after three) must be zero. */
+	unsigned spare = len % 4 == 2 ? 4 : len % 4 == 3 ? 2 : 0;
+	return len == 0 || spare == 0 ||
+	       ((unsigned)digit_value(text[len - 1]) & ((1u << spare) - 1)) == 0;
+}

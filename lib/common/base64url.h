@@ -4,6 +4,7 @@
 #ifndef JIT_COMMON_BASE64URL_H
 #define JIT_COMMON_BASE64URL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,5 +31,9 @@ int jit_base64url_encode(const void *data, size_t len, char *out, size_t out_siz
  * JIT_ERR_TOO_LARGE when `out_size` is too small. */
 int jit_base64url_decode(const char *text, size_t len, uint8_t *out, size_t out_size,
                          size_t *ret_len);
+
+/* Whether `len` characters are base64url that jit_base64url_decode would accept (for a
+ * segment that is checked but decoded elsewhere, such as a token's signature). */
+bool jit_base64url_valid(const char *text, size_t len);
 
 #endif

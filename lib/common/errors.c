@@ -33,6 +33,8 @@ jit_strerror(int error)
 		return "not authenticated";
 	case JIT_ERR_UPSTREAM:
 		return "an upstream service failed";
+	case JIT_ERR_WOULD_BLOCK:
+		return "would have to wait";
 	default:
 		break;
 	}

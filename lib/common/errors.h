@@ -18,7 +18,8 @@ enum {
 	JIT_ERR_LIMIT = -(JIT_ERR_BASE + 10),           /* an evaluation budget was exhausted */
 	JIT_ERR_UNAUTHENTICATED = -(JIT_ERR_BASE + 11), /* no or a bad credential */
 	JIT_ERR_UPSTREAM = -(JIT_ERR_BASE + 12),        /* a provider or peer failed */
-	JIT_ERR_LAST = -(JIT_ERR_BASE + 13),
+	JIT_ERR_WOULD_BLOCK = -(JIT_ERR_BASE + 13),     /* must wait (disk, network): not here */
+	JIT_ERR_LAST = -(JIT_ERR_BASE + 14),
 };
 
 /* Returns a static, human-readable description of a negative error code (errno or JIT_ERR_*).

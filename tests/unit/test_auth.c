@@ -169,7 +169,7 @@ verify(struct jit_auth *auth, const char *token, int64_t now, struct jit_identit
        size_t error_size)
 {
 	memset(id, 0, sizeof(*id));
-	return jit_auth_verify(auth, token, now, id, error, error_size);
+	return jit_auth_verify(auth, token, now, 0, id, error, error_size);
 }
 
 /* Expects a refusal whose reason contains `reason` and does not contain the token. */
@@ -965,6 +965,43 @@ expect_counts(struct fake_idp *idp, int discovery, int jwks)
 		         jwks, d, j);
 }
 
+/* An event loop's verification never fetches: it says so and changes nothing, and a thread's
+ * verification then fetches; once the keys are known the loop verifies on its own. */
+static void
+test_no_wait_never_fetches(UNUSED_STATE)
+{
+	const struct test_key *keys[] = { &ec_key };
+	struct fake_idp idp;
+	idp_start(&idp, NULL, keys, 1);
+	struct jit_auth *auth = remote_auth(idp.url, 2000);
+	char *t = sign_token(&ec_key, "ES256", "ec1", claims_at(idp.url, NOW_S));
+	struct jit_identity id = { 0 };
+	char error[160] = "";
+	assert_int_equal(jit_auth_verify(auth, t, NOW, JIT_AUTH_NO_WAIT, &id, error, sizeof(error)),
+	                 JIT_ERR_WOULD_BLOCK);
+	assert_null(id.email);
+	expect_counts(&idp, 0, 0);
+	expect_accepted(auth, t, NOW);
+	expect_counts(&idp, 1, 1);
+	char *t2 = sign_token(&ec_key, "ES256", "ec1", claims_at(idp.url, NOW_S + 1));
+	assert_int_equal(
+	        jit_auth_verify(auth, t2, NOW + NS, JIT_AUTH_NO_WAIT, &id, error, sizeof(error)),
+	        0);
+	assert_string_equal(id.email, "alice@example.com");
+	jit_identity_clear(&id);
+	/* An unknown kid past the refetch interval would fetch: not on the loop. */
+	char *t3 = sign_token(&ec_key, "ES256", "ec9", claims_at(idp.url, NOW_S));
+	assert_int_equal(jit_auth_verify(auth, t3, NOW + 40 * NS, JIT_AUTH_NO_WAIT, &id, error,
+	                                 sizeof(error)),
+	                 JIT_ERR_WOULD_BLOCK);
+	expect_counts(&idp, 1, 1);
+	free(t);
+	free(t2);
+	free(t3);
+	jit_auth_free(auth);
+	idp_stop(&idp);
+}
+
 static void
 test_remote_fetch_cache_refetch(UNUSED_STATE)
 {
@@ -1159,7 +1196,7 @@ worker_run(void *arg)
 		struct jit_identity id = { 0 };
 		char error[128];
 		const char *token = w->tokens[i % 2];
-		if (jit_auth_verify(w->auth, token, NOW, &id, error, sizeof(error)) != 0 ||
+		if (jit_auth_verify(w->auth, token, NOW, 0, &id, error, sizeof(error)) != 0 ||
 		    strcmp(id.email, "alice@example.com") != 0 ||
 		    !jit_identity_in_group(&id, "dev"))
 			w->failures++;
@@ -1252,6 +1289,7 @@ main(void)
 		cmocka_unit_test(test_key_ids),
 		cmocka_unit_test(test_malformed_tokens),
 		cmocka_unit_test(test_remote_fetch_cache_refetch),
+		cmocka_unit_test(test_no_wait_never_fetches),
 		cmocka_unit_test(test_remote_discovery_issuer_mismatch),
 		cmocka_unit_test(test_remote_bad_responses),
 		cmocka_unit_test(test_remote_down),

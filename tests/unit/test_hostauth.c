@@ -373,11 +373,12 @@ test_replay_through_the_auth_cache(UNUSED_STATE)
 	struct jit_identity id;
 	char error[256] = "";
 	memset(&id, 0, sizeof(id));
-	assert_int_equal(jit_auth_verify(auth, t, NOW, &id, error, sizeof(error)), 0);
+	assert_int_equal(jit_auth_verify(auth, t, NOW, 0, &id, error, sizeof(error)), 0);
 	assert_string_equal(id.host, "jump1");
 	jit_identity_clear(&id);
 	memset(&id, 0, sizeof(id));
-	assert_int_equal(jit_auth_verify(auth, t, NOW, &id, error, sizeof(error)), JIT_ERR_DENIED);
+	assert_int_equal(jit_auth_verify(auth, t, NOW, 0, &id, error, sizeof(error)),
+	                 JIT_ERR_DENIED);
 	assert_non_null(strstr(error, "already used"));
 	assert_null(id.email);
 	jit_auth_free(auth);
