@@ -20,6 +20,7 @@
 #define AGENT_MAX_GRANTS 4096   /* grants held, all users */
 #define AGENT_MAX_SESSIONS 4096 /* session directories, all users */
 #define AGENT_MAX_SESSION_GRANTS 16
+#define AGENT_MAX_TRACKED_UIDS 1024 /* uids whose calls to jitsudod are being metered */
 
 struct agent_config {
 	char *server_url; /* required: jitsudod's base URL */
@@ -37,16 +38,23 @@ struct agent_config {
 	int max_wait_ms;
 	int poll_interval_ms;
 	int idle_timeout_ms;
-	int request_timeout_ms; /* one PAM verb end to end (GRANT_WAIT excepted) */
-	int refresh_ms;         /* how stale the list of a user's grants may be */
-	int max_connections;
-	char *runtime_dir; /* "/run/jitsudo" */
-	char *state_dir;   /* "/var/lib/jitsudo-agent" */
+	int request_timeout_ms;   /* one PAM verb end to end (GRANT_WAIT excepted) */
+	int refresh_ms;           /* how stale the list of a user's grants may be */
+	int max_pam_connections;  /* agent.sock: its own pool, never taken by user.sock */
+	int max_user_connections; /* user.sock, all uids */
+	int max_user_connections_per_uid;
+	int user_server_calls_per_minute; /* user verbs of one uid that reach jitsudod */
+	int user_server_calls_burst;
+	int legacy_max_connections; /* limits.max_connections (deprecated) if given, else 0 */
+	char *runtime_dir;          /* "/run/jitsudo" */
+	char *state_dir;            /* "/var/lib/jitsudo-agent" */
 	bool write_aws_files;
 	bool write_kubeconfig;
 	bool export_secrets; /* pass AWS secrets as variables too */
 };
 
+/* Reads and checks the configuration file. Returns 0 and a config the caller frees, or
+ * JIT_ERR_INVALID (error names the file, line and key), -errno or -ENOMEM. */
 int agent_config_load(const char *path, struct agent_config **ret, char *error, size_t error_size);
 void agent_config_free(struct agent_config *config);
 
@@ -180,24 +188,75 @@ int agent_state_session_close(struct agent_state *state, uid_t uid, const char *
 int agent_state_grant_env(struct agent_state *state, uid_t uid, const char *id,
                           struct agent_env *ret);
 
-/* ---- the daemon (main.c / conn.c) ------------------------------------------------------ */
-
-struct agent {
-	struct agent_config *config;
-	struct agent_server *server;
-	struct agent_state *state;
-	pthread_mutex_t lock;
-	int connections;
-};
+/* ---- limits (limits.c) -----------------------------------------------------------------
+ * What one client may take: connection slots of each socket (separate pools; user.sock also
+ * per uid), calls to jitsudod caused by the user verbs of one uid (a token bucket per uid),
+ * and refusal log lines (one a second per reason). Thread-safe; never blocks or logs. */
 
 enum agent_socket_kind {
 	AGENT_SOCKET_PAM,
 	AGENT_SOCKET_USER,
 };
 
-/* Serves one accepted connection until the peer closes, idles or misbehaves; closes fd. */
-void agent_serve_connection(struct agent *agent, int fd, enum agent_socket_kind kind);
+/* Why a client was refused; each reason's log lines are rate-limited on their own. */
+enum agent_refusal {
+	AGENT_REFUSED_PAM_FULL,     /* limits.max_pam_connections */
+	AGENT_REFUSED_PAM_NOT_ROOT, /* a peer other than root on agent.sock */
+	AGENT_REFUSED_USER_FULL,    /* limits.max_user_connections */
+	AGENT_REFUSED_UID_FULL,     /* limits.max_user_connections_per_uid */
+	AGENT_REFUSED_CALLS,        /* limits.user_server_calls_per_minute / _burst */
+	AGENT_REFUSED_NO_THREAD,    /* no thread could be started for the connection */
+	AGENT_REFUSAL_COUNT,
+};
+
+struct agent_limits;
+/* Sizes the tables from the config's limits.* values (each at least 1, else JIT_ERR_INVALID).
+ * Returns 0 or -ENOMEM. */
+int agent_limits_new(const struct agent_config *config, struct agent_limits **ret);
+void agent_limits_free(struct agent_limits *limits);
+/* The configuration key (or a phrase) that names the limit of a refusal; static. */
+const char *agent_refusal_limit(enum agent_refusal reason);
+/* Takes a connection slot on the socket `kind` for a peer of `uid` (the uid matters on the
+ * user socket only). Returns 0, or JIT_ERR_LIMIT with *ret_reason set and nothing taken. Every
+ * 0 is paired with one agent_limits_disconnect of the same kind and uid. */
+int agent_limits_connect(struct agent_limits *limits, enum agent_socket_kind kind, uid_t uid,
+                         enum agent_refusal *ret_reason);
+void agent_limits_disconnect(struct agent_limits *limits, enum agent_socket_kind kind, uid_t uid);
+/* Connections open now: on the PAM socket, on the user socket ((uid_t)-1), or of one uid. */
+int agent_limits_connections(struct agent_limits *limits, enum agent_socket_kind kind, uid_t uid);
+/* Takes one token of uid's bucket at now_ns (monotonic): 0, or JIT_ERR_LIMIT with
+ * *ret_retry_ns (if not NULL) set to how long until a token is there. */
+int agent_limits_call(struct agent_limits *limits, uid_t uid, uint64_t now_ns,
+                      uint64_t *ret_retry_ns);
+/* Whether a refusal line of `reason` may be written now (at most one a second per reason).
+ * True: *ret_held_back is the number of lines held back since the last one written (the
+ * count restarts); false: this one is counted as held back. */
+bool agent_limits_log_due(struct agent_limits *limits, enum agent_refusal reason, uint64_t now_ns,
+                          uint64_t *ret_held_back);
+/* The lines held back of each reason whose second has passed since its last line (counted as
+ * that reason's line now; ret_held_back[reason] 0: nothing to report). Returns the monotonic
+ * time when the next reason becomes due, 0 if none is pending. */
+uint64_t agent_limits_log_flush(struct agent_limits *limits, uint64_t now_ns,
+                                uint64_t ret_held_back[AGENT_REFUSAL_COUNT]);
+
+/* ---- the daemon (main.c / conn.c) ------------------------------------------------------ */
+
+struct agent {
+	struct agent_config *config;
+	struct agent_server *server;
+	struct agent_state *state;
+	struct agent_limits *limits;
+};
+
+/* Serves one accepted connection of the peer `peer_uid` (SO_PEERCRED, read at accept) until
+ * the peer closes, idles or misbehaves; closes fd. */
+void agent_serve_connection(struct agent *agent, int fd, enum agent_socket_kind kind,
+                            uid_t peer_uid);
 
 void agent_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A warning about a refused client, written only if agent_limits_log_due allows it (with the
+ * count of the lines of that reason held back since the last one). */
+void agent_log_refusal(struct agent *agent, enum agent_refusal reason, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 #endif

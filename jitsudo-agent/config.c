@@ -32,7 +32,7 @@ struct option {
 };
 
 #define F(f) offsetof(struct agent_config, f)
-#define OPTION_COUNT 23
+#define OPTION_COUNT 28
 
 static const struct option options[] = {
 	{ "server.url", K_STRING, F(server_url), 0, 0 },
@@ -52,7 +52,14 @@ static const struct option options[] = {
 	{ "deadlines.idle", K_MS, F(idle_timeout_ms), 100, 600000 },
 	{ "deadlines.request", K_MS, F(request_timeout_ms), 500, 120000 },
 	{ "deadlines.refresh", K_MS, F(refresh_ms), 0, 3600000 },
-	{ "limits.max_connections", K_INT, F(max_connections), 1, 4096 },
+	{ "limits.max_pam_connections", K_INT, F(max_pam_connections), 1, 4096 },
+	{ "limits.max_user_connections", K_INT, F(max_user_connections), 1, 4096 },
+	{ "limits.max_user_connections_per_uid", K_INT, F(max_user_connections_per_uid), 1, 4096 },
+	{ "limits.user_server_calls_per_minute", K_INT, F(user_server_calls_per_minute), 1, 6000 },
+	{ "limits.user_server_calls_burst", K_INT, F(user_server_calls_burst), 1, 1000 },
+	/* Deprecated: one pool for both sockets let user.sock starve agent.sock. Still read, so
+	 * an older file keeps working: it sizes each pool not given on its own. */
+	{ "limits.max_connections", K_INT, F(legacy_max_connections), 1, 4096 },
 	{ "paths.runtime_dir", K_STRING, F(runtime_dir), 0, 0 },
 	{ "paths.state_dir", K_STRING, F(state_dir), 0, 0 },
 	{ "injection.aws_files", K_BOOL, F(write_aws_files), 0, 0 },
@@ -114,7 +121,11 @@ defaults(struct agent_config **ret)
 	c->idle_timeout_ms = 30000;
 	c->request_timeout_ms = 15000;
 	c->refresh_ms = 10000;
-	c->max_connections = 64;
+	c->max_pam_connections = 64;
+	c->max_user_connections = 32;
+	c->max_user_connections_per_uid = 8;
+	c->user_server_calls_per_minute = 30;
+	c->user_server_calls_burst = 10;
 	c->write_aws_files = true;
 	c->write_kubeconfig = true;
 	c->export_secrets = true;
@@ -326,6 +337,30 @@ option_line(const size_t lines[OPTION_COUNT], const char *path)
 	return 0;
 }
 
+/* The connection limits after the file: the deprecated limits.max_connections sizes each
+ * socket's pool the file does not size, and the per-uid cap fits in the user socket's. */
+static int
+check_limits(struct agent_config *c, const size_t lines[OPTION_COUNT], const char *file,
+             char *error, size_t size)
+{
+	const char *per_uid = "limits.max_user_connections_per_uid";
+	if (c->legacy_max_connections) {
+		if (!option_line(lines, "limits.max_pam_connections"))
+			c->max_pam_connections = c->legacy_max_connections;
+		if (!option_line(lines, "limits.max_user_connections"))
+			c->max_user_connections = c->legacy_max_connections;
+	}
+	if (c->max_user_connections_per_uid <= c->max_user_connections)
+		return 0;
+	if (!option_line(lines, per_uid)) {
+		c->max_user_connections_per_uid = c->max_user_connections;
+		return 0;
+	}
+	return at_line(fail(error, size, "%s: %d is more than limits.max_user_connections (%d)",
+	                    per_uid, c->max_user_connections_per_uid, c->max_user_connections),
+	               file, option_line(lines, per_uid), error, size);
+}
+
 int
 agent_config_load(const char *path, struct agent_config **ret, char *error, size_t error_size)
 {
@@ -389,6 +424,8 @@ agent_config_load(const char *path, struct agent_config **ret, char *error, size
 	if (r == 0 && !strstr(c->identity_template, "{user}"))
 		r = at_line(fail(error, error_size, "identity.template: must contain {user}"), path,
 		            option_line(lines, "identity.template"), error, error_size);
+	if (r == 0)
+		r = check_limits(c, lines, path, error, error_size);
 	if (r < 0) {
 		agent_config_free(c);
 		return r;

@@ -2,7 +2,10 @@
  * answered for the peer that SO_PEERCRED names — PAM verbs only from uid 0 on the PAM socket,
  * user verbs only about the peer's own uid. Every wait is bounded: the idle deadline between
  * frames, the request deadline for jitsudod calls, the client's GRANT_WAIT timeout capped by
- * deadlines.max_wait. A malformed frame ends the connection, never the agent. */
+ * deadlines.max_wait. A malformed frame ends the connection, never the agent. On the user
+ * socket, the requests of one uid that need jitsudod are metered (limits.user_server_calls_*):
+ * over the limit, a request is answered from what the agent holds, or refused with a retry
+ * time, so no local user can make the agent hammer jitsudod. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,7 @@ struct conn {
 	int fd;
 	enum agent_socket_kind kind;
 	uid_t peer_uid;
+	bool charged; /* the request being answered took its token (user socket) */
 	uint8_t in[JIT_AP_MAX_FRAME];
 	uint8_t out[JIT_AP_MAX_FRAME_TOTAL];
 	struct jit_ap_msg msg;
@@ -150,6 +154,54 @@ request_deadline(struct conn *c)
 	return jit_ap_deadline_ms((uint32_t)c->agent->config->request_timeout_ms);
 }
 
+/* Whether the agent's view of uid's grants is younger than deadlines.refresh. */
+static bool
+fresh(struct conn *c, uid_t uid)
+{
+	uint64_t last = agent_state_refreshed(c->agent->state, uid);
+	return last && jit_ap_now_ns() - last < (uint64_t)c->agent->config->refresh_ms * 1000000ull;
+}
+
+/* Whether the request being answered may make the agent ask jitsudod: always on the PAM
+ * socket; on the user socket when the peer's bucket has a token or this request already took
+ * one (one token per request, whatever it then asks). A refusal is logged, rate-limited;
+ * *ret_retry_ns (if not NULL) says when a token is there. */
+static bool
+may_call_server(struct conn *c, uint64_t *ret_retry_ns)
+{
+	const struct agent_config *config = c->agent->config;
+	uint64_t retry = 0;
+
+	if (c->kind != AGENT_SOCKET_USER || c->charged)
+		return true;
+	if (agent_limits_call(c->agent->limits, c->peer_uid, jit_ap_now_ns(), &retry) == 0) {
+		c->charged = true;
+		return true;
+	}
+	agent_log_refusal(c->agent, AGENT_REFUSED_CALLS,
+	                  "user.sock: uid %u: %s not sent on to jitsudod: over %s (%d a minute, "
+	                  "burst %d)",
+	                  (unsigned)c->peer_uid, jit_ap_type_name(c->msg.type),
+	                  agent_refusal_limit(AGENT_REFUSED_CALLS),
+	                  config->user_server_calls_per_minute, config->user_server_calls_burst);
+	if (ret_retry_ns)
+		*ret_retry_ns = retry;
+	return false;
+}
+
+static int
+send_too_many_calls(struct conn *c, uint64_t retry_ns)
+{
+	const struct agent_config *config = c->agent->config;
+	char text[JIT_AP_MAX_MESSAGE];
+	snprintf(text, sizeof(text),
+	         "too many requests to jitsudod from uid %u (%s %d, burst %d); try again in %llu s",
+	         (unsigned)c->peer_uid, agent_refusal_limit(AGENT_REFUSED_CALLS),
+	         config->user_server_calls_per_minute, config->user_server_calls_burst,
+	         (unsigned long long)((retry_ns + 999999999ull) / 1000000000ull));
+	return send_error(c, JIT_AP_ERR_INTERNAL, text);
+}
+
 /* Brings the agent's view of the user's grants up to date when it is older than
  * deadlines.refresh (or always, with force). Returns the server's error, if any. */
 static int
@@ -157,8 +209,7 @@ refresh(struct conn *c, const struct agent_user *user, bool force, uint64_t dead
         size_t size)
 {
 	struct agent *a = c->agent;
-	uint64_t last = agent_state_refreshed(a->state, user->uid);
-	if (!force && last && jit_ap_now_ns() - last < (uint64_t)a->config->refresh_ms * 1000000ull)
+	if (!force && fresh(c, user->uid))
 		return 0;
 	size_t n = 0;
 	int r = agent_server_list(a->server, user, deadline, c->list, MAX_LISTED, &n, message,
@@ -402,7 +453,9 @@ my_grants(struct conn *c)
 	int r;
 	if ((r = peer_user(c, &user)) <= 0)
 		return r;
-	(void)refresh(c, &user, false, request_deadline(c), message, sizeof(message));
+	/* Over the limit, the list is what the agent holds, as when jitsudod is unreachable. */
+	if (!fresh(c, user.uid) && may_call_server(c, NULL))
+		(void)refresh(c, &user, true, request_deadline(c), message, sizeof(message));
 	size_t n = agent_state_list(c->agent->state, user.uid, c->list, MAX_LISTED);
 	mark_used(&c->list_used, n);
 	struct jit_ap_writer w;
@@ -430,6 +483,7 @@ my_credentials(struct conn *c)
 	struct agent_user user;
 	struct agent_env env = { 0 };
 	char id[JIT_AP_MAX_REQUEST_ID + 1], message[JIT_AP_MAX_MESSAGE] = "";
+	uint64_t retry = 0;
 	int r;
 	if ((r = peer_user(c, &user)) <= 0)
 		return r;
@@ -437,6 +491,10 @@ my_credentials(struct conn *c)
 	uint64_t deadline = request_deadline(c);
 	struct agent_grant g;
 	if (agent_state_get(c->agent->state, user.uid, id, false, &g) < 0) {
+		/* An id the agent does not know costs a refresh: metered, as anyone can make
+		 * up ids. */
+		if (!may_call_server(c, &retry))
+			return send_too_many_calls(c, retry);
 		(void)refresh(c, &user, true, deadline, message, sizeof(message));
 		if (agent_state_get(c->agent->state, user.uid, id, false, &g) < 0)
 			return send_error(c, JIT_AP_ERR_NOT_FOUND, "no such grant of yours");
@@ -445,6 +503,8 @@ my_credentials(struct conn *c)
 	if (r == -ENODATA) {
 		if (strcmp(g.state, "APPROVED") != 0 && strcmp(g.state, "ACTIVE") != 0)
 			return send_error(c, JIT_AP_ERR_NOT_FOUND, "the grant is not approved");
+		if (!may_call_server(c, &retry))
+			return send_too_many_calls(c, retry);
 		if ((r = agent_server_credentials(c->agent->server, &user, &g, deadline, message,
 		                                  sizeof(message))) < 0)
 			return send_failure(c, r, message);
@@ -465,9 +525,14 @@ drop_grant(struct conn *c)
 	struct agent_user user;
 	struct agent_grant g;
 	char id[JIT_AP_MAX_REQUEST_ID + 1], message[JIT_AP_MAX_MESSAGE] = "";
+	uint64_t retry = 0;
 	int r;
 	if ((r = peer_user(c, &user)) <= 0)
 		return r;
+	/* Dropping always tells jitsudod: metered before anything is dropped, so a refusal
+	 * leaves the grant as it was. */
+	if (!may_call_server(c, &retry))
+		return send_too_many_calls(c, retry);
 	str_field(&c->msg, JIT_AP_TAG_REQUEST_ID, id, sizeof(id), true);
 	uint64_t deadline = request_deadline(c);
 	if (agent_state_get(c->agent->state, user.uid, id, false, &g) < 0 &&
@@ -495,6 +560,7 @@ static int
 dispatch(struct conn *c)
 {
 	bool pam_verb = c->msg.type >= JIT_AP_GRANT_ENSURE && c->msg.type <= JIT_AP_SESSION_CLOSE;
+	c->charged = false;
 	if (pam_verb && (c->kind != AGENT_SOCKET_PAM || c->peer_uid != 0))
 		return send_error(c, JIT_AP_ERR_FORBIDDEN,
 		                  "this verb is only for the PAM module, on the PAM socket");
@@ -520,7 +586,7 @@ dispatch(struct conn *c)
 }
 
 void
-agent_serve_connection(struct agent *a, int fd, enum agent_socket_kind kind)
+agent_serve_connection(struct agent *a, int fd, enum agent_socket_kind kind, uid_t peer_uid)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	size_t len;
@@ -532,9 +598,9 @@ agent_serve_connection(struct agent *a, int fd, enum agent_socket_kind kind)
 	c->agent = a;
 	c->fd = fd;
 	c->kind = kind;
-	if (jit_ap_peer_cred(fd, NULL, &c->peer_uid, NULL) < 0)
-		goto out;
-	/* The PAM socket is root's alone (its mode says so; the peer check makes sure). */
+	c->peer_uid = peer_uid;
+	/* The PAM socket is root's alone (its mode says so; the accept and the check after the
+	 * handshake make sure). */
 	uint32_t idle = (uint32_t)a->config->idle_timeout_ms;
 	if ((r = recv_frame(c, &len, idle)) < 0)
 		goto out;

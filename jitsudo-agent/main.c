@@ -1,7 +1,9 @@
 /* jitsudo-agent: the host agent. Listens on the PAM socket (root only) and the user socket,
  * from systemd socket activation (FileDescriptorName= agent / user) or --listen-pam and
  * --listen-user; serves each connection on a thread of its own, at most
- * limits.max_connections at once; stops cleanly on SIGTERM. Runs as root. */
+ * limits.max_pam_connections on the PAM socket and, apart from those,
+ * limits.max_user_connections on the user socket (limits.max_user_connections_per_uid of one
+ * uid); refuses others with a message; stops cleanly on SIGTERM. Runs as root. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -36,6 +38,25 @@ agent_log(const char *level, const char *fmt, ...)
 		if ((unsigned char)*p < 0x20)
 			*p = '?';
 	fprintf(stderr, "jitsudo-agent: %s: %s\n", level, line);
+}
+
+void
+agent_log_refusal(struct agent *a, enum agent_refusal reason, const char *fmt, ...)
+{
+	char line[768];
+	uint64_t held = 0;
+	va_list ap;
+
+	if (!agent_limits_log_due(a->limits, reason, jit_ap_now_ns(), &held))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (held)
+		agent_log("warn", "%s [%llu more refusals not logged: %s]", line,
+		          (unsigned long long)held, agent_refusal_limit(reason));
+	else
+		agent_log("warn", "%s", line);
 }
 
 static void
@@ -121,6 +142,7 @@ struct job {
 	struct agent *agent;
 	int fd;
 	enum agent_socket_kind kind;
+	uid_t uid;
 };
 
 static void *
@@ -128,51 +150,169 @@ connection_main(void *arg)
 {
 	struct job *job = arg;
 	struct agent *a = job->agent;
-	agent_serve_connection(a, job->fd, job->kind);
+	agent_serve_connection(a, job->fd, job->kind, job->uid);
+	agent_limits_disconnect(a->limits, job->kind, job->uid);
 	free(job);
-	pthread_mutex_lock(&a->lock);
-	a->connections--;
-	pthread_mutex_unlock(&a->lock);
 	return NULL;
 }
 
+/* A refused connection is told why at once (ERROR, request id 0, before its HELLO is read) and
+ * closed once the client hangs up or REFUSED_LINGER_MS later: closing at once could race the
+ * client's HELLO, which would then fail with EPIPE before the ERROR is read. At most
+ * REFUSED_MAX wait; a newer one closes the oldest. */
+#define REFUSED_MAX 64
+#define REFUSED_LINGER_MS 1000
+
+struct refused {
+	int fd; /* -1: free */
+	uint64_t close_at;
+};
+
 static void
-accept_one(struct agent *a, int lfd, enum agent_socket_kind kind, pthread_attr_t *attr)
+refused_close(struct refused *r)
 {
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+}
+
+static void
+refused_add(struct refused refused[REFUSED_MAX], int fd)
+{
+	struct refused *slot = &refused[0];
+	for (size_t i = 0; i < REFUSED_MAX && slot->fd >= 0; i++)
+		if (refused[i].fd < 0 || refused[i].close_at < slot->close_at)
+			slot = &refused[i];
+	refused_close(slot);
+	slot->fd = fd;
+	slot->close_at = jit_ap_deadline_ms(REFUSED_LINGER_MS);
+}
+
+static const char *
+socket_name(enum agent_socket_kind kind)
+{
+	return kind == AGENT_SOCKET_PAM ? "agent.sock" : "user.sock";
+}
+
+static void
+refuse(struct agent *a, int fd, enum agent_socket_kind kind, uid_t uid, enum agent_refusal reason,
+       struct refused refused[REFUSED_MAX])
+{
+	const struct agent_config *c = a->config;
+	uint16_t code = JIT_AP_ERR_INTERNAL;
+	uint8_t frame[512];
+	char text[256];
+	size_t len = 0;
+
+	switch (reason) {
+	case AGENT_REFUSED_PAM_FULL:
+		snprintf(text, sizeof(text),
+		         "the agent serves %d PAM connections already (%s); try again",
+		         c->max_pam_connections, agent_refusal_limit(reason));
+		break;
+	case AGENT_REFUSED_PAM_NOT_ROOT:
+		code = JIT_AP_ERR_FORBIDDEN;
+		snprintf(text, sizeof(text), "the PAM socket is for root only");
+		break;
+	case AGENT_REFUSED_USER_FULL:
+		snprintf(text, sizeof(text),
+		         "user.sock serves %d connections already (%s); try again later",
+		         c->max_user_connections, agent_refusal_limit(reason));
+		break;
+	case AGENT_REFUSED_UID_FULL:
+		snprintf(text, sizeof(text),
+		         "uid %u has %d connections open on user.sock (%s); close one first",
+		         (unsigned)uid, c->max_user_connections_per_uid,
+		         agent_refusal_limit(reason));
+		break;
+	default:
+		snprintf(text, sizeof(text), "the agent cannot serve this connection now (%s)",
+		         agent_refusal_limit(reason));
+		break;
+	}
+	/* A new connection's send buffer is empty: the frame fits without waiting. */
+	if (jit_ap_encode_error(frame, sizeof(frame), 0, code, text, &len) == 0)
+		(void)send(fd, frame, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)shutdown(fd, SHUT_WR);
+	agent_log_refusal(a, reason, "%s: refused a connection of uid %u: %s", socket_name(kind),
+	                  (unsigned)uid, text);
+	refused_add(refused, fd);
+}
+
+static void
+accept_one(struct agent *a, int lfd, enum agent_socket_kind kind, pthread_attr_t *attr,
+           struct refused refused[REFUSED_MAX])
+{
+	enum agent_refusal reason = AGENT_REFUSED_NO_THREAD;
+	struct job *job = NULL;
+	uid_t uid = 0;
+	pthread_t t;
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
 	if (fd < 0)
 		return;
-	pthread_mutex_lock(&a->lock);
-	bool room = a->connections < a->config->max_connections;
-	if (room)
-		a->connections++;
-	pthread_mutex_unlock(&a->lock);
-	struct job *job = room ? malloc(sizeof(*job)) : NULL;
-	pthread_t t;
-	if (job) {
-		*job = (struct job){ a, fd, kind };
+	if (jit_ap_peer_cred(fd, NULL, &uid, NULL) < 0) {
+		close(fd);
+		return;
+	}
+	/* Decided here, before a thread or a slot is given: a peer other than root never takes
+	 * a slot of the PAM socket (its mode keeps others out; this makes sure). */
+	if (kind == AGENT_SOCKET_PAM && uid != 0) {
+		refuse(a, fd, kind, uid, AGENT_REFUSED_PAM_NOT_ROOT, refused);
+		return;
+	}
+	if (agent_limits_connect(a->limits, kind, uid, &reason) < 0) {
+		refuse(a, fd, kind, uid, reason, refused);
+		return;
+	}
+	if ((job = malloc(sizeof(*job)))) {
+		*job = (struct job){ a, fd, kind, uid };
 		if (pthread_create(&t, attr, connection_main, job) == 0)
 			return;
 		free(job);
 	}
-	if (room) {
-		pthread_mutex_lock(&a->lock);
-		a->connections--;
-		pthread_mutex_unlock(&a->lock);
-	}
-	/* Over the limit: the client sees the connection closed at once and may retry. */
-	agent_log("warn", "connection refused: %d connections already served",
-	          a->config->max_connections);
-	close(fd);
+	agent_limits_disconnect(a->limits, kind, uid);
+	refuse(a, fd, kind, uid, AGENT_REFUSED_NO_THREAD, refused);
+}
+
+/* Writes the counts of refusal lines held back whose second has passed. Returns when the next
+ * such count is due (monotonic ns, 0: none pending). */
+static uint64_t
+flush_refusal_logs(struct agent *a, uint64_t now)
+{
+	uint64_t held[AGENT_REFUSAL_COUNT];
+	uint64_t next = agent_limits_log_flush(a->limits, now, held);
+	for (size_t i = 0; i < AGENT_REFUSAL_COUNT; i++)
+		if (held[i])
+			agent_log("warn", "%llu more refusals not logged: %s",
+			          (unsigned long long)held[i],
+			          agent_refusal_limit((enum agent_refusal)i));
+	return next;
+}
+
+/* The poll timeout (ms, -1: none) until the first of `at` (monotonic ns, 0: unset) */
+static int
+timeout_until(uint64_t now, uint64_t at, int timeout)
+{
+	if (!at)
+		return timeout;
+	uint64_t ms = at > now ? (at - now + 999999) / 1000000 : 0;
+	if (ms > 60000)
+		ms = 60000;
+	return timeout < 0 || (int)ms < timeout ? (int)ms : timeout;
 }
 
 static int
 run(const char *config_path, const char *pam_path, const char *user_path)
 {
 	struct agent a = { 0 };
+	struct refused refused[REFUSED_MAX];
 	char error[512] = "";
 	int pam_fd = -1, user_fd = -1, sfd = -1, r;
 	sigset_t mask;
+
+	for (size_t i = 0; i < REFUSED_MAX; i++)
+		refused[i] = (struct refused){ -1, 0 };
 
 	/* Small and steady: one malloc arena for all connection threads (they are few and
 	 * short), and the per-connection buffers (over 64 KiB) mapped and unmapped each time
@@ -190,14 +330,25 @@ run(const char *config_path, const char *pam_path, const char *user_path)
 		fprintf(stderr, "jitsudo-agent: %s\n", error);
 		return 1;
 	}
+	if ((r = agent_limits_new(a.config, &a.limits)) < 0) {
+		fprintf(stderr, "jitsudo-agent: limits: %s\n", jit_strerror(r));
+		agent_config_free(a.config);
+		return 1;
+	}
 	if ((r = agent_server_new(a.config, &a.server, error, sizeof(error))) < 0 ||
 	    (r = agent_state_open(a.config, &a.state, error, sizeof(error))) < 0) {
 		fprintf(stderr, "jitsudo-agent: %s\n", error);
 		agent_server_free(a.server);
+		agent_limits_free(a.limits);
 		agent_config_free(a.config);
 		return 1;
 	}
-	pthread_mutex_init(&a.lock, NULL);
+	if (a.config->legacy_max_connections)
+		agent_log("warn",
+		          "limits.max_connections is deprecated: it now sizes "
+		          "limits.max_pam_connections (%d) and limits.max_user_connections (%d) "
+		          "where the file does not; set those instead (docs/agent.md)",
+		          a.config->max_pam_connections, a.config->max_user_connections);
 	if (pam_path || user_path) {
 		if (!pam_path || !user_path) {
 			fprintf(stderr,
@@ -224,20 +375,37 @@ run(const char *config_path, const char *pam_path, const char *user_path)
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	agent_log("info", "serving as host %s for %s", a.config->host_name, a.config->server_url);
 	for (;;) {
-		struct pollfd p[3] = { { pam_fd, POLLIN, 0 },
-			               { user_fd, POLLIN, 0 },
-			               { sfd, POLLIN, 0 } };
-		if (poll(p, 3, -1) < 0) {
+		struct pollfd p[3 + REFUSED_MAX] = { { pam_fd, POLLIN, 0 },
+			                             { user_fd, POLLIN, 0 },
+			                             { sfd, POLLIN, 0 } };
+		uint64_t now = jit_ap_now_ns();
+		/* Held-back refusal lines of connection threads are counted at the next wake:
+		 * while user connections are open, that is within a second. */
+		int timeout = agent_limits_connections(a.limits, AGENT_SOCKET_USER, (uid_t)-1) > 0
+		                      ? 1000
+		                      : -1;
+		timeout = timeout_until(now, flush_refusal_logs(&a, now), timeout);
+		for (size_t i = 0; i < REFUSED_MAX; i++) {
+			/* No events asked: poll reports the client's hang-up alone. */
+			p[3 + i] = (struct pollfd){ refused[i].fd, 0, 0 };
+			if (refused[i].fd >= 0)
+				timeout = timeout_until(now, refused[i].close_at, timeout);
+		}
+		if (poll(p, 3 + REFUSED_MAX, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		if (p[2].revents)
 			break;
+		now = jit_ap_now_ns();
+		for (size_t i = 0; i < REFUSED_MAX; i++)
+			if (refused[i].fd >= 0 && (p[3 + i].revents || now >= refused[i].close_at))
+				refused_close(&refused[i]);
 		if (p[0].revents & POLLIN)
-			accept_one(&a, pam_fd, AGENT_SOCKET_PAM, &attr);
+			accept_one(&a, pam_fd, AGENT_SOCKET_PAM, &attr, refused);
 		if (p[1].revents & POLLIN)
-			accept_one(&a, user_fd, AGENT_SOCKET_USER, &attr);
+			accept_one(&a, user_fd, AGENT_SOCKET_USER, &attr, refused);
 	}
 	pthread_attr_destroy(&attr);
 	agent_log("info", "stopping");
@@ -253,6 +421,8 @@ out:
 		unlink(user_path);
 	if (sfd >= 0)
 		close(sfd);
+	for (size_t i = 0; i < REFUSED_MAX; i++)
+		refused_close(&refused[i]);
 	/* Connection threads may still run: the state stays; the process ends. */
 	agent_state_close(a.state);
 	fflush(stderr);
