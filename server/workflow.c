@@ -17,9 +17,13 @@
 #include "server/workflow.h"
 
 #define SWEEP_BATCH 100
+/* A non-admin's list or audit query checks each item it reads against the policies. Its cost
+ * is bounded whatever page size it asks for: a query stops after this many rows or this many
+ * policy checks and answers with a page token where it stopped (pages may then hold fewer
+ * items than asked, even none, with a token to go on). */
 #define LIST_SCAN_BATCH 200
-#define LIST_SCAN_MAX 5000
-#define AUDIT_SCAN_FACTOR 10
+#define SCAN_ROWS_MAX 2000
+#define SCAN_CHECKS_MAX 256
 
 int
 jit_status_set(struct jit_status *status, int code, const char *fmt, ...)
@@ -694,15 +698,16 @@ jit_wf_list(struct jit_worker *w, const struct jit_caller *caller,
 			break;
 		}
 		size_t i = 0;
-		for (; i < n && count < want; i++) {
+		for (; i < n && count < want && (all_visible || scanned + i < SCAN_CHECKS_MAX);
+		     i++) {
 			snprintf(last, sizeof(last), "%s", batch[i]->id);
 			if (all_visible || may_see(w, caller, batch[i]))
 				out[count++] = TAKE_PTR(batch[i]);
 		}
 		more = i < n || n == filter.limit;
 		jit_request_list_free(batch, n);
-		scanned += i;
-		if (!more || scanned >= LIST_SCAN_MAX)
+		scanned += all_visible ? 0 : i;
+		if (!more || scanned >= SCAN_CHECKS_MAX)
 			break;
 	}
 	if (r < 0) {
@@ -1356,25 +1361,27 @@ struct seen {
 	bool visible;
 };
 
-static bool
+/* 1 when the caller may see `event`, 0 when not, -1 when deciding would take a policy check
+ * beyond the query's budget (`cache_max` checks, each remembered in `cache`). */
+static int
 event_visible(struct jit_worker *w, const struct jit_caller *caller,
               const struct jit_audit_event *event, struct seen *cache, size_t *cache_count,
               size_t cache_max)
 {
 	if (jit_identity_equal(event->actor_identity, caller->identity->email))
-		return true;
+		return 1;
 	if (!event->request_id)
-		return false;
+		return 0;
 	for (size_t i = 0; i < *cache_count; i++)
 		if (strcmp(cache[i].id, event->request_id) == 0)
 			return cache[i].visible;
+	if (*cache_count >= cache_max)
+		return -1;
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
 	bool visible = jit_store_request_get(w->store, event->request_id, &request) == 0 &&
 	               may_see(w, caller, request);
-	if (*cache_count < cache_max) {
-		snprintf(cache[*cache_count].id, sizeof(cache[0].id), "%s", event->request_id);
-		cache[(*cache_count)++].visible = visible;
-	}
+	snprintf(cache[*cache_count].id, sizeof(cache[0].id), "%s", event->request_id);
+	cache[(*cache_count)++].visible = visible;
 	return visible;
 }
 
@@ -1399,7 +1406,7 @@ jit_wf_audit_query(struct jit_worker *w, const struct jit_caller *caller,
 		return 0;
 	}
 	struct jit_audit_event **out = calloc(want, sizeof(*out));
-	struct seen *cache = calloc(256, sizeof(*cache));
+	struct seen *cache = calloc(SCAN_CHECKS_MAX, sizeof(*cache));
 	size_t count = 0, cache_count = 0, scanned = 0;
 	int64_t last = f.after_id;
 	bool more = false;
@@ -1409,18 +1416,25 @@ jit_wf_audit_query(struct jit_worker *w, const struct jit_caller *caller,
 		free(cache);
 		return jit_status_set(status, -ENOMEM, "out of memory");
 	}
-	while (count < want && scanned < want * AUDIT_SCAN_FACTOR) {
+	bool budget_left = true;
+	while (count < want && scanned < SCAN_ROWS_MAX && budget_left) {
 		struct jit_audit_event **batch = NULL;
 		size_t n = 0, i = 0;
 		f.after_id = last;
-		f.limit = want;
+		f.limit = want < SCAN_ROWS_MAX - scanned ? want : SCAN_ROWS_MAX - scanned;
 		if ((r = jit_store_audit_query(w->store, &f, &batch, &n)) < 0) {
 			jit_status_set(status, r, "reading the audit log: %s", jit_strerror(r));
 			break;
 		}
 		for (; i < n && count < want; i++) {
+			int v = event_visible(w, caller, batch[i], cache, &cache_count,
+			                      SCAN_CHECKS_MAX);
+			if (v < 0) {
+				budget_left = false; /* this event is read again on the next page */
+				break;
+			}
 			last = batch[i]->id;
-			if (event_visible(w, caller, batch[i], cache, &cache_count, 256))
+			if (v)
 				out[count++] = TAKE_PTR(batch[i]);
 		}
 		more = i < n || n == f.limit;

@@ -169,3 +169,27 @@ def test_audit_scans_do_not_stall_the_loop(make_server):
     assert p99 < 0.05, (p99, lat[-5:])
     assert answers and set(answers) <= {200, 503}, set(answers)
     assert 200 in answers
+
+
+def test_scan_cost_is_bounded_by_a_page_token(make_server):
+    s = make_server()
+    alice, mallory = s.client(ALICE), s.client(MALLORY)
+    rids = [alice.create_ok()["id"] for _ in range(300)]
+    # 300 requests mallory may not see: one query checks at most 256 of them, then stops
+    body = expect(mallory.audit(page_size=1000), 200)
+    assert body["events"] == [] and body["next_page_token"], body
+    assert mallory.audit_all() == []
+    body = expect(mallory.list(page_size=1000), 200)
+    assert body["requests"] == [] and body["next_page_token"], body
+    # a caller who may see them all still gets every one, page after page
+    seen = {e["request_id"] for e in s.client(BOB).audit_all()}
+    assert set(rids) <= seen
+    listed, token = [], ""
+    while True:
+        params = {"page_size": 1000, **({"page_token": token} if token else {})}
+        page = expect(s.client(BOB).list(**params), 200)
+        listed += [r["id"] for r in page["requests"]]
+        token = page["next_page_token"]
+        if not token:
+            break
+    assert set(rids) <= set(listed)
