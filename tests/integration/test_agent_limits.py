@@ -45,13 +45,22 @@ def started_world(agent_settings=None):
     return w
 
 
+def finish_world(w):
+    """Stops the world; the agent must have exited 0 on SIGTERM (no crash, no sanitizer
+    report)."""
+    codes = w.stop()
+    log = w.agent.log()
+    w.cleanup()
+    w.proxy.stop()
+    assert codes.get("Agent") == 0, f"jitsudo-agent exited {codes}:\n{log[-3000:]}"
+
+
 @pytest.fixture(scope="module")
 def world(users):
     w = started_world()
     w.grant = w.approved(HOLDER)["id"]
     yield w
-    w.cleanup()
-    w.proxy.stop()
+    finish_world(w)
 
 
 def account(tmp_path, w, user, control="required", permit_after=False):
@@ -155,8 +164,7 @@ def full_world(users):
                        "limits.max_pam_connections": 8})
     w.approved(HOLDER)
     yield w
-    w.cleanup()
-    w.proxy.stop()
+    finish_world(w)
 
 
 def test_a_full_user_sock_takes_no_pam_slot(tmp_path, full_world):
@@ -262,5 +270,4 @@ def test_the_old_single_limit_still_reads(tmp_path, users):
             x.close()
         load.finish()
     finally:
-        w.cleanup()
-        w.proxy.stop()
+        finish_world(w)
