@@ -15,6 +15,7 @@
 
 #include "lib/common/duration.h"
 #include "lib/common/errors.h"
+#include "server/audit_chain.h"
 #include "server/config.h"
 #include "server/issuer.h"
 
@@ -494,6 +495,23 @@ static const struct option database_options[] = {
 
 static const struct option keys_options[] = {
 	{ .name = "seal_key_file", .kind = OPTION_PATH, .offset = CONFIG_FIELD(seal_key_file) },
+	{ .name = "audit_key_file", .kind = OPTION_PATH, .offset = CONFIG_FIELD(audit_key_file) },
+	{ .name = "checkpoint_key_file",
+	  .kind = OPTION_PATH,
+	  .offset = CONFIG_FIELD(checkpoint_key_file) },
+	{ 0 },
+};
+
+static const struct option audit_options[] = {
+	{ .name = "checkpoint_file",
+	  .kind = OPTION_PATH,
+	  .offset = CONFIG_FIELD(audit_checkpoint_file) },
+	{ .name = "checkpoint_interval",
+	  .kind = OPTION_SECONDS,
+	  .offset = CONFIG_FIELD(audit_checkpoint_interval_seconds),
+	  .store = STORE_INT64,
+	  .min = 1,
+	  .max = 3600 },
 	{ 0 },
 };
 
@@ -636,6 +654,7 @@ static const struct option root_options[] = {
 	{ .name = "server", .kind = OPTION_SECTION, .section = server_options },
 	{ .name = "database", .kind = OPTION_SECTION, .section = database_options },
 	{ .name = "keys", .kind = OPTION_SECTION, .section = keys_options },
+	{ .name = "audit", .kind = OPTION_SECTION, .section = audit_options },
 	{ .name = "identity", .kind = OPTION_SECTION, .section = identity_options },
 	{ .name = "workflow", .kind = OPTION_SECTION, .section = workflow_options },
 	{ .name = "policies", .kind = OPTION_SECTION, .section = policies_options },
@@ -1034,6 +1053,9 @@ jit_config_free(struct jit_config *config)
 	free(config->database_driver);
 	free(config->database_path);
 	free(config->seal_key_file);
+	free(config->audit_key_file);
+	free(config->checkpoint_key_file);
+	free(config->audit_checkpoint_file);
 	string_list_free(config->admin_groups);
 	string_list_free(config->admin_emails);
 	free(config->builtin_issuer_url);
@@ -1082,10 +1104,13 @@ jit_config_defaults(struct jit_config **ret_config)
 	c->revoke_retry_max_ms = 300000;
 	c->mock_enabled = true;
 	c->mock_fail_revocations = 0;
+	c->audit_checkpoint_interval_seconds = 60;
 	if (set_string(&c->http_addr, ":8080") < 0 || set_string(&c->grpc_addr, ":8443") < 0 ||
 	    set_string(&c->database_driver, "sqlite") < 0 ||
 	    set_string(&c->database_path, "/var/lib/jitsudo/jitsudo.db") < 0 ||
 	    set_string(&c->seal_key_file, "/etc/jitsudo/seal.key") < 0 ||
+	    set_string(&c->audit_key_file, "/etc/jitsudo/audit.key") < 0 ||
+	    set_string(&c->checkpoint_key_file, "/etc/jitsudo/checkpoint.pem") < 0 ||
 	    set_string(&c->builtin_issuer_url, "http://127.0.0.1:8080") < 0 ||
 	    set_string(&c->builtin_issuer_audience, "jitsudo") < 0 ||
 	    set_string(&c->builtin_issuer_key_file, "/etc/jitsudo/issuer.pem") < 0 ||
@@ -1125,6 +1150,26 @@ directory_of(const char *absolute, char **ret)
 	return (*ret = strndup(absolute, length)) ? 0 : -ENOMEM;
 }
 
+/* The audit checkpoint file defaults to one beside the database (the state directory, which
+ * jitsudod may write), so that moving the database moves it too. A database SQLite names
+ * specially (":memory:", "file:...") has none. */
+static int
+default_checkpoint_file(struct jit_config *c)
+{
+	if (c->audit_checkpoint_file || c->database_path[0] != '/')
+		return 0;
+	_cleanup_free_ char *dir = NULL;
+	int r = directory_of(c->database_path, &dir);
+	if (r < 0)
+		return r;
+	if (asprintf(&c->audit_checkpoint_file, "%s%saudit-checkpoints", dir,
+	             strcmp(dir, "/") == 0 ? "" : "/") < 0) {
+		c->audit_checkpoint_file = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Applies `text` (the contents of the file `display` at absolute path `absolute`) over the
  * defaults and checks the result. */
 static int
@@ -1149,6 +1194,8 @@ config_parse(const char *display, const char *absolute, const char *text, size_t
 	if (root && (r = apply_mapping(l, root, root_options, config, "")) < 0)
 		return r;
 	if ((r = config_check(l, config)) < 0)
+		return r;
+	if ((r = default_checkpoint_file(config)) < 0)
 		return r;
 	if (!(config->path = strdup(absolute)))
 		return -ENOMEM;
@@ -1318,10 +1365,11 @@ make_directory(const char *dir, char *error, size_t error_size)
 	return 0;
 }
 
-/* 32 random bytes in a new 0600 file; an existing key is kept (replacing it would make every
- * sealed credential unreadable). */
+/* 32 random bytes in a new 0600 file (the seal key, the audit key); an existing key is kept
+ * (replacing it would make every sealed credential or audit event unreadable). *ret_created
+ * says whether a file was written. */
 static int
-write_seal_key(const char *path, char *error, size_t error_size)
+write_random_key(const char *path, bool *ret_created, char *error, size_t error_size)
 {
 	unsigned char key[SEAL_KEY_BYTES];
 	size_t filled = 0;
@@ -1329,6 +1377,7 @@ write_seal_key(const char *path, char *error, size_t error_size)
 
 	_cleanup_close_ int fd =
 	        open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	*ret_created = false;
 	if (fd < 0 && errno == EEXIST)
 		return 0;
 	if (fd < 0) {
@@ -1356,15 +1405,78 @@ write_seal_key(const char *path, char *error, size_t error_size)
 		}
 		written += (size_t)n;
 	}
-	if (fsync(fd) < 0)
+	if (fchmod(fd, 0600) < 0 || fsync(fd) < 0)
 		r = -errno;
 out:
 	explicit_bzero(key, sizeof(key));
 	if (r < 0) {
 		set_error(error, error_size, "%s: %s", path, strerror(-r));
 		unlink(path);
+	} else {
+		*ret_created = true;
 	}
 	return r;
+}
+
+/* The four key files of `dir` that are missing: seal.key, audit.key (32 random bytes each),
+ * issuer.pem (P-256) and checkpoint.pem (Ed25519), all 0600. Existing files are kept. */
+static int
+write_missing_keys(const char *dir, int *ret_created, char *error, size_t error_size)
+{
+	static const char *const random_keys[] = { "seal.key", "audit.key" };
+	int created = 0, r;
+	for (size_t i = 0; i < JIT_ARRAY_SIZE(random_keys); i++) {
+		_cleanup_free_ char *path = NULL;
+		bool made = false;
+		if (asprintf(&path, "%s/%s", dir, random_keys[i]) < 0)
+			return -ENOMEM;
+		if ((r = write_random_key(path, &made, error, error_size)) < 0)
+			return r;
+		created += made;
+	}
+	_cleanup_free_ char *issuer_path = NULL, *checkpoint_path = NULL;
+	struct stat st;
+	if (asprintf(&issuer_path, "%s/issuer.pem", dir) < 0 ||
+	    asprintf(&checkpoint_path, "%s/checkpoint.pem", dir) < 0)
+		return -ENOMEM;
+	if (lstat(issuer_path, &st) < 0) {
+		if ((r = jit_issuer_generate_key(issuer_path)) < 0) {
+			set_error(error, error_size, "%s: %s", issuer_path, jit_strerror(r));
+			return r;
+		}
+		created++;
+	}
+	if (lstat(checkpoint_path, &st) < 0) {
+		if ((r = jit_checkpoint_key_generate(checkpoint_path)) < 0) {
+			set_error(error, error_size, "%s: %s", checkpoint_path, jit_strerror(r));
+			return r;
+		}
+		created++;
+	}
+	*ret_created = created;
+	return 0;
+}
+
+int
+jit_config_init_keys(const char *dir, int *ret_created, char *error, size_t error_size)
+{
+	_cleanup_free_ char *abs_dir = NULL;
+	struct stat st;
+	int r;
+	if (error && error_size)
+		error[0] = '\0';
+	dir = dir ? dir : "/etc/jitsudo";
+	if (!printable(dir)) {
+		set_error(error, error_size, "the directory must be a non-empty printable path");
+		return JIT_ERR_INVALID;
+	}
+	if ((r = absolute_path(dir, &abs_dir)) < 0)
+		return r;
+	if (stat(abs_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		set_error(error, error_size, "%s: not a directory", abs_dir);
+		return -ENOTDIR;
+	}
+	return write_missing_keys(abs_dir, ret_created, error, error_size);
 }
 
 /* The starter config: commented, and loadable as it is. */
@@ -1375,9 +1487,12 @@ init_text(const char *data_dir, const char *key_dir, const char *http_addr, cons
 	char *text = NULL;
 	size_t length = 0;
 	_cleanup_free_ char *db = NULL, *seal = NULL, *issuer_key = NULL;
+	_cleanup_free_ char *audit_key = NULL, *checkpoint_key = NULL;
 	if (asprintf(&db, "%s/jitsudo.db", data_dir) < 0 ||
 	    asprintf(&seal, "%s/seal.key", key_dir) < 0 ||
-	    asprintf(&issuer_key, "%s/issuer.pem", key_dir) < 0)
+	    asprintf(&issuer_key, "%s/issuer.pem", key_dir) < 0 ||
+	    asprintf(&audit_key, "%s/audit.key", key_dir) < 0 ||
+	    asprintf(&checkpoint_key, "%s/checkpoint.pem", key_dir) < 0)
 		return -ENOMEM;
 	FILE *f = open_memstream(&text, &length);
 	if (!f)
@@ -1413,6 +1528,23 @@ init_text(const char *data_dir, const char *key_dir, const char *http_addr, cons
 	      f);
 	yaml_quoted(f, seal);
 	fputs("\n"
+	      "  # 32 random bytes keying the audit log's hash chain (HMAC-SHA256, mode 0600). "
+	      "Keep\n"
+	      "  # it out of the database's backups: whoever holds it can rewrite the chain.\n"
+	      "  audit_key_file: ",
+	      f);
+	yaml_quoted(f, audit_key);
+	fputs("\n"
+	      "  # Ed25519 key signing the audit checkpoints (mode 0600).\n"
+	      "  checkpoint_key_file: ",
+	      f);
+	yaml_quoted(f, checkpoint_key);
+	fputs("\n"
+	      "\n"
+	      "audit:\n"
+	      "  # Signed checkpoints of the audit log's head, written here and to the log.\n"
+	      "  # checkpoint_file: defaults to audit-checkpoints beside the database\n"
+	      "  checkpoint_interval: 1m\n"
 	      "\n"
 	      "identity:\n"
 	      "  # Members of these groups, and these emails, administer jitsudo (policies, "
@@ -1512,7 +1644,7 @@ jit_config_init(const char *dir, const char *data_dir, const char *http_addr,
                 const char *issuer_url, bool force, char *error, size_t error_size)
 {
 	_cleanup_free_ char *abs_dir = NULL, *abs_data = NULL, *config_path = NULL;
-	_cleanup_free_ char *seal_path = NULL, *issuer_path = NULL, *text = NULL;
+	_cleanup_free_ char *text = NULL;
 	_cleanup_free_ char *host = NULL, *derived_url = NULL;
 	_cleanup_(jit_config_freep) struct jit_config *check = NULL;
 	uint16_t port = 0;
@@ -1549,9 +1681,7 @@ jit_config_init(const char *dir, const char *data_dir, const char *http_addr,
 	}
 	if ((r = absolute_path(dir, &abs_dir)) < 0 || (r = absolute_path(data_dir, &abs_data)) < 0)
 		return r;
-	if (asprintf(&config_path, "%s/jitsudod.yaml", abs_dir) < 0 ||
-	    asprintf(&seal_path, "%s/seal.key", abs_dir) < 0 ||
-	    asprintf(&issuer_path, "%s/issuer.pem", abs_dir) < 0)
+	if (asprintf(&config_path, "%s/jitsudod.yaml", abs_dir) < 0)
 		return -ENOMEM;
 
 	/* The text must load before anything is written. */
@@ -1567,14 +1697,9 @@ jit_config_init(const char *dir, const char *data_dir, const char *http_addr,
 		set_error(error, error_size, "%s exists (--force overwrites it)", config_path);
 		return -EEXIST;
 	}
+	int created = 0;
 	if ((r = make_directory(abs_data, error, error_size)) < 0 ||
-	    (r = write_seal_key(seal_path, error, error_size)) < 0)
+	    (r = write_missing_keys(abs_dir, &created, error, error_size)) < 0)
 		return r;
-	if (lstat(issuer_path, &st) < 0) {
-		if ((r = jit_issuer_generate_key(issuer_path)) < 0) {
-			set_error(error, error_size, "%s: %s", issuer_path, jit_strerror(r));
-			return r;
-		}
-	}
 	return write_config(abs_dir, config_path, text, length, force, error, error_size);
 }

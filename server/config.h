@@ -50,6 +50,15 @@ struct jit_config {
 
 	/* keys: */
 	char *seal_key_file; /* 32 random bytes sealing credentials at rest; "/etc/jitsudo/seal.key" */
+	char *audit_key_file;      /* 32 random bytes keying the audit chain (HMAC-SHA256);
+	                            * "/etc/jitsudo/audit.key" */
+	char *checkpoint_key_file; /* Ed25519 private key (PEM) signing audit checkpoints;
+	                            * "/etc/jitsudo/checkpoint.pem" */
+
+	/* audit: */
+	char *audit_checkpoint_file;               /* NULL in the file: "audit-checkpoints" in the
+	                                            * database's directory (NULL for :memory:) */
+	int64_t audit_checkpoint_interval_seconds; /* 60 */
 
 	/* identity: */
 	char **admin_groups;                    /* NULL-terminated; default {"jitsudo-admins"} */
@@ -104,14 +113,20 @@ JIT_DEFINE_CLEANUP(struct jit_config *, jit_config_free)
 int jit_config_split_addr(const char *addr, char **ret_host, uint16_t *ret_port);
 
 /* `jitsudod init`: in `dir` (created 0750 if absent) writes jitsudod.yaml (0640; refuses to
- * overwrite unless `force`), seal.key (32 random bytes, 0600) and issuer.pem (ES256, 0600),
+ * overwrite unless `force`), seal.key and audit.key (32 random bytes each, 0600), issuer.pem
+ * (ES256, 0600) and checkpoint.pem (Ed25519, 0600),
  * with database_path under `data_dir`, http_addr `http_addr`, and the built-in issuer at
  * `issuer_url`. Prints nothing; returns 0 or an error with a message (-EEXIST: the config
  * exists and `force` is false; checked before anything is written). `data_dir` is created
- * 0750 if absent; an existing seal.key or issuer.pem is kept, never replaced (a new seal key
- * would make every sealed credential unreadable). NULL arguments take the CLI's defaults
+ * 0750 if absent; an existing key file is kept, never replaced (a new seal key would make
+ * every sealed credential unreadable, a new audit key every audit event unverifiable). NULL arguments take the CLI's defaults
  * (/etc/jitsudo, /var/lib/jitsudo, ":8080", http://127.0.0.1:<port>). */
 int jit_config_init(const char *dir, const char *data_dir, const char *http_addr,
                     const char *issuer_url, bool force, char *error, size_t error_size);
+/* `jitsudod init --keys-only`: creates whichever of the four key files above is missing in
+ * `dir` (which must exist), touching nothing else; for an installation upgraded from a version
+ * with fewer keys. *ret_created counts the files written. Returns 0 or an error with a
+ * message. */
+int jit_config_init_keys(const char *dir, int *ret_created, char *error, size_t error_size);
 
 #endif

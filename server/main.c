@@ -109,7 +109,8 @@ load_audit_keys(const struct jit_config *config, const char *who,
 		if (r == -ENOENT)
 			fprintf(stderr,
 			        "%s: an installation from before the audit keys: `jitsudod init "
-			        "--keys-only --dir DIR` creates the missing keys (docs/storage.md)\n",
+			        "--keys-only --dir DIR` creates the missing ones "
+			        "(docs/storage.md)\n",
 			        who);
 		return r;
 	}
@@ -217,9 +218,9 @@ audit_prepare(struct jit_store *store, const struct jit_config *config,
 	if (chain == JIT_AUDIT_CHAIN_UNKEYED) {
 		if (last.count > 0) {
 			fprintf(stderr,
-			        "jitsudod: refusing to start: the audit log is an unkeyed chain but "
-			        "%s holds checkpoints of a keyed one: the chain was replaced by one "
-			        "without a key (jitsudod audit verify)\n",
+			        "jitsudod: refusing to start: the audit log is an unkeyed chain "
+			        "but %s holds checkpoints of a keyed one: the chain was replaced "
+			        "by one without a key (jitsudod audit verify)\n",
 			        path);
 			return JIT_ERR_DENIED;
 		}
@@ -227,8 +228,9 @@ audit_prepare(struct jit_store *store, const struct jit_config *config,
 			return r;
 	}
 	if (!path) {
-		fprintf(stderr, "jitsudod: warning: no audit checkpoint file (the database is not a "
-		                "file): removal of the newest audit events cannot be detected\n");
+		fprintf(stderr,
+		        "jitsudod: warning: no audit checkpoint file (the database is not a "
+		        "file): removal of the newest audit events cannot be detected\n");
 		return 0;
 	}
 	if (last.count > 0 &&
@@ -647,21 +649,23 @@ verify_audit(const struct jit_config *config, const struct jit_checkpoint_key *c
 	if (chain == JIT_AUDIT_CHAIN_UNKEYED) {
 		/* Checkpoints are only ever written of a keyed chain. */
 		if (r == JIT_ERR_NOT_FOUND || (r == 0 && check.checkpoints == 0)) {
-			printf("audit log intact: %zu events (an unkeyed chain from before the audit "
-			       "key: the server re-keys it when it starts)\n",
+			printf("audit log intact: %zu events (an unkeyed chain from before the "
+			       "audit key: the server re-keys it when it starts)\n",
 			       checked);
 			return 0;
 		}
 		if (r == 0 || r == JIT_ERR_DENIED) {
 			printf("audit log TAMPERED: the chain has no key but %s holds checkpoints: "
-			       "a keyed chain was replaced by an unkeyed one (%zu events checked)\n",
+			       "a keyed chain was replaced by an unkeyed one (%zu events "
+			       "checked)\n",
 			       path, checked);
 			return 1;
 		}
 	}
 	if (r == JIT_ERR_NOT_FOUND) {
-		printf("audit log UNVERIFIED: the chain of %zu events is intact, but the checkpoint "
-		       "file %s is missing, so events removed from the end cannot be ruled out\n",
+		printf("audit log UNVERIFIED: the chain of %zu events is intact, but the "
+		       "checkpoint file %s is missing, so events removed from the end cannot be "
+		       "ruled out\n",
 		       checked, path);
 		return 1;
 	}

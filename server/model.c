@@ -1,13 +1,18 @@
 /* The server's domain objects: enum names, constructors, destructors, JSON forms, and the
- * canonical text and SHA-256 seal of audit events. Pure data handling; trusts its callers to
- * have validated field contents and never touches the store or the network. */
+ * canonical text and chained seal (HMAC-SHA256, or the unkeyed SHA-256 of old databases) of
+ * audit events. Pure data handling; trusts its callers to have validated field contents and
+ * never touches the store or the network. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "lib/common/buf.h"
 #include "lib/common/errors.h"
+#include "lib/common/secret.h"
 #include "lib/common/timeutil.h"
 #include "server/model.h"
 
@@ -393,37 +398,105 @@ jit_audit_event_canonical(const struct jit_audit_event *event)
 	return text;
 }
 
-int
-jit_audit_event_seal(struct jit_audit_event *event, const char *prev_hash)
+/* OpenSSL's HMAC, fetched once for the process (fetching takes a global lock). */
+static EVP_MAC *hmac_algorithm;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void
+hmac_fetch(void)
+{
+	hmac_algorithm = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+static void
+mac_ctx_freep(EVP_MAC_CTX **p)
+{
+	EVP_MAC_CTX_free(*p);
+}
+
+static void
+md_ctx_freep(EVP_MD_CTX **p)
+{
+	EVP_MD_CTX_free(*p);
+}
+
+/* The 32-byte digest of prev_hash followed by `canonical`: HMAC-SHA256 under `key`, or plain
+ * SHA-256 when `key` is NULL. */
+static int
+chain_digest(const struct jit_secret *key, const char *prev_hash, size_t prev_len,
+             const char *canonical, unsigned char digest[32])
+{
+	if (!key) {
+		_cleanup_(md_ctx_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
+		unsigned int len = 0;
+		if (!md)
+			return -ENOMEM;
+		if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+		    EVP_DigestUpdate(md, prev_hash, prev_len) != 1 ||
+		    EVP_DigestUpdate(md, canonical, strlen(canonical)) != 1 ||
+		    EVP_DigestFinal_ex(md, digest, &len) != 1 || len != 32)
+			return JIT_ERR_INTERNAL;
+		return 0;
+	}
+	pthread_once(&hmac_once, hmac_fetch);
+	if (!hmac_algorithm)
+		return JIT_ERR_INTERNAL;
+	_cleanup_(mac_ctx_freep) EVP_MAC_CTX *mac = EVP_MAC_CTX_new(hmac_algorithm);
+	char digest_name[] = "SHA256";
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+		OSSL_PARAM_construct_end(),
+	};
+	size_t len = 0;
+	if (!mac)
+		return -ENOMEM;
+	if (EVP_MAC_init(mac, key->bytes, key->length, params) != 1 ||
+	    EVP_MAC_update(mac, (const unsigned char *)prev_hash, prev_len) != 1 ||
+	    EVP_MAC_update(mac, (const unsigned char *)canonical, strlen(canonical)) != 1 ||
+	    EVP_MAC_final(mac, digest, &len, 32) != 1 || len != 32)
+		return JIT_ERR_INTERNAL;
+	return 0;
+}
+
+static int
+seal(struct jit_audit_event *event, const char *prev_hash, const struct jit_secret *key)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int digest_len = 0;
+	unsigned char digest[32];
 	size_t prev_len = prev_hash ? strlen(prev_hash) : 0;
-	int r = -ENOMEM;
+	int r;
 	if (prev_len >= sizeof(event->prev_hash))
+		return JIT_ERR_INVALID;
+	if (key && key->length != JIT_AUDIT_CHAIN_KEY_SIZE)
 		return JIT_ERR_INVALID;
 	_cleanup_free_ char *canonical = jit_audit_event_canonical(event);
 	if (!canonical)
 		return -ENOMEM;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	if (!md)
-		return -ENOMEM;
-	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(md, prev_hash ? prev_hash : "", prev_len) != 1 ||
-	    EVP_DigestUpdate(md, canonical, strlen(canonical)) != 1 ||
-	    EVP_DigestFinal_ex(md, digest, &digest_len) != 1 || digest_len != 32)
-		goto out;
+	if ((r = chain_digest(key, prev_hash ? prev_hash : "", prev_len, canonical, digest)) < 0)
+		return r;
 	memmove(event->prev_hash, prev_hash ? prev_hash : "", prev_len + 1);
-	for (unsigned int i = 0; i < digest_len; i++) {
+	for (size_t i = 0; i < sizeof(digest); i++) {
 		event->hash[2 * i] = hex[digest[i] >> 4];
 		event->hash[2 * i + 1] = hex[digest[i] & 0xf];
 	}
-	event->hash[2 * digest_len] = '\0';
-	r = 0;
-out:
-	EVP_MD_CTX_free(md);
-	return r;
+	event->hash[2 * sizeof(digest)] = '\0';
+	OPENSSL_cleanse(digest, sizeof(digest));
+	return 0;
+}
+
+int
+jit_audit_event_seal(struct jit_audit_event *event, const char *prev_hash)
+{
+	return seal(event, prev_hash, NULL);
+}
+
+int
+jit_audit_event_seal_keyed(struct jit_audit_event *event, const char *prev_hash,
+                           const struct jit_secret *key)
+{
+	if (!key)
+		return JIT_ERR_INVALID;
+	return seal(event, prev_hash, key);
 }
 
 /* ---- the request's JSON text, written directly ---------------------------------------- */

@@ -128,8 +128,10 @@ void jit_policy_list_free(struct jit_policy **list, size_t count);
 json_t *jit_policy_to_json(const struct jit_policy *policy);
 
 /* One audit event. The store assigns id, prev_hash and hash when it appends; the hash is the
- * lowercase hex SHA-256 of prev_hash (as text) followed by the canonical JSON of the event
- * without id and hash (jit_audit_event_canonical). */
+ * lowercase hex HMAC-SHA256, under the server's audit key, of prev_hash (as text) followed by
+ * the canonical JSON of the event without id and hash (jit_audit_event_canonical). Databases
+ * written before the chain had a key hold the plain SHA-256 of the same bytes until the server
+ * re-keys them (docs/storage.md). */
 struct jit_audit_event {
 	int64_t id;
 	int64_t timestamp;
@@ -155,8 +157,16 @@ json_t *jit_audit_event_to_json(const struct jit_audit_event *event);
  * timestamp (RFC 3339 with nanoseconds), actor_identity, action, request_id, provider,
  * resource_scope, outcome, details (absent strings as ""). malloc'd, or NULL on ENOMEM. */
 char *jit_audit_event_canonical(const struct jit_audit_event *event);
-/* Computes event->hash from `prev_hash` (64 hex characters or "" for the first event) and
- * the canonical text; also copies prev_hash into the event. Returns 0 or -ENOMEM. */
+/* Computes event->hash as HMAC-SHA256 under `key` (JIT_AUDIT_CHAIN_KEY_SIZE bytes) of
+ * `prev_hash` (64 hex characters or "" for the first event) followed by the canonical text;
+ * also copies prev_hash into the event. Returns 0, JIT_ERR_INVALID (no key, a key of another
+ * size, an over-long prev_hash) or -ENOMEM. The key is only read. */
+#define JIT_AUDIT_CHAIN_KEY_SIZE 32
+struct jit_secret;
+int jit_audit_event_seal_keyed(struct jit_audit_event *event, const char *prev_hash,
+                               const struct jit_secret *key);
+/* The unkeyed rule of old databases: SHA-256 of the same bytes. Only for checking such a
+ * chain before it is re-keyed, and for stores used without a key (unit tests). */
 int jit_audit_event_seal(struct jit_audit_event *event, const char *prev_hash);
 
 /* A copy of `s` (NULL for NULL); aborts nothing: returns NULL on ENOMEM too, so callers that

@@ -110,7 +110,11 @@ int jit_store_policy_delete(struct jit_store *store, const char *id);
 /* ---- audit ----------------------------------------------------------------------------- */
 
 /* Appends an event inside the caller's write transaction: reads the last event's hash, seals
- * the event (jit_audit_event_seal), inserts it and sets event->id. */
+ * the event, inserts it and sets event->id. A keyed chain (see jit_store_audit_chain) is sealed
+ * with the process's chain key (jit_audit_chain_set_key, HMAC-SHA256); an unkeyed one, only
+ * when the process has no key, with the old SHA-256 rule. Any other combination (a keyed chain
+ * and no key or another key; a key and a chain not yet re-keyed) is refused with
+ * JIT_ERR_DENIED: an event is never sealed by a rule the chain does not use. */
 int jit_store_audit_append(struct jit_store *store, struct jit_audit_event *event);
 
 struct jit_audit_filter {
@@ -126,13 +130,44 @@ struct jit_audit_filter {
 int jit_store_audit_query(struct jit_store *store, const struct jit_audit_filter *filter,
                           struct jit_audit_event ***ret_list, size_t *ret_count);
 
-/* Walks the whole chain in id order and recomputes every hash. Returns 0 when intact, or
+/* Walks the whole chain in id order and recomputes every hash, by the chain's own rule (a
+ * keyed chain needs the process's chain key: JIT_ERR_UNAUTHENTICATED with a detail when it is
+ * not set or is not the key the chain was made with). Returns 0 when intact, or
  * JIT_ERR_DENIED with *ret_bad_id set to the first event that was altered, removed (a gap in
  * ids or a prev_hash that does not match the previous event's hash: the event after the
  * removal is named) or inserted, and a one-line explanation in `detail`. *ret_count is the
- * number of events checked. */
+ * number of events checked. Removal of the newest events is caught here only while
+ * sqlite_sequence still counts them; the signed checkpoints outside the database
+ * (server/audit_chain.h) catch it in any case. */
 int jit_store_audit_verify(struct jit_store *store, int64_t *ret_bad_id, size_t *ret_count,
                            char *detail, size_t detail_size);
+
+/* Which rule the chain follows, from the meta table ("audit_chain", "audit_key_id"). */
+enum jit_audit_chain {
+	JIT_AUDIT_CHAIN_UNKEYED = 1, /* SHA-256 (databases from before the key; no meta entry) */
+	JIT_AUDIT_CHAIN_KEYED = 2,   /* HMAC-SHA256 under the key named by audit_key_id */
+};
+/* The chain's rule, and whether the process's chain key is the one it was made with (always
+ * true for an unkeyed chain). */
+int jit_store_audit_chain(struct jit_store *store, enum jit_audit_chain *ret_chain,
+                          bool *ret_key_matches);
+
+/* Re-keys an unkeyed chain, inside the caller's write transaction: checks the whole chain by
+ * the old rule first (as jit_store_audit_verify; a broken one is refused with JIT_ERR_DENIED,
+ * *ret_bad_id and a detail, and nothing is changed), then recomputes every prev_hash and hash
+ * with the process's chain key and records the keyed rule and the key's id in the meta table.
+ * *ret_count is the number of events re-keyed (0 for an empty log). JIT_ERR_CONFLICT when the
+ * chain is already keyed; JIT_ERR_INVALID when the process has no key. Reads the log in
+ * batches: memory stays bounded. */
+int jit_store_audit_rekey(struct jit_store *store, size_t *ret_count, int64_t *ret_bad_id,
+                          char *detail, size_t detail_size);
+
+/* The newest event: *ret_last_id (0 for an empty log) and its hash (64 hex and a NUL, "" when
+ * empty) in `hash`, and *ret_count, the number of ids from the oldest event to it. */
+int jit_store_audit_head(struct jit_store *store, int64_t *ret_count, int64_t *ret_last_id,
+                         char hash[65]);
+/* The stored hash of event `id`. JIT_ERR_NOT_FOUND when there is none. */
+int jit_store_audit_hash_at(struct jit_store *store, int64_t id, char hash[65]);
 
 /* ---- metadata -------------------------------------------------------------------------- */
 

@@ -14,6 +14,7 @@
 #include "lib/common/errors.h"
 #include "lib/common/json.h"
 #include "lib/common/timeutil.h"
+#include "server/audit_chain.h"
 #include "server/store.h"
 
 #define MAX_APPROVALS_PER_REQUEST 10000
@@ -362,6 +363,7 @@ struct jit_store {
 	sqlite3_stmt *stmts[ST_COUNT];
 	sqlite3_stmt *list_stmts[LIST_VARIANTS];
 	sqlite3_stmt *audit_stmts[AUDIT_VARIANTS];
+	int audit_seal; /* AUDIT_SEAL_*: how appends on this connection seal (read once) */
 };
 
 /* ---- errors and statement helpers ----------------------------------------------------- */
@@ -1768,6 +1770,96 @@ jit_store_policy_delete(struct jit_store *store, const char *id)
 
 /* ---- audit ---------------------------------------------------------------------------- */
 
+/* The chain's rule lives in the meta table: no entry is the unkeyed SHA-256 chain of old
+ * databases; "hmac-sha256" with the id of the key (jit_audit_key_id) is the keyed one. */
+#define META_AUDIT_CHAIN "audit_chain"
+#define META_AUDIT_KEY_ID "audit_key_id"
+#define AUDIT_CHAIN_KEYED_NAME "hmac-sha256"
+#define REKEY_BATCH 256
+
+/* How a connection's appends seal, decided at its first append. */
+enum {
+	AUDIT_SEAL_UNKNOWN = 0,
+	AUDIT_SEAL_UNKEYED, /* an unkeyed chain and a process without a key */
+	AUDIT_SEAL_KEYED,   /* a keyed chain and the process's key is its key */
+	AUDIT_SEAL_REFUSED, /* anything else: appending would mix two rules */
+};
+
+static void
+stmt_finalizep(sqlite3_stmt **st)
+{
+	sqlite3_finalize(*st);
+}
+
+/* A meta value on this connection (no batch flush, no snapshot handling: the caller's
+ * transaction decides what is seen). JIT_ERR_NOT_FOUND when absent. */
+static int
+meta_read(struct jit_store *store, const char *key, char *buf, size_t size)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r, rc;
+	if ((r = stmt_get(store, ST_META_GET, &st)) < 0)
+		return r;
+	if (bind_text(st, 1, key) != SQLITE_OK)
+		return last_error(store);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return JIT_ERR_NOT_FOUND;
+	if (rc != SQLITE_ROW)
+		return map_error(rc);
+	return column_copy(st, 0, buf, size);
+}
+
+static int
+meta_write(struct jit_store *store, const char *key, const char *value)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r;
+	if ((r = stmt_get(store, ST_META_SET, &st)) < 0)
+		return r;
+	int rc = bind_text(st, 1, key);
+	rc |= bind_text(st, 2, value);
+	if (rc != SQLITE_OK)
+		return last_error(store);
+	return step_done(st);
+}
+
+/* The chain's rule on this connection and whether `key` (may be NULL) is its key. An
+ * unknown rule name is JIT_ERR_INVALID: the meta table was altered or is from the future. */
+static int
+audit_chain_read(struct jit_store *store, const struct jit_secret *key,
+                 enum jit_audit_chain *ret_chain, bool *ret_key_matches)
+{
+	char name[32], recorded[JIT_AUDIT_KEY_ID_SIZE], id[JIT_AUDIT_KEY_ID_SIZE];
+	int r = meta_read(store, META_AUDIT_CHAIN, name, sizeof(name));
+	if (r == JIT_ERR_NOT_FOUND) {
+		*ret_chain = JIT_AUDIT_CHAIN_UNKEYED;
+		*ret_key_matches = true;
+		return 0;
+	}
+	if (r == JIT_ERR_INTERNAL || (r == 0 && strcmp(name, AUDIT_CHAIN_KEYED_NAME) != 0))
+		return JIT_ERR_INVALID;
+	if (r < 0)
+		return r;
+	*ret_chain = JIT_AUDIT_CHAIN_KEYED;
+	*ret_key_matches = false;
+	r = meta_read(store, META_AUDIT_KEY_ID, recorded, sizeof(recorded));
+	if (r == JIT_ERR_NOT_FOUND || r == JIT_ERR_INTERNAL || !key)
+		return 0;
+	if (r < 0 || (r = jit_audit_key_id(key, id)) < 0)
+		return r;
+	*ret_key_matches = strcmp(id, recorded) == 0;
+	return 0;
+}
+
+int
+jit_store_audit_chain(struct jit_store *store, enum jit_audit_chain *ret_chain,
+                      bool *ret_key_matches)
+{
+	store = use(store);
+	return audit_chain_read(store, jit_audit_chain_key(), ret_chain, ret_key_matches);
+}
+
 /* Builds an event from a row of AUDIT_COLUMNS, copying every string. */
 static int
 read_event(sqlite3_stmt *st, struct jit_audit_event **ret)
@@ -1811,13 +1903,41 @@ audit_last_hash(struct jit_store *store, char *buf, size_t size)
 	return column_copy(st, 0, buf, size);
 }
 
+/* Seals `event` after `prev_hash` the way this connection's appends seal. */
+static int
+audit_seal(struct jit_store *store, struct jit_audit_event *event, const char *prev_hash)
+{
+	const struct jit_secret *key = jit_audit_chain_key();
+	if (store->audit_seal == AUDIT_SEAL_UNKNOWN) {
+		enum jit_audit_chain chain = JIT_AUDIT_CHAIN_UNKEYED;
+		bool matches = false;
+		int r = audit_chain_read(store, key, &chain, &matches);
+		if (r < 0)
+			return r;
+		if (chain == JIT_AUDIT_CHAIN_KEYED && key && matches)
+			store->audit_seal = AUDIT_SEAL_KEYED;
+		else if (chain == JIT_AUDIT_CHAIN_UNKEYED && !key)
+			store->audit_seal = AUDIT_SEAL_UNKEYED;
+		else
+			store->audit_seal = AUDIT_SEAL_REFUSED;
+	}
+	switch (store->audit_seal) {
+	case AUDIT_SEAL_KEYED:
+		return key ? jit_audit_event_seal_keyed(event, prev_hash, key) : JIT_ERR_DENIED;
+	case AUDIT_SEAL_UNKEYED:
+		return key ? JIT_ERR_DENIED : jit_audit_event_seal(event, prev_hash);
+	default:
+		return JIT_ERR_DENIED;
+	}
+}
+
 static int
 audit_insert(struct jit_store *store, struct jit_audit_event *event, int64_t *ret_id)
 {
 	char prev_hash[sizeof(event->prev_hash)];
 	int r;
 	if ((r = audit_last_hash(store, prev_hash, sizeof(prev_hash))) < 0 ||
-	    (r = jit_audit_event_seal(event, prev_hash)) < 0)
+	    (r = audit_seal(store, event, prev_hash)) < 0)
 		return r;
 	_cleanup_free_ char *details =
 	        event->details ? json_dumps(event->details, JSON_COMPACT) : strdup("{}");
@@ -1961,10 +2081,11 @@ column_equals(sqlite3_stmt *st, int column, const char *expected)
 
 /* Checks one row against the chain so far. Returns 0 when it links and its hash is right,
  * JIT_ERR_DENIED with an explanation when not, or another error when the row cannot be
- * read. `prev_hash` is the previous row's stored hash ("" before the first). */
+ * read. `prev_hash` is the previous row's stored hash ("" before the first); `key` is the
+ * chain's key, NULL for the unkeyed rule. */
 static int
-verify_row(sqlite3_stmt *st, int64_t expected_id, const char *prev_hash, char *detail,
-           size_t detail_size)
+verify_row(sqlite3_stmt *st, int64_t expected_id, const char *prev_hash,
+           const struct jit_secret *key, char *detail, size_t detail_size)
 {
 	int64_t id = sqlite3_column_int64(st, 0);
 	if (id != expected_id) {
@@ -1996,7 +2117,9 @@ verify_row(sqlite3_stmt *st, int64_t expected_id, const char *prev_hash, char *d
 	}
 	if (r < 0)
 		return r;
-	if ((r = jit_audit_event_seal(event, prev_hash)) < 0)
+	r = key ? jit_audit_event_seal_keyed(event, prev_hash, key)
+	        : jit_audit_event_seal(event, prev_hash);
+	if (r < 0)
 		return r;
 	if (!column_equals(st, 10, event->hash)) {
 		snprintf(detail, detail_size,
@@ -2025,20 +2148,16 @@ audit_sequence(struct jit_store *store, int64_t *ret_seq)
 	return 0;
 }
 
-int
-jit_store_audit_verify(struct jit_store *store, int64_t *ret_bad_id, size_t *ret_count,
-                       char *detail, size_t detail_size)
+/* Walks the chain on this connection (inside the caller's transaction, if any) by the rule
+ * of `key` (NULL: unkeyed). As jit_store_audit_verify. */
+static int
+audit_walk(struct jit_store *store, const struct jit_secret *key, int64_t *ret_bad_id,
+           size_t *ret_count, char *detail, size_t detail_size)
 {
-	store = use(store);
 	char prev_hash[65] = "";
 	int64_t expected_id = 1, bad_id = 0, seq = 0;
 	size_t count = 0;
-	bool opened = false;
-	int r, rc;
-	if ((r = read_begin(store, &opened)) < 0) {
-		snprintf(detail, detail_size, "reading the audit log: %s", jit_strerror(r));
-		return r;
-	}
+	int r = 0, rc;
 	{
 		/* One row at a time: memory stays bounded however long the log is. */
 		_cleanup_reset_ sqlite3_stmt *st = NULL;
@@ -2046,7 +2165,7 @@ jit_store_audit_verify(struct jit_store *store, int64_t *ret_bad_id, size_t *ret
 			goto out;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			count++;
-			r = verify_row(st, expected_id, prev_hash, detail, detail_size);
+			r = verify_row(st, expected_id, prev_hash, key, detail, detail_size);
 			if (r == JIT_ERR_DENIED) {
 				bad_id = sqlite3_column_int64(st, 0);
 				goto out;
@@ -2063,7 +2182,8 @@ jit_store_audit_verify(struct jit_store *store, int64_t *ret_bad_id, size_t *ret
 			goto out;
 		}
 	}
-	/* Rows removed from the end leave no gap; the sequence still counts them. */
+	/* Rows removed from the end leave no gap; the sequence still counts them (unless it was
+	 * edited too: the checkpoints outside the database catch that). */
 	if ((r = audit_sequence(store, &seq)) < 0)
 		goto out;
 	if (seq >= expected_id) {
@@ -2075,13 +2195,206 @@ jit_store_audit_verify(struct jit_store *store, int64_t *ret_bad_id, size_t *ret
 		r = JIT_ERR_DENIED;
 	}
 out:
-	read_end(store, opened);
-	if (r < 0 && r != JIT_ERR_DENIED && detail_size > 0 && !detail[0])
-		snprintf(detail, detail_size, "reading the audit log: %s", jit_strerror(r));
 	if (r == JIT_ERR_DENIED)
 		*ret_bad_id = bad_id;
 	*ret_count = count;
 	return r;
+}
+
+int
+jit_store_audit_verify(struct jit_store *store, int64_t *ret_bad_id, size_t *ret_count,
+                       char *detail, size_t detail_size)
+{
+	store = use(store);
+	const struct jit_secret *key = jit_audit_chain_key();
+	enum jit_audit_chain chain = JIT_AUDIT_CHAIN_UNKEYED;
+	bool opened = false, matches = false;
+	int r;
+	*ret_count = 0;
+	if ((r = read_begin(store, &opened)) < 0) {
+		snprintf(detail, detail_size, "reading the audit log: %s", jit_strerror(r));
+		return r;
+	}
+	r = audit_chain_read(store, key, &chain, &matches);
+	if (r == JIT_ERR_INVALID) {
+		snprintf(detail, detail_size,
+		         "the meta table names an unknown audit chain rule: it was altered");
+		*ret_bad_id = 0;
+		r = JIT_ERR_DENIED;
+	} else if (r == 0 && chain == JIT_AUDIT_CHAIN_KEYED && !matches) {
+		snprintf(detail, detail_size,
+		         key ? "the audit key is not the key this audit chain was made with (or "
+		               "the key id in the meta table was altered)"
+		             : "the audit chain is keyed and no audit key was given");
+		r = JIT_ERR_UNAUTHENTICATED;
+	} else if (r == 0) {
+		r = audit_walk(store, chain == JIT_AUDIT_CHAIN_KEYED ? key : NULL, ret_bad_id,
+		               ret_count, detail, detail_size);
+	}
+	read_end(store, opened);
+	if (r < 0 && r != JIT_ERR_DENIED && detail_size > 0 && !detail[0])
+		snprintf(detail, detail_size, "reading the audit log: %s", jit_strerror(r));
+	return r;
+}
+
+/* One batch of re-keyed hashes, computed before any row of it is rewritten (a statement
+ * never reads a table that is being changed under it). */
+struct rekey_row {
+	int64_t id;
+	char prev_hash[65];
+	char hash[65];
+};
+
+/* Computes the keyed hashes of up to REKEY_BATCH events after `after_id`, chaining from
+ * `prev_hash`. */
+static int
+rekey_read_batch(struct jit_store *store, const struct jit_secret *key, int64_t after_id,
+                 const char *prev_hash, struct rekey_row *rows, size_t *ret_n)
+{
+	_cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
+	size_t n = 0;
+	int r, rc;
+	rc = sqlite3_prepare_v2(store->db,
+	                        "SELECT " AUDIT_COLUMNS " FROM audit_events WHERE id > ?1 "
+	                        "ORDER BY id LIMIT ?2",
+	                        -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return map_error(rc);
+	if (sqlite3_bind_int64(st, 1, after_id) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, REKEY_BATCH) != SQLITE_OK)
+		return last_error(store);
+	while (n < REKEY_BATCH && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		_cleanup_(jit_audit_event_freep) struct jit_audit_event *event = NULL;
+		if ((r = read_event(st, &event)) < 0 ||
+		    (r = jit_audit_event_seal_keyed(event, n ? rows[n - 1].hash : prev_hash, key)) <
+		            0)
+			return r;
+		rows[n].id = event->id;
+		memcpy(rows[n].prev_hash, event->prev_hash, sizeof(rows[n].prev_hash));
+		memcpy(rows[n].hash, event->hash, sizeof(rows[n].hash));
+		n++;
+	}
+	if (n < REKEY_BATCH && rc != SQLITE_DONE)
+		return map_error(rc);
+	*ret_n = n;
+	return 0;
+}
+
+int
+jit_store_audit_rekey(struct jit_store *store, size_t *ret_count, int64_t *ret_bad_id, char *detail,
+                      size_t detail_size)
+{
+	const struct jit_secret *key = jit_audit_chain_key();
+	enum jit_audit_chain chain = JIT_AUDIT_CHAIN_UNKEYED;
+	char key_id[JIT_AUDIT_KEY_ID_SIZE], prev_hash[65] = "";
+	bool matches = false;
+	size_t checked = 0, count = 0;
+	int64_t after_id = 0;
+	int r;
+	if (!store->writing)
+		return JIT_ERR_INTERNAL;
+	if (!key)
+		return JIT_ERR_INVALID;
+	store = use(store);
+	if ((r = audit_chain_read(store, key, &chain, &matches)) < 0)
+		return r;
+	if (chain == JIT_AUDIT_CHAIN_KEYED)
+		return JIT_ERR_CONFLICT;
+	/* Never re-key what the old rule does not vouch for. */
+	if ((r = audit_walk(store, NULL, ret_bad_id, &checked, detail, detail_size)) < 0)
+		return r;
+	_cleanup_free_ struct rekey_row *rows = calloc(REKEY_BATCH, sizeof(*rows));
+	_cleanup_(stmt_finalizep) sqlite3_stmt *update = NULL;
+	if (!rows)
+		return -ENOMEM;
+	int rc = sqlite3_prepare_v2(
+	        store->db, "UPDATE audit_events SET prev_hash = ?1, hash = ?2 WHERE id = ?3", -1,
+	        &update, NULL);
+	if (rc != SQLITE_OK)
+		return map_error(rc);
+	for (;;) {
+		size_t n = 0;
+		if ((r = rekey_read_batch(store, key, after_id, prev_hash, rows, &n)) < 0)
+			return r;
+		for (size_t i = 0; i < n; i++) {
+			sqlite3_reset(update);
+			if (sqlite3_bind_text(update, 1, rows[i].prev_hash, -1, SQLITE_STATIC) !=
+			            SQLITE_OK ||
+			    sqlite3_bind_text(update, 2, rows[i].hash, -1, SQLITE_STATIC) !=
+			            SQLITE_OK ||
+			    sqlite3_bind_int64(update, 3, rows[i].id) != SQLITE_OK)
+				return last_error(store);
+			if ((r = step_done(update)) < 0)
+				return r;
+		}
+		count += n;
+		if (n < REKEY_BATCH)
+			break;
+		after_id = rows[n - 1].id;
+		memcpy(prev_hash, rows[n - 1].hash, sizeof(prev_hash));
+	}
+	if ((r = jit_audit_key_id(key, key_id)) < 0 ||
+	    (r = meta_write(store, META_AUDIT_CHAIN, AUDIT_CHAIN_KEYED_NAME)) < 0 ||
+	    (r = meta_write(store, META_AUDIT_KEY_ID, key_id)) < 0)
+		return r;
+	/* The next append reads the rule again, inside its own transaction. */
+	store->audit_seal = AUDIT_SEAL_UNKNOWN;
+	*ret_count = count;
+	return 0;
+}
+
+int
+jit_store_audit_hash_at(struct jit_store *store, int64_t id, char hash[65])
+{
+	store = use(store);
+	_cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(store->db, "SELECT hash FROM audit_events WHERE id = ?1", -1,
+	                            &st, NULL);
+	if (rc != SQLITE_OK)
+		return map_error(rc);
+	if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK)
+		return last_error(store);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return JIT_ERR_NOT_FOUND;
+	if (rc != SQLITE_ROW)
+		return map_error(rc);
+	return column_copy(st, 0, hash, 65);
+}
+
+int
+jit_store_audit_head(struct jit_store *store, int64_t *ret_count, int64_t *ret_last_id,
+                     char hash[65])
+{
+	store = use(store);
+	bool opened = false;
+	int64_t first = 0, last = 0;
+	int r, rc;
+	if ((r = read_begin(store, &opened)) < 0)
+		return r;
+	{
+		_cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
+		rc = sqlite3_prepare_v2(store->db,
+		                        "SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM "
+		                        "audit_events",
+		                        -1, &st, NULL);
+		if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			first = sqlite3_column_int64(st, 0);
+			last = sqlite3_column_int64(st, 1);
+			rc = SQLITE_OK;
+		}
+		if (rc != SQLITE_OK)
+			r = map_error(rc);
+	}
+	hash[0] = '\0';
+	if (r == 0 && last > 0)
+		r = jit_store_audit_hash_at(store, last, hash);
+	read_end(store, opened);
+	if (r < 0)
+		return r;
+	*ret_count = last > 0 ? last - first + 1 : 0;
+	*ret_last_id = last;
+	return 0;
 }
 
 /* ---- metadata ------------------------------------------------------------------------- */

@@ -682,7 +682,19 @@ test_init_writes_a_loadable_config(UNUSED_STATE)
 	assert_int_equal(r, 0);
 	jit_issuer_free(issuer);
 
-	/* Exactly the three files: no temporary file is left behind. */
+	/* The audit chain key and the checkpoint key, owner-only too. */
+	snprintf(file, sizeof(file), "%s/audit.key", dir);
+	assert_mode(file, 0600);
+	snprintf(file, sizeof(file), "%s/checkpoint.pem", dir);
+	assert_mode(file, 0600);
+	snprintf(expected, sizeof(expected), "%s/audit.key", dir);
+	assert_string_equal(c->audit_key_file, expected);
+	snprintf(expected, sizeof(expected), "%s/checkpoint.pem", dir);
+	assert_string_equal(c->checkpoint_key_file, expected);
+	snprintf(expected, sizeof(expected), "%s/audit-checkpoints", data);
+	assert_string_equal(c->audit_checkpoint_file, expected);
+
+	/* Exactly the five files: no temporary file is left behind. */
 	DIR *d = opendir(dir);
 	assert_non_null(d);
 	size_t entries = 0;
@@ -690,7 +702,7 @@ test_init_writes_a_loadable_config(UNUSED_STATE)
 		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
 			entries++;
 	closedir(d);
-	assert_int_equal(entries, 3);
+	assert_int_equal(entries, 5);
 }
 
 static void
