@@ -135,11 +135,15 @@ format-check:
 
 # Every C file compiled by clang (warnings are errors, as with gcc) under clang's static
 # analyzer, from scratch each time (only a compile is analyzed); any finding fails the check.
+# unix.Malloc is left out: clang 14's analyzer does not run __attribute__((cleanup)) handlers,
+# the project's ownership idiom, so it calls every early return a leak. Leaks, double frees
+# and uses after free are caught at run time instead by `make asan` (LeakSanitizer included).
 SCAN_BUILD := build-scan
 SCAN_TARGETS = all $(FUZZ_REPLAY_BIN) $(BENCH_BIN) $(SCAN_BUILD)/tests/failsync.so
 analyze:
 	@rm -rf $(SCAN_BUILD) && mkdir -p $(SCAN_BUILD)
-	@scan-build --status-bugs --use-cc=clang -o $(SCAN_BUILD)/report \
+	@scan-build --status-bugs --use-cc=clang -disable-checker unix.Malloc \
+		-o $(SCAN_BUILD)/report \
 		$(MAKE) --no-print-directory -j2 BUILD=$(SCAN_BUILD) \
 		$(patsubst $(BUILD)/%,$(SCAN_BUILD)/%,$(SCAN_TARGETS)) >$(SCAN_BUILD)/analyze.log 2>&1 \
 		|| { grep -E 'warning:|error:' $(SCAN_BUILD)/analyze.log; \

@@ -328,14 +328,13 @@ h_create(struct ctx *c)
 	int r = parse_body(c->w, c->req, false, fields, &body, &c->status);
 	if (r < 0)
 		return respond_status(c->res, &c->status);
-	if ((r = jit_json_get_string(body, "provider", true, JIT_MAX_PROVIDER, &spec.provider, e,
-	                             sizeof(e))) < 0 ||
-	    (r = jit_json_get_string(body, "role", true, JIT_MAX_ROLE, &spec.role, e, sizeof(e))) <
-	            0 ||
-	    (r = jit_json_get_string(body, "resource_scope", true, JIT_MAX_SCOPE,
-	                             &spec.resource_scope, e, sizeof(e))) < 0 ||
-	    (r = jit_json_get_string(body, "reason", true, JIT_MAX_REASON, &spec.reason, e,
-	                             sizeof(e))) < 0)
+	if (jit_json_get_string(body, "provider", true, JIT_MAX_PROVIDER, &spec.provider, e,
+	                        sizeof(e)) < 0 ||
+	    jit_json_get_string(body, "role", true, JIT_MAX_ROLE, &spec.role, e, sizeof(e)) < 0 ||
+	    jit_json_get_string(body, "resource_scope", true, JIT_MAX_SCOPE, &spec.resource_scope,
+	                        e, sizeof(e)) < 0 ||
+	    jit_json_get_string(body, "reason", true, JIT_MAX_REASON, &spec.reason, e, sizeof(e)) <
+	            0)
 		return respond_error(c->res, JIT_ERR_INVALID, e);
 	/* duration_seconds: a JSON integer, or (as proto JSON writes int64) a string of digits. */
 	json_t *d = json_object_get(body, "duration_seconds");
@@ -347,8 +346,8 @@ h_create(struct ctx *c)
 		if (!s[0] || *end || errno)
 			return respond_error(c->res, JIT_ERR_INVALID,
 			                     "field \"duration_seconds\" must be an integer");
-	} else if ((r = jit_json_get_int(body, "duration_seconds", true, &spec.duration_seconds, e,
-	                                 sizeof(e))) < 0) {
+	} else if (jit_json_get_int(body, "duration_seconds", true, &spec.duration_seconds, e,
+	                            sizeof(e)) < 0) {
 		return respond_error(c->res, JIT_ERR_INVALID, e);
 	}
 	if ((r = jit_json_get_bool(body, "break_glass", false, &spec.break_glass, e, sizeof(e))) <
@@ -550,10 +549,8 @@ h_policy_apply(struct ctx *c)
 	if (parse_body(c->w, c->req, false, fields, &body, &c->status) < 0 ||
 	    body_policy_type(body, true, &policy->type, &c->status) < 0)
 		return respond_status(c->res, &c->status);
-	if ((r = jit_json_get_string(body, "name", true, JIT_MAX_POLICY_NAME, &name, e,
-	                             sizeof(e))) < 0 ||
-	    (r = jit_json_get_string(body, "rego", true, JIT_MAX_POLICY_REGO, &rego, e,
-	                             sizeof(e))) < 0 ||
+	if (jit_json_get_string(body, "name", true, JIT_MAX_POLICY_NAME, &name, e, sizeof(e)) < 0 ||
+	    jit_json_get_string(body, "rego", true, JIT_MAX_POLICY_REGO, &rego, e, sizeof(e)) < 0 ||
 	    ((r = jit_json_get_string(body, "description", false, JIT_MAX_POLICY_DESCRIPTION,
 	                              &description, e, sizeof(e))) < 0 &&
 	     r != JIT_ERR_NOT_FOUND) ||

@@ -434,7 +434,7 @@ static int
 trim_partial_line(int fd)
 {
 	struct stat st;
-	char buf[2 * READ_LINE_MAX];
+	char buf[2 * READ_LINE_MAX] = "";
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (st.st_size == 0)
@@ -548,7 +548,7 @@ jit_checkpoint_read_last(const char *path, const struct jit_checkpoint_key *key,
                          struct jit_checkpoint *ret_cp, char *error, size_t error_size)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	char buf[2 * READ_LINE_MAX];
+	char buf[2 * READ_LINE_MAX] = "";
 	struct stat st;
 	int r;
 	if (fd < 0 && errno == ENOENT)

@@ -79,12 +79,20 @@ struct loader {
 
 /* "FILE:LINE: key.path: message" (LINE omitted when 0, key path when NULL). Returns
  * JIT_ERR_INVALID. */
-static int fail(struct loader *l, int line, const char *key, const char *fmt, ...) JIT_PRINTF(4, 5);
-static int
-fail(struct loader *l, int line, const char *key, const char *fmt, ...)
+static void fail_message(struct loader *l, int line, const char *key, const char *fmt, ...)
+        JIT_PRINTF(4, 5);
+/* Records "<file>:<line>: <key>: <message>" and evaluates to JIT_ERR_INVALID (a macro, so
+ * that each caller's reader sees the failure). */
+#define fail(l, line, key, ...)                                \
+	({                                                     \
+		fail_message((l), (line), (key), __VA_ARGS__); \
+		JIT_ERR_INVALID;                               \
+	})
+static void
+fail_message(struct loader *l, int line, const char *key, const char *fmt, ...)
 {
 	if (!l->error || !l->error_size)
-		return JIT_ERR_INVALID;
+		return;
 	char message[512];
 	va_list ap;
 	va_start(ap, fmt);
@@ -95,7 +103,6 @@ fail(struct loader *l, int line, const char *key, const char *fmt, ...)
 		snprintf(where, sizeof(where), ":%d", line);
 	snprintf(l->error, l->error_size, "%s%s: %s%s%s", l->file, where, key ? key : "",
 	         key ? ": " : "", message);
-	return JIT_ERR_INVALID;
 }
 
 static void

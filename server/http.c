@@ -237,9 +237,11 @@ job_request_gone(void *p)
 static void
 on_answers(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
-	while (!h2o_linklist_is_empty(messages)) {
-		struct job *job = H2O_STRUCT_FROM_MEMBER(struct job, message.link, messages->next);
-		h2o_linklist_unlink(&job->message.link);
+	/* h2o's lists are circular: a node without neighbours would be a broken list. */
+	for (h2o_linklist_t *link = messages->next;
+	     link && link != messages && link->next && link->prev; link = messages->next) {
+		struct job *job = H2O_STRUCT_FROM_MEMBER(struct job, message.link, link);
+		h2o_linklist_unlink(link);
 		if (job->req)
 			send_response(job->req, &job->response);
 		job_unref(job);

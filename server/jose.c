@@ -24,13 +24,6 @@ jit_set_error(char *error, size_t error_size, const char *fmt, ...)
 }
 
 int
-jit_deny(char *error, size_t error_size, const char *reason)
-{
-	jit_set_error(error, error_size, "%s", reason);
-	return JIT_ERR_DENIED;
-}
-
-int
 jit_jwt_claim_time(const json_t *claims, const char *name, int64_t *ret_seconds)
 {
 	const json_t *v = json_object_get(claims, name);

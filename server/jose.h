@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "lib/common/errors.h"
 #include "lib/common/macro.h"
 
 /* A NumericDate claim is at most this many seconds (year 2255): nanoseconds fit in int64. */
@@ -23,8 +24,14 @@
 
 /* Formats into error (when not NULL and error_size > 0). */
 void jit_set_error(char *error, size_t error_size, const char *fmt, ...) JIT_PRINTF(3, 4);
-/* A refusal: sets the short reason and returns JIT_ERR_DENIED. */
-int jit_deny(char *error, size_t error_size, const char *reason);
+/* A refusal: sets the short reason and returns JIT_ERR_DENIED (inline, so that a reader of
+ * the caller alone sees the failure). */
+static inline int
+jit_deny(char *error, size_t error_size, const char *reason)
+{
+	jit_set_error(error, error_size, "%s", reason);
+	return JIT_ERR_DENIED;
+}
 
 /* Reads the NumericDate claim `name` in whole seconds (an integer, or a real that is cut):
  * 0, JIT_ERR_NOT_FOUND when absent, JIT_ERR_INVALID when not a date in 0..MAX. */

@@ -129,7 +129,7 @@ audit_rekey(struct jit_store *store)
 	int64_t bad = 0, started = jit_now_monotonic_ns();
 	size_t count = 0;
 	int r;
-	if (!event || (r = jit_audit_key_id(jit_audit_chain_key(), key_id)) < 0)
+	if (!event || jit_audit_key_id(jit_audit_chain_key(), key_id) < 0)
 		return -ENOMEM;
 	if ((r = jit_store_begin(store)) < 0) {
 		fprintf(stderr, "jitsudod: re-keying the audit log: %s\n", jit_strerror(r));
@@ -388,7 +388,7 @@ cmd_serve(const char *config_path)
 		goto out;
 	audit.interval_seconds = server.config->audit_checkpoint_interval_seconds;
 	size_t loaded = 0;
-	if ((r = jit_wf_load_default_policies(&worker, &status)) < 0)
+	if (jit_wf_load_default_policies(&worker, &status) < 0)
 		fprintf(stderr, "jitsudod: warning: %s (starting without them)\n", status.message);
 	if ((r = jit_wf_policy_reload(&worker, NULL, &loaded, &status)) < 0) {
 		fprintf(stderr, "jitsudod: policies: %s\n", status.message);
@@ -626,7 +626,7 @@ verify_audit(const struct jit_config *config, const struct jit_checkpoint_key *c
 		file_size = (uint64_t)st.st_size;
 	/* One read snapshot for the chain and the checkpoints (the server may be running). */
 	jit_store_set_snapshot_reuse(store, true);
-	if ((r = jit_store_audit_chain(store, &chain, &matches)) < 0)
+	if (jit_store_audit_chain(store, &chain, &matches) < 0)
 		chain = JIT_AUDIT_CHAIN_KEYED; /* an unknown rule: verify explains it below */
 	r = jit_store_audit_verify(store, &bad, &checked, detail, sizeof(detail));
 	if (r == JIT_ERR_DENIED) {

@@ -29,8 +29,16 @@ struct jit_status {
 	char message[512];
 };
 
-/* Sets the status and returns `code` (negative), for `return jit_status_set(...)`. */
-int jit_status_set(struct jit_status *status, int code, const char *fmt, ...) JIT_PRINTF(3, 4);
+/* Sets the status (when not NULL) and evaluates to `code` (negative), for
+ * `return jit_status_set(...)`. A macro, so that a reader of the caller alone (clang's
+ * analyzer among them) sees which code comes back. */
+void jit_status_format(struct jit_status *status, int code, const char *fmt, ...) JIT_PRINTF(3, 4);
+#define jit_status_set(status, code, ...)                               \
+	({                                                              \
+		int _status_code = (code);                              \
+		jit_status_format((status), _status_code, __VA_ARGS__); \
+		_status_code;                                           \
+	})
 
 struct jit_sweeper;
 

@@ -828,8 +828,8 @@ writer_open(struct writer_lock *w)
 	char error[256];
 	struct jit_store *shared = NULL;
 	int r = jit_store_open_sqlite(w->path, w->busy_timeout_ms, &shared, error, sizeof(error));
-	if (r < 0)
-		return r;
+	if (r < 0 || !shared)
+		return r < 0 ? r : JIT_ERR_INTERNAL;
 	/* The connection is part of the lock: it holds no reference to it. */
 	pthread_mutex_lock(&writer_registry_lock);
 	w->refs--;

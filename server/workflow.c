@@ -25,8 +25,8 @@
 #define SCAN_ROWS_MAX 2000
 #define SCAN_CHECKS_MAX 256
 
-int
-jit_status_set(struct jit_status *status, int code, const char *fmt, ...)
+void
+jit_status_format(struct jit_status *status, int code, const char *fmt, ...)
 {
 	if (status) {
 		va_list ap;
@@ -35,7 +35,6 @@ jit_status_set(struct jit_status *status, int code, const char *fmt, ...)
 		vsnprintf(status->message, sizeof(status->message), fmt, ap);
 		va_end(ap);
 	}
-	return code;
 }
 
 bool
@@ -555,7 +554,7 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 		granted = r == 0;
 	}
 
-	if ((r = begin(w, status)) < 0)
+	if (begin(w, status) < 0)
 		goto undo;
 	struct jit_approval approval = { 0 };
 	if (granted) {
@@ -591,7 +590,7 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 	jit_sweeper_kick(w->server->sweeper,
 	                 granted ? request->expires_at : request->pending_expires_at);
 	/* The answer is what was just committed; no need to read it back. */
-	if (granted && (r = remember_approval(request, &approval)) < 0)
+	if (granted && remember_approval(request, &approval) < 0)
 		return reload(w, request->id, ret_request, status);
 	*ret_request = TAKE_PTR(request);
 	return 0;
@@ -779,7 +778,7 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 		                         .comment = (char *)comment,
 		                         .approved_at = now };
 	_cleanup_(jit_request_freep) struct jit_request *current = NULL;
-	if ((r = begin(w, status)) < 0)
+	if (begin(w, status) < 0)
 		goto undo;
 	/* The decision was made on what we read before; make sure it still holds. */
 	if ((r = jit_store_request_get(w->store, id, &current)) < 0)
@@ -1004,12 +1003,11 @@ jit_wf_credentials(struct jit_worker *w, const struct jit_caller *caller, const 
 		goto fail;
 
 	const struct jit_secret *key = w->server->seal_key;
-	if ((r = jit_unseal(key->bytes, key->length, sealed, sealed_len, id, strlen(id), &plain)) <
-	    0)
+	if (jit_unseal(key->bytes, key->length, sealed, sealed_len, id, strlen(id), &plain) < 0)
 		return jit_status_set(status, JIT_ERR_INTERNAL,
 		                      "the stored credentials of %s cannot be opened", id);
 	struct jit_grant grant = { 0 };
-	if ((r = jit_grant_deserialize((const char *)plain->bytes, plain->length, &grant)) < 0)
+	if (jit_grant_deserialize((const char *)plain->bytes, plain->length, &grant) < 0)
 		return jit_status_set(status, JIT_ERR_INTERNAL,
 		                      "the stored credentials of %s are malformed", id);
 	snprintf(grant.request_id, sizeof(grant.request_id), "%s", id);
