@@ -960,6 +960,19 @@ writer_release(struct jit_store *store, bool may_defer)
 	pthread_mutex_unlock(&w->mutex);
 }
 
+/* The batch's transaction is gone although it was never ended: SQLite rolled it back itself
+ * (after an I/O error, a full disk, lack of memory). Changes already reported committed to
+ * their deferred callers went with it: their syncs fail from now on and no write is taken
+ * until the process restarts, as after a failed batch commit. With `w->mutex` held. */
+static int
+batch_lost(struct writer_lock *w)
+{
+	w->batch_open = false;
+	w->batch_ops = 0;
+	set_committed(w, 0, true);
+	return JIT_ERR_UNAVAILABLE;
+}
+
 int
 jit_store_begin(struct jit_store *store)
 {
@@ -974,6 +987,8 @@ jit_store_begin(struct jit_store *store)
 		r = JIT_ERR_UNAVAILABLE;
 	else if (!w->shared)
 		r = writer_open(w);
+	else if (w->batch_open && sqlite3_get_autocommit(w->shared->db))
+		r = batch_lost(w);
 	if (r == 0 && !w->batch_open && (r = run(w->shared, ST_BEGIN_WRITE)) == 0) {
 		w->batch_open = true;
 		w->batch_ops = 0;
@@ -1067,6 +1082,14 @@ jit_store_commit(struct jit_store *store)
 	if (r < 0 && !sqlite3_get_autocommit(w->shared->db)) {
 		(void)run(w->shared, ST_ROLLBACK_TO);
 		(void)run(w->shared, ST_RELEASE);
+	}
+	/* Releasing a savepoint inside the batch leaves the batch open; if it is not, the
+	 * savepoint was the whole transaction and the batch before it was lost. */
+	if (w->batch_open && sqlite3_get_autocommit(w->shared->db)) {
+		(void)batch_lost(w);
+		store->writing = false;
+		pthread_mutex_unlock(&w->mutex);
+		return JIT_ERR_UNAVAILABLE;
 	}
 	uint64_t seq = 0;
 	if (r == 0) {
