@@ -380,7 +380,7 @@ check_driver(const char *value)
 	if (strcmp(value, "sqlite") == 0)
 		return NULL;
 	if (strcmp(value, "postgres") == 0 || strcmp(value, "postgresql") == 0)
-		return "postgres is not supported by this build yet (use sqlite)";
+		return "postgres is not in this version of jitsudod (use sqlite)";
 	return "unknown driver (use sqlite)";
 }
 
@@ -914,7 +914,7 @@ apply_option(struct loader *l, const struct option *o, const struct node *key_no
 		remember_line(l, field, value->line);
 		return 0;
 	case OPTION_UNSUPPORTED:
-		return fail(l, key_node->line, key, "not supported by this build yet");
+		return fail(l, key_node->line, key, "not in this version of jitsudod");
 	case OPTION_LIST:
 		if ((r = apply_list(l, o, value, field, key)) < 0)
 			return r;
@@ -1592,7 +1592,7 @@ init_text(const char *data_dir, const char *key_dir, const char *http_addr, cons
 	      "\n"
 	      "providers:\n"
 	      "  # The mock provider serves aws, gcp, azure and kubernetes with fake credentials,\n"
-	      "  # for trying jitsudo out. Real providers come in later versions.\n"
+	      "  # for trying jitsudo out; it is the only provider of this version.\n"
 	      "  mock:\n"
 	      "    enabled: true\n"
 	      "\n"

@@ -394,7 +394,7 @@ static const struct {
 	{ "server:\n  tls:\n\n    key_file: /a.key\n",
 	  "4: server.tls.key_file: TLS needs both cert_file and key_file" },
 	{ "database:\n  driver: postgres\n",
-	  "2: database.driver: \"postgres\": postgres is not supported by this build yet (use "
+	  "2: database.driver: \"postgres\": postgres is not in this version of jitsudod (use "
 	  "sqlite)" },
 	{ "database:\n  driver: mysql\n",
 	  "2: database.driver: \"mysql\": unknown driver (use sqlite)" },
@@ -454,9 +454,9 @@ static const struct {
 	  "3: workflow.revoke_retry_max: revoke_retry_initial (600000ms) is longer than "
 	  "revoke_retry_max (60000ms)" },
 	{ "providers:\n  aws:\n    region: eu-west-1\n",
-	  "2: providers.aws: not supported by this build yet" },
+	  "2: providers.aws: not in this version of jitsudod" },
 	{ "providers:\n  kubernetes: {}\n",
-	  "2: providers.kubernetes: not supported by this build yet" },
+	  "2: providers.kubernetes: not in this version of jitsudod" },
 	{ "providers:\n  oracle: {}\n", "2: providers.oracle: unknown key" },
 	{ "providers:\n  mock:\n    fail_revocations: 1000001\n",
 	  "3: providers.mock.fail_revocations: 1000001 is out of range (0 to 1000000)" },
