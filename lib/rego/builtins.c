@@ -185,23 +185,23 @@ rego_builtin_lookup(const char *name, size_t len, bool v1)
 	return NULL;
 }
 
-int
-rego_builtin_error(struct rego_builtin_ctx *ctx, enum rego_error_kind kind, const char *fmt, ...)
+void
+rego_builtin_set_error(struct rego_builtin_ctx *ctx, enum rego_error_kind kind, const char *fmt,
+                       ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(ctx->error_message, sizeof(ctx->error_message), fmt, ap);
 	va_end(ap);
 	ctx->error_kind = kind;
-	return JIT_ERR_INVALID;
 }
 
-int
-rego_builtin_type_error(struct rego_builtin_ctx *ctx, int pos, const char *want,
-                        const struct rego_value *got)
+void
+rego_builtin_set_type_error(struct rego_builtin_ctx *ctx, int pos, const char *want,
+                            const struct rego_value *got)
 {
-	return rego_builtin_error(ctx, REGO_ERR_TYPE, "operand %d must be %s but got %s", pos, want,
-	                          rego_type_name(got));
+	rego_builtin_set_error(ctx, REGO_ERR_TYPE, "operand %d must be %s but got %s", pos, want,
+	                       rego_type_name(got));
 }
 
 uint32_t

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "lib/common/errors.h"
 #include "lib/rego/value.h"
 
 /* Returned (positive) by a built-in whose result is undefined without an error. */
@@ -37,16 +38,30 @@ struct rego_builtin_ctx {
 	char error_message[384];
 };
 
-/* Records an error for the current call and returns a negative code to propagate:
- *   return rego_builtin_error(ctx, REGO_ERR_TYPE, "operand 1 must be string but got %s", ...);
- * The message is prefixed with "<name>: " by the evaluator, as OPA prints it. */
-int rego_builtin_error(struct rego_builtin_ctx *ctx, enum rego_error_kind kind, const char *fmt,
-                       ...) __attribute__((format(printf, 3, 4)));
+/* Records an error for the current call in ctx (kind and message). Prefer rego_builtin_error. */
+void rego_builtin_set_error(struct rego_builtin_ctx *ctx, enum rego_error_kind kind,
+                            const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Shorthand for the standard operand type error:
- *   "operand <pos> must be <want> but got <type of got>". pos is 1-based. */
-int rego_builtin_type_error(struct rego_builtin_ctx *ctx, int pos, const char *want,
-                            const struct rego_value *got);
+/* Records an error for the current call and evaluates to JIT_ERR_INVALID, to propagate:
+ *   return rego_builtin_error(ctx, REGO_ERR_TYPE, "operand 1 must be string but got %s", ...);
+ * The message is prefixed with "<name>: " by the evaluator, as OPA prints it. A macro, so that
+ * callers (and the static analyzer) see that the code is always negative. */
+#define rego_builtin_error(ctx, kind, ...) \
+	(rego_builtin_set_error((ctx), (kind), __VA_ARGS__), JIT_ERR_INVALID)
+
+/* Records the standard operand type error,
+ *   "operand <pos> must be <want> but got <type of got>" (pos is 1-based). */
+void rego_builtin_set_type_error(struct rego_builtin_ctx *ctx, int pos, const char *want,
+                                 const struct rego_value *got);
+
+/* rego_builtin_set_type_error, then JIT_ERR_INVALID to propagate. */
+static inline int
+rego_builtin_type_error(struct rego_builtin_ctx *ctx, int pos, const char *want,
+                        const struct rego_value *got)
+{
+	rego_builtin_set_type_error(ctx, pos, want, got);
+	return JIT_ERR_INVALID;
+}
 
 /* A built-in function. `args` holds exactly `arity` evaluated values. On success sets *ret and
  * returns 0; returns REGO_UNDEFINED for no result; or a negative code from rego_builtin_error. */

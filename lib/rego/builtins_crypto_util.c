@@ -12,12 +12,6 @@
 #include "lib/common/errors.h"
 #include "lib/rego/builtins_crypto_util.h"
 
-int
-rego_crypto_oom(struct rego_builtin_ctx *ctx)
-{
-	return rego_builtin_error(ctx, REGO_ERR_INTERNAL, "out of memory");
-}
-
 /* ---- base64 ------------------------------------------------------------------------------ */
 
 static int

@@ -21,7 +21,11 @@ JIT_DEFINE_CLEANUP(EVP_PKEY_CTX *, EVP_PKEY_CTX_free)
 JIT_DEFINE_CLEANUP(BIGNUM *, BN_free)
 
 /* Reports "out of memory" for the current call; returns the negative code to propagate. */
-int rego_crypto_oom(struct rego_builtin_ctx *ctx);
+static inline int
+rego_crypto_oom(struct rego_builtin_ctx *ctx)
+{
+	return rego_builtin_error(ctx, REGO_ERR_INTERNAL, "out of memory");
+}
 
 /* Decodes base64 the way Go does: `url` picks the URL-safe alphabet, `padded` whether '=' padding
  * is required (Go's StdEncoding/URLEncoding) or refused (Raw*Encoding). CR and LF are skipped.

@@ -19,12 +19,6 @@
 /* A left shift may not make a number longer than this many bits (about 4096 digits). */
 #define SHIFT_MAX_BITS 13600
 
-int
-rego_arith_nomem(struct rego_builtin_ctx *ctx)
-{
-	return rego_builtin_error(ctx, REGO_ERR_INTERNAL, "out of memory");
-}
-
 static int
 number_too_large(struct rego_builtin_ctx *ctx)
 {
@@ -414,7 +408,7 @@ unary_number_operator(struct rego_builtin_ctx *ctx, enum unary_op op,
 		*ret = big;
 		return 0;
 	}
-	long double x = rego_number_long_double(v), r = x;
+	long double x = rego_number_long_double(v), r;
 	switch (op) {
 	case UNARY_ABS:
 		r = fabsl(x);
@@ -428,6 +422,9 @@ unary_number_operator(struct rego_builtin_ctx *ctx, enum unary_op op,
 		break;
 	case UNARY_FLOOR:
 		r = floorl(x);
+		break;
+	default:
+		r = x;
 		break;
 	}
 	return rego_number_from_long_double(ctx, r, ret);

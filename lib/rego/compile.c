@@ -44,8 +44,16 @@ struct compiler {
 	uint32_t slot_names_capacity;
 };
 
-static int
-compile_error(struct compiler *c, struct rego_loc loc, const char *fmt, ...)
+static void record_compile_error(struct compiler *c, struct rego_loc loc, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* Records the first compile error; compile_error() also evaluates to JIT_ERR_INVALID, to
+ * return. A macro, so that the static analyzer, which does not follow calls into variadic
+ * functions, sees that the code is negative. */
+#define compile_error(c, loc, ...) (record_compile_error((c), (loc), __VA_ARGS__), JIT_ERR_INVALID)
+
+static void
+record_compile_error(struct compiler *c, struct rego_loc loc, const char *fmt, ...)
 {
 	if (c->error && c->error->code == JIT_REGO_OK) {
 		char msg[384];
@@ -62,7 +70,6 @@ compile_error(struct compiler *c, struct rego_loc loc, const char *fmt, ...)
 		         "%s:%u:%u: rego_compile_error: %s", name ? name : "", loc.line, loc.column,
 		         msg);
 	}
-	return JIT_ERR_INVALID;
 }
 
 static int
@@ -1758,7 +1765,7 @@ compile_body(struct compiler *c, const struct rego_body *body, struct cbody **re
 	if (!b->exprs)
 		return out_of_memory(c);
 	for (uint32_t i = 0; i < body->length; i++) {
-		struct cexpr *x;
+		struct cexpr *x = NULL;
 		if (++c->expr_count > REGO_MAX_RULE_EXPRS || c->next_slot > REGO_MAX_SLOTS)
 			return compile_error(
 			        c, body->exprs[i]->loc,

@@ -67,9 +67,19 @@ vk_call(struct rego_eval *ev, const struct vcont *k, const struct rego_value *v)
 
 /* ---- errors ---------------------------------------------------------------------------- */
 
-static int
-eval_error(struct rego_eval *ev, enum jit_rego_error_code code, struct rego_loc loc,
-           const char *fmt, ...)
+static void record_eval_error(struct rego_eval *ev, enum jit_rego_error_code code,
+                              struct rego_loc loc, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+/* Records the first evaluation error; eval_error() also evaluates to JIT_ERR_INVALID, to
+ * return. A macro, so that the static analyzer, which does not follow calls into variadic
+ * functions, sees that the code is negative. */
+#define eval_error(ev, code, loc, ...) \
+	(record_eval_error((ev), (code), (loc), __VA_ARGS__), JIT_ERR_INVALID)
+
+static void
+record_eval_error(struct rego_eval *ev, enum jit_rego_error_code code, struct rego_loc loc,
+                  const char *fmt, ...)
 {
 	if (ev->error_code == JIT_REGO_OK) {
 		char msg[400];
@@ -87,7 +97,6 @@ eval_error(struct rego_eval *ev, enum jit_rego_error_code code, struct rego_loc 
 			snprintf(ev->error_message, sizeof(ev->error_message), "%s: %s",
 			         jit_rego_error_code_name(code), msg);
 	}
-	return JIT_ERR_INVALID;
 }
 
 static int
@@ -743,6 +752,10 @@ static int
 build_object(struct rego_eval *ev, const struct rule_ctx *rc, const struct rego_value **entries,
              const bool *multi, uint32_t n, uint32_t depth, const struct rego_value **ret)
 {
+	/* The entries come from evaluated clauses, so rc->rule (the last one) is set. */
+	if (!rc->rule)
+		return eval_error(ev, JIT_REGO_INTERNAL_ERROR, (struct rego_loc){ 0 },
+		                  "object entries without a rule");
 	/* Leaves at this depth: one value (all equal) or set elements. */
 	bool has_leaf = false, has_deeper = false, leaf_multi = false;
 	for (uint32_t i = 0; i < n; i++) {

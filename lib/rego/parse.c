@@ -83,11 +83,16 @@ struct parser {
 	struct rego_loc base; /* offset for sub-parsers (templates) */
 };
 
-static int fail(struct parser *p, struct rego_loc loc, const char *fmt, ...)
+static void record_failure(struct parser *p, struct rego_loc loc, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
-static int
-fail(struct parser *p, struct rego_loc loc, const char *fmt, ...)
+/* Records the first parse error; fail() also evaluates to JIT_ERR_INVALID, to return. A macro,
+ * so that the static analyzer, which does not follow calls into variadic functions, sees that
+ * the code is negative. */
+#define fail(p, loc, ...) (record_failure((p), (loc), __VA_ARGS__), JIT_ERR_INVALID)
+
+static void
+record_failure(struct parser *p, struct rego_loc loc, const char *fmt, ...)
 {
 	if (!p->failed) {
 		va_list ap;
@@ -97,7 +102,6 @@ fail(struct parser *p, struct rego_loc loc, const char *fmt, ...)
 		p->err->loc = loc;
 		p->failed = true;
 	}
-	return JIT_ERR_INVALID;
 }
 
 /* A position to come back to when a tentative parse fails (for the few places where Rego
@@ -168,7 +172,7 @@ unescape(struct parser *p, const char *s, size_t n, struct rego_loc loc)
 			continue;
 		}
 		if (++i >= n) {
-			fail(p, loc, "non-terminated string");
+			record_failure(p, loc, "non-terminated string");
 			return NULL;
 		}
 		switch (s[i]) {
@@ -196,13 +200,13 @@ unescape(struct parser *p, const char *s, size_t n, struct rego_loc loc)
 			/* \uXXXX, and a surrogate pair written as two escapes. */
 			uint32_t cp = 0;
 			if (i + 4 >= n) {
-				fail(p, loc, "invalid unicode escape in string");
+				record_failure(p, loc, "invalid unicode escape in string");
 				return NULL;
 			}
 			for (int k = 1; k <= 4; k++) {
 				int h = jit_hex_digit(s[i + k]);
 				if (h < 0) {
-					fail(p, loc, "invalid unicode escape in string");
+					record_failure(p, loc, "invalid unicode escape in string");
 					return NULL;
 				}
 				cp = cp * 16 + (uint32_t)h;
@@ -228,7 +232,7 @@ unescape(struct parser *p, const char *s, size_t n, struct rego_loc loc)
 			break;
 		}
 		default:
-			fail(p, loc, "invalid escape sequence \\%c in string", s[i]);
+			record_failure(p, loc, "invalid escape sequence \\%c in string", s[i]);
 			return NULL;
 		}
 	}
@@ -1580,7 +1584,9 @@ parse_logic_and(struct parser *p, struct rego_expr **ret)
 {
 	struct rego_expr *lhs;
 	int r = parse_logic_unit(p, &lhs);
-	while (r == 0 && p->kw_and && tok_is(peek(p), "and")) {
+	if (r < 0)
+		return r;
+	while (p->kw_and && tok_is(peek(p), "and")) {
 		const struct tok *t = next(p);
 		struct rego_expr *rhs, *e;
 		if ((r = parse_logic_unit(p, &rhs)) < 0)
@@ -1592,7 +1598,7 @@ parse_logic_and(struct parser *p, struct rego_expr **ret)
 		lhs = e;
 	}
 	*ret = lhs;
-	return r;
+	return 0;
 }
 
 static int
@@ -1600,7 +1606,9 @@ parse_logic_or(struct parser *p, struct rego_expr **ret)
 {
 	struct rego_expr *lhs;
 	int r = parse_logic_and(p, &lhs);
-	while (r == 0 && p->kw_or && tok_is(peek(p), "or")) {
+	if (r < 0)
+		return r;
+	while (p->kw_or && tok_is(peek(p), "or")) {
 		const struct tok *t = next(p);
 		struct rego_expr *rhs, *e;
 		if ((r = parse_logic_and(p, &rhs)) < 0)
@@ -1612,7 +1620,7 @@ parse_logic_or(struct parser *p, struct rego_expr **ret)
 		lhs = e;
 	}
 	*ret = lhs;
-	return r;
+	return 0;
 }
 
 static int
@@ -2112,8 +2120,9 @@ parse_sub_term(struct parser *outer, const char *text, size_t len, struct rego_l
 	p.base = loc;
 	p.depth = outer->depth;
 	int r = lex(&p);
-	if (r == 0)
-		r = parse_in(&p, ret);
+	if (r < 0)
+		return r;
+	r = parse_in(&p, ret);
 	if (r == 0 && keyword_here(&p, "with")) {
 		/* {term with ... as ...}: evaluated as [v | v := term with ...][0], so the
 		 * modifiers apply to the term alone and an undefined term stays undefined. */

@@ -52,11 +52,23 @@ jit_rego_error_code_name(enum jit_rego_error_code code)
 	return "unknown_error";
 }
 
-static int set_error(struct jit_rego_error *error, enum jit_rego_error_code code, const char *fmt,
-                     ...) __attribute__((format(printf, 3, 4)));
+static void record_error(struct jit_rego_error *error, enum jit_rego_error_code code,
+                         const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static int
-set_error(struct jit_rego_error *error, enum jit_rego_error_code code, const char *fmt, ...)
+/* The negative code to return for an error of kind `code`. */
+static inline int
+error_result(enum jit_rego_error_code code)
+{
+	return code == JIT_REGO_INTERNAL_ERROR ? -ENOMEM : JIT_ERR_INVALID;
+}
+
+/* Records the error in *error (when there is one); set_error() also evaluates to the negative
+ * code to return. A macro, so that the static analyzer, which does not follow calls into
+ * variadic functions, sees that the code is negative. */
+#define set_error(error, code, ...) (record_error((error), (code), __VA_ARGS__), error_result(code))
+
+static void
+record_error(struct jit_rego_error *error, enum jit_rego_error_code code, const char *fmt, ...)
 {
 	if (error) {
 		va_list ap;
@@ -66,7 +78,6 @@ set_error(struct jit_rego_error *error, enum jit_rego_error_code code, const cha
 		vsnprintf(error->message, sizeof(error->message), fmt, ap);
 		va_end(ap);
 	}
-	return code == JIT_REGO_INTERNAL_ERROR ? -ENOMEM : JIT_ERR_INVALID;
 }
 
 static void
