@@ -174,7 +174,7 @@ sign_req(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
 		        unsigned_payload && unsigned_payload->u.boolean ? "UNSIGNED-PAYLOAD" : NULL,
 	};
 	struct jit_sigv4_result res;
-	if ((r = jit_sigv4_sign(&sreq, &params, &res)) < 0)
+	if (jit_sigv4_sign(&sreq, &params, &res) < 0)
 		return rego_builtin_error(ctx, REGO_ERR_BUILTIN, "cannot sign the request");
 
 	/* OPA's form of the Authorization header: no spaces after the commas. */

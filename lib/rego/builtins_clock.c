@@ -319,8 +319,9 @@ posix_time(const char *s, int32_t *ret)
 		sign = *s++ == '-' ? -1 : 1;
 	int32_t parts[3] = { 0, 0, 0 };
 	for (int i = 0; i < 3; i++) {
+		/* hh[:mm[:ss]]: a colon must be followed by digits (Go's tzset refuses "5:" too). */
 		if (*s < '0' || *s > '9')
-			return i ? s : NULL;
+			return NULL;
 		while (*s >= '0' && *s <= '9')
 			parts[i] = parts[i] * 10 + (*s++ - '0');
 		if (*s != ':')
@@ -372,7 +373,7 @@ zone_parse_footer(struct zone *z, const char *s)
 		z->rule_dst = -off;
 	}
 	if (*s++ != ',' || !(s = posix_rule(s, &z->start)) || *s++ != ',' ||
-	    !(s = posix_rule(s, &z->end)))
+	    !posix_rule(s, &z->end))
 		return;
 	z->has_rule = true;
 }

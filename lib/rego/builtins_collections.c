@@ -608,6 +608,9 @@ path_node_append(struct rego_arena *arena, struct path_node *node, const struct 
 		node->children = p;
 		node->capacity = capacity;
 	}
+	/* A node with room has its children allocated; one that has not is refused. */
+	if (!node->children)
+		return NULL;
 	struct path_node *child = &node->children[node->length++];
 	memset(child, 0, sizeof(*child));
 	child->key = key;

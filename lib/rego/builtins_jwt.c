@@ -202,7 +202,7 @@ jwk_ec_key(struct rego_arena *arena, const struct rego_value *jwk, EVP_PKEY **re
 	int r = jwk_bytes(arena, jwk, "x", &x, &xl);
 	if (r == 0)
 		r = jwk_bytes(arena, jwk, "y", &y, &yl);
-	if (r < 0)
+	if (r != 0)
 		return r == -ENOMEM ? r : JIT_ERR_INVALID;
 	if (xl > width || yl > width)
 		return JIT_ERR_INVALID;
@@ -279,9 +279,13 @@ jwk_key(struct rego_arena *arena, const struct rego_value *jwk, struct jwt_key *
 		r = jwk_okp_key(arena, jwk, &key->pkey);
 	} else if (strcmp(kty->u.string, "oct") == 0) {
 		uint8_t *bytes;
-		r = jwk_bytes(arena, jwk, "k", &bytes, &key->secret_len);
-		key->secret = bytes;
-		key->is_secret = r == 0;
+		size_t len;
+		r = jwk_bytes(arena, jwk, "k", &bytes, &len);
+		if (r == 0) {
+			key->secret = bytes;
+			key->secret_len = len;
+			key->is_secret = true;
+		}
 	} else {
 		*ret_error = "invalid key type from JSON";
 		return JIT_ERR_INVALID;

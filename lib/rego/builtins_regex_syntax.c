@@ -35,7 +35,7 @@ struct translator {
 	size_t len, pos;
 	struct rego_strbuf out;
 	struct rego_regex_translation *res;
-	int error;
+	int error; /* 0, or the first error: always negative */
 	struct group *groups;
 	size_t depth;
 	uint32_t top_weight;
@@ -58,10 +58,11 @@ static const struct rune_range word_ranges[] = {
 };
 static const struct rune_range space_ranges[] = { { '\t', '\n' }, { '\f', '\r' }, { ' ', ' ' } };
 
+/* Records the first error; returns it (negative). */
 static int
 fail(struct translator *t, const char *code, size_t start, size_t end)
 {
-	if (t->error == 0) {
+	if (t->error >= 0) {
 		snprintf(t->res->error, sizeof(t->res->error), "error parsing regexp: %s: `%.*s`",
 		         code, (int)(end - start), t->src + start);
 		t->error = JIT_ERR_INVALID;
@@ -192,7 +193,7 @@ parse_escape(struct translator *t, size_t *pos, uint32_t *ret)
 	case 'x': {
 		if (i >= t->len)
 			break;
-		uint32_t d;
+		uint32_t d = 0;
 		if (next_rune(t, &i, &d) < 0)
 			return t->error;
 		if (d == '{') {
@@ -456,7 +457,7 @@ parse_class(struct translator *t)
 		if (parse_perl_class(t, &i, true))
 			continue;
 		size_t range_start = i;
-		uint32_t lo, hi;
+		uint32_t lo = 0, hi;
 		if (parse_class_char(t, &i, start, &lo) < 0)
 			return t->error;
 		hi = lo;

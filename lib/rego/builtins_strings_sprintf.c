@@ -993,7 +993,6 @@ rego_go_sprintf(struct rego_strbuf *sb, const char *fmt, size_t end, const struc
 		return r;
 	struct go_printer p = { .sb = sb };
 	struct go_state st = { .nargs = array->length };
-	bool after_index = false;
 	for (size_t i = 0; i < end && p.error == 0;) {
 		st.good_arg_num = true;
 		size_t last = i;
@@ -1020,7 +1019,7 @@ rego_go_sprintf(struct rego_strbuf *sb, const char *fmt, size_t end, const struc
 			else
 				break;
 		}
-		after_index = arg_number(&st, fmt, &i, end);
+		bool after_index = arg_number(&st, fmt, &i, end);
 		if (i < end && fmt[i] == '*') {
 			i++;
 			p.f.wid_present = int_from_arg(&st, args, &p.f.wid);
@@ -1061,7 +1060,7 @@ rego_go_sprintf(struct rego_strbuf *sb, const char *fmt, size_t end, const struc
 			}
 		}
 		if (!after_index)
-			after_index = arg_number(&st, fmt, &i, end);
+			arg_number(&st, fmt, &i, end);
 		if (i >= end) {
 			out_str(&p, "%!(NOVERB)");
 			break;

@@ -173,6 +173,8 @@ lex_quoted(struct template_parser *p, struct token *tok)
 					char buf[4];
 					r = rego_strbuf_append(&sb, buf, rego_utf8_encode(cp, buf));
 				}
+				if (r < 0)
+					return template_error(p, "out of memory");
 				continue;
 			}
 			default:
