@@ -384,16 +384,17 @@ submit(const struct ctx *c)
 	         c->args.provider, c->args.scope ? " " : "", c->args.scope ? c->args.scope : "",
 	         c->args.break_glass ? " (start with ! for break-glass)" : "");
 	r = jit_pam_prompt(c->pamh, PAM_PROMPT_ECHO_ON, prompt, JIT_PAM_REASON_MAX, &answer);
+	if (r < 0 && r != -E2BIG)
+		return r == -ENOMEM ? PAM_BUF_ERR : PAM_CONV_ERR;
+	/* Too long, empty or several lines: refused (and anything but a clean answer is). */
 	if (r == 0)
 		reason = reason_clean(answer);
-	if (r == -E2BIG || (r == 0 && !reason)) {
+	if (!reason) {
 		say(c, PAM_ERROR_MSG,
 		    "jitsudo: a reason of one line (at most %d bytes) is required.",
 		    JIT_PAM_REASON_MAX);
 		return PAM_AUTH_ERR;
 	}
-	if (r < 0)
-		return r == -ENOMEM ? PAM_BUF_ERR : PAM_CONV_ERR;
 	if (reason[0] == '!') {
 		if (!c->args.break_glass) {
 			say(c, PAM_ERROR_MSG, "jitsudo: break-glass is not allowed here.");

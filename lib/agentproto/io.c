@@ -190,7 +190,7 @@ jit_ap_connect(const char *path, uid_t expect_uid, uint64_t deadline_ns, int *re
 		goto out;
 	}
 	if (expect_uid != (uid_t)-1) {
-		uid_t uid;
+		uid_t uid = (uid_t)-1; /* never expect_uid: an unset value fails the check */
 		if ((r = jit_ap_peer_cred(fd, NULL, &uid, NULL)) < 0)
 			goto out;
 		if (uid != expect_uid) {

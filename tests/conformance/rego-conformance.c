@@ -711,8 +711,10 @@ main(int argc, char **argv)
 			status = 2;
 			goto out;
 		}
-		qsort(files.paths + first, files.length - first, sizeof(*files.paths),
-		      path_compare);
+		/* Nothing found leaves files.paths NULL, which qsort must not be given. */
+		if (files.length > first)
+			qsort(files.paths + first, files.length - first, sizeof(*files.paths),
+			      path_compare);
 	}
 	struct timespec start, end;
 	clock_gettime(CLOCK_MONOTONIC, &start);

@@ -110,7 +110,9 @@ replay_dir(const char *dir, size_t *count)
 	}
 	closedir(d);
 	if (r == 0) {
-		qsort(names, n, sizeof(*names), compare_names);
+		/* An empty directory leaves names NULL, which qsort must not be given. */
+		if (n > 0)
+			qsort(names, n, sizeof(*names), compare_names);
 		for (size_t i = 0; i < n && r == 0; i++) {
 			struct stat st;
 			if (stat(names[i], &st) == 0 && !S_ISREG(st.st_mode))

@@ -92,6 +92,8 @@ main(int argc, char **argv)
 	}
 	size_t n = (size_t)(argc - first);
 	struct jit_rego_module_source *modules = calloc(n, sizeof(*modules));
+	struct jit_rego_error error;
+	int status = 1;
 	if (!modules)
 		return 1;
 	for (size_t i = 0; i < n; i++) {
@@ -99,26 +101,27 @@ main(int argc, char **argv)
 		modules[i].text = read_file(modules[i].name, &modules[i].length);
 		if (!modules[i].text) {
 			fprintf(stderr, "rego-test: cannot read %s\n", modules[i].name);
-			return 1;
+			goto out;
 		}
 	}
-	struct jit_rego_error error;
 	if (jit_rego_compile(modules, n, NULL, NULL, &run.policy, &error) < 0) {
 		fprintf(stderr, "rego-test: %s\n", error.message);
-		return 1;
+		goto out;
 	}
 	if (jit_rego_eval_new(&run.eval) < 0)
-		return 1;
+		goto out;
 	run_node(&run, run.policy->root);
 	printf("%u passed, %u failed\n", run.passed, run.failed);
+	if (run.passed + run.failed == 0)
+		fprintf(stderr, "rego-test: no test_ rules found\n");
+	else
+		status = run.failed ? 1 : 0;
+out:
 	jit_rego_eval_free(run.eval);
 	jit_rego_policy_free(run.policy);
+	/* Modules not read yet have a NULL text (calloc). */
 	for (size_t i = 0; i < n; i++)
 		free((char *)modules[i].text);
 	free(modules);
-	if (run.passed + run.failed == 0) {
-		fprintf(stderr, "rego-test: no test_ rules found\n");
-		return 1;
-	}
-	return run.failed ? 1 : 0;
+	return status;
 }

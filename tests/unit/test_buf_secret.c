@@ -16,10 +16,9 @@
 static void
 test_round_trip(UNUSED_STATE)
 {
-	_cleanup_(jit_buf_freep) struct jit_buf *pb = NULL;
 	struct jit_buf b;
 	jit_buf_init(&b, 1024);
-	pb = &b;
+	_cleanup_(jit_buf_freep) JIT_UNUSED struct jit_buf *pb = &b; /* frees b's data */
 	assert_int_equal(jit_buf_put_u8(&b, 7), 0);
 	assert_int_equal(jit_buf_put_u16(&b, 0x1234), 0);
 	assert_int_equal(jit_buf_put_u32(&b, 0xdeadbeef), 0);
