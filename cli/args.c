@@ -49,10 +49,11 @@ jit_cli_option_index(const struct jit_cli_option *options, const char *name)
 }
 
 /* Finds a flag by long name (len bytes of `name`) or short letter in the command's options,
- * then in the global ones. */
-static int
+ * then in the global ones. Returns the option, or NULL when neither table has it; on success
+ * sets *ret_index to its place in its table and *ret_global to whether that is the global one. */
+static const struct jit_cli_option *
 find_option(const struct jit_cli_option *options, const char *name, size_t len, char short_name,
-            bool *ret_global)
+            int *ret_index, bool *ret_global)
 {
 	const struct jit_cli_option *tables[2] = { options, jit_cli_global_options };
 	for (int t = 0; t < 2; t++) {
@@ -62,12 +63,13 @@ find_option(const struct jit_cli_option *options, const char *name, size_t len, 
 			const struct jit_cli_option *o = &tables[t][i];
 			if ((name && strlen(o->name) == len && strncmp(o->name, name, len) == 0) ||
 			    (!name && short_name && o->short_name == short_name)) {
+				*ret_index = i;
 				*ret_global = t == 1;
-				return i;
+				return o;
 			}
 		}
 	}
-	return -1;
+	return NULL;
 }
 
 static int
@@ -110,7 +112,7 @@ jit_cli_parse_args(const struct jit_cli_option *options, int max_positional, int
 	for (int i = 0; i < argc; i++) {
 		char *a = argv[i];
 		bool is_global = false;
-		int idx;
+		int idx = 0;
 
 		if (strcmp(a, "--") == 0) {
 			args->dashdash = true;
@@ -146,14 +148,13 @@ jit_cli_parse_args(const struct jit_cli_option *options, int max_positional, int
 			const char *name = a + 2;
 			const char *eq = strchr(name, '=');
 			size_t len = eq ? (size_t)(eq - name) : strlen(name);
-			idx = find_option(options, name, len, 0, &is_global);
-			if (idx < 0) {
+			const struct jit_cli_option *o =
+			        find_option(options, name, len, 0, &idx, &is_global);
+			if (!o) {
 				snprintf(error, error_size, "unknown flag --%.*s",
 				         (int)(len > 64 ? 64 : len), name);
 				return JIT_ERR_INVALID;
 			}
-			const struct jit_cli_option *o =
-			        is_global ? &jit_cli_global_options[idx] : &options[idx];
 			const char **slot = is_global ? &global->values[idx] : &args->values[idx];
 			if (!o->metavar) {
 				if (eq) {
@@ -179,16 +180,15 @@ jit_cli_parse_args(const struct jit_cli_option *options, int max_positional, int
 		}
 		/* Short flags: "-q", "-o json", "-ojson", "-qo json". */
 		for (const char *p = a + 1; *p; p++) {
-			idx = find_option(options, NULL, 0, *p, &is_global);
-			if (idx < 0) {
+			const struct jit_cli_option *o =
+			        find_option(options, NULL, 0, *p, &idx, &is_global);
+			if (!o) {
 				if ((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f)
 					snprintf(error, error_size, "unknown flag -%c", *p);
 				else
 					snprintf(error, error_size, "unknown flag in \"%.64s\"", a);
 				return JIT_ERR_INVALID;
 			}
-			const struct jit_cli_option *o =
-			        is_global ? &jit_cli_global_options[idx] : &options[idx];
 			const char **slot = is_global ? &global->values[idx] : &args->values[idx];
 			if (!o->metavar) {
 				if ((r = set_value(o, slot, "", error, error_size)) < 0)
@@ -264,8 +264,8 @@ jit_cli_parse_count_flag(const char *flag, const char *value, int64_t max, int64
 	return 0;
 }
 
-int
-jit_cli_fail(int error, const char *format, ...)
+void
+jit_cli_print_failure(const char *format, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -274,7 +274,6 @@ jit_cli_fail(int error, const char *format, ...)
 	vsnprintf(line, sizeof line, format, ap);
 	va_end(ap);
 	fprintf(stderr, "jitsudo: %s\n", line);
-	return error;
 }
 
 int

@@ -105,6 +105,15 @@ env_add(struct run_state *s, const char *name, const char *value)
 	return 0;
 }
 
+/* Returns -errno after a system call failed; a failure that left errno unset is still a failure,
+ * so this never returns 0. */
+static int
+errno_failure(void)
+{
+	int r = -errno;
+	return r < 0 ? r : -EIO;
+}
+
 static int
 make_tmpdir(struct run_state *s)
 {
@@ -115,7 +124,7 @@ make_tmpdir(struct run_state *s)
 		base = "/tmp";
 	snprintf(s->tmpdir, sizeof s->tmpdir, "%s/jitsudo-XXXXXX", base);
 	if (!mkdtemp(s->tmpdir)) /* mode 0700 */
-		return -errno;
+		return errno_failure();
 	s->have_tmpdir = true;
 	return 0;
 }
@@ -136,21 +145,21 @@ write_private_file(struct run_state *s, const char *leaf, const char *text, cons
 		return JIT_ERR_TOO_LARGE;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return -errno;
+		return errno_failure();
 	s->file_count++;
 	while (done < len) {
 		ssize_t w = write(fd, text + done, len - done);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
-			r = -errno;
+			r = errno_failure();
 			close(fd);
 			return r;
 		}
 		done += (size_t)w;
 	}
 	if (close(fd) < 0)
-		return -errno;
+		return errno_failure();
 	*ret_path = path;
 	return 0;
 }

@@ -271,9 +271,8 @@ jit_cli_settings_load(struct jit_cli *cli, const struct jit_cli_args *global)
 	if (cli->config_path) {
 		r = jit_cli_read_flat_yaml(cli->config_path, on_config_pair, &c, error,
 		                           sizeof error);
-		if (r == -ENOENT) {
-			r = 0;
-		} else if (r < 0) {
+		/* No config file at all is no error. */
+		if (r < 0 && r != -ENOENT) {
 			if (!error[0])
 				snprintf(error, sizeof error, "%s: %s", cli->config_path,
 				         jit_strerror(r));

@@ -293,6 +293,15 @@ secret_member(const json_t *o, const char *field, bool required, struct jit_secr
 	return jit_secret_new(v, strlen(v), ret);
 }
 
+/* Returns -errno after a system call failed; a failure that left errno unset is still a failure,
+ * so this never returns 0. */
+static int
+errno_failure(void)
+{
+	int r = -errno;
+	return r < 0 ? r : -EIO;
+}
+
 static int
 read_bounded(int fd, size_t max, char **ret, size_t *ret_len)
 {
@@ -305,7 +314,7 @@ read_bounded(int fd, size_t max, char **ret, size_t *ret_len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			int e = -errno;
+			int e = errno_failure();
 			wipe_free(data, max + 1);
 			return e;
 		}
@@ -343,12 +352,12 @@ credentials_read(const char *path, struct jit_cli_credentials *ret, char *error,
 			set_error(error, error_size, "%s is a symbolic link", path);
 			return JIT_ERR_INVALID;
 		}
-		r = -errno;
+		r = errno_failure();
 		set_error(error, error_size, "cannot open %s: %s", path, strerror(-r));
 		return r;
 	}
 	if (fstat(fd, &st) < 0) {
-		r = -errno;
+		r = errno_failure();
 		set_error(error, error_size, "cannot stat %s: %s", path, strerror(-r));
 		return r;
 	}
@@ -819,19 +828,17 @@ static int
 post_form(const struct jit_cli_http *h, const char *url, const char *const *pairs, size_t npairs,
           struct jit_cli_response *ret)
 {
-	_cleanup_(jit_buf_freep) struct jit_buf *bp = NULL;
-	struct jit_buf b;
+	_cleanup_(jit_buf_freep) struct jit_buf *b = &(struct jit_buf){ 0 };
 	int r;
 
-	jit_buf_init(&b, FORM_MAX);
-	bp = &b;
+	jit_buf_init(b, FORM_MAX);
 	for (size_t i = 0; i + 1 < npairs * 2; i += 2)
-		if ((r = form_add(&b, pairs[i], pairs[i + 1])) < 0)
+		if ((r = form_add(b, pairs[i], pairs[i + 1])) < 0)
 			return r;
-	if ((r = jit_buf_put(&b, "", 1)) < 0) /* a NUL, not sent */
+	if ((r = jit_buf_put(b, "", 1)) < 0) /* a NUL, not sent */
 		return r;
 	return jit_cli_http_do(h, "POST", url, NULL, "application/x-www-form-urlencoded",
-	                       (const char *)b.data, b.length - 1, ret);
+	                       (const char *)b->data, b->length - 1, ret);
 }
 
 struct endpoints {

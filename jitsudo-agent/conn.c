@@ -221,15 +221,25 @@ refresh(struct conn *c, const struct agent_user *user, bool force, uint64_t dead
 	return agent_state_sync(a->state, user->uid, c->list, n);
 }
 
+/* Answers the request with an ERROR: returns 0 once it is sent, or the send's negative error;
+ * never positive, so a caller's "<= 0: answered" test holds whatever the send returns. */
+static int
+refuse(struct conn *c, uint16_t code, const char *message)
+{
+	int r = send_error(c, code, message);
+	return r < 0 ? r : 0;
+}
+
+/* The local user the USER field names: returns 1 and fills *user, or refuses the request
+ * (see refuse()). */
 static int
 pam_user(struct conn *c, struct agent_user *user)
 {
 	char name[JIT_AP_MAX_USER + 1];
-	int r = str_field(&c->msg, JIT_AP_TAG_USER, name, sizeof(name), true);
-	if (r < 0)
-		return send_error(c, JIT_AP_ERR_BAD_REQUEST, "user: required");
-	if ((r = agent_user_by_name(c->agent->config, name, user)) < 0)
-		return send_error(c, JIT_AP_ERR_NOT_FOUND, "no such local user");
+	if (str_field(&c->msg, JIT_AP_TAG_USER, name, sizeof(name), true) < 0)
+		return refuse(c, JIT_AP_ERR_BAD_REQUEST, "user: required");
+	if (agent_user_by_name(c->agent->config, name, user) < 0)
+		return refuse(c, JIT_AP_ERR_NOT_FOUND, "no such local user");
 	return 1;
 }
 
@@ -437,11 +447,12 @@ session_close(struct conn *c)
 	return send_frame(c, &w);
 }
 
+/* The local user of the calling uid: returns 1 and fills *user, or refuses the request. */
 static int
 peer_user(struct conn *c, struct agent_user *user)
 {
 	if (agent_user_by_uid(c->agent->config, c->peer_uid, user) < 0)
-		return send_error(c, JIT_AP_ERR_FORBIDDEN, "the calling uid is not a known user");
+		return refuse(c, JIT_AP_ERR_FORBIDDEN, "the calling uid is not a known user");
 	return 1;
 }
 
@@ -602,7 +613,7 @@ agent_serve_connection(struct agent *a, int fd, enum agent_socket_kind kind, uid
 	/* The PAM socket is root's alone (its mode says so; the accept and the check after the
 	 * handshake make sure). */
 	uint32_t idle = (uint32_t)a->config->idle_timeout_ms;
-	if ((r = recv_frame(c, &len, idle)) < 0)
+	if (recv_frame(c, &len, idle) < 0)
 		goto out;
 	if (jit_ap_decode(c->in, len, &c->msg) < 0 || c->msg.type != JIT_AP_HELLO) {
 		c->msg.id = len >= JIT_AP_BODY_HEADER

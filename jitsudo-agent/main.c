@@ -326,7 +326,7 @@ run(const char *config_path, const char *pam_path, const char *user_path)
 	sigaddset(&mask, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	sigdelset(&mask, SIGPIPE);
-	if ((r = agent_config_load(config_path, &a.config, error, sizeof(error))) < 0) {
+	if (agent_config_load(config_path, &a.config, error, sizeof(error)) < 0) {
 		fprintf(stderr, "jitsudo-agent: %s\n", error);
 		return 1;
 	}
@@ -335,8 +335,8 @@ run(const char *config_path, const char *pam_path, const char *user_path)
 		agent_config_free(a.config);
 		return 1;
 	}
-	if ((r = agent_server_new(a.config, &a.server, error, sizeof(error))) < 0 ||
-	    (r = agent_state_open(a.config, &a.state, error, sizeof(error))) < 0) {
+	if (agent_server_new(a.config, &a.server, error, sizeof(error)) < 0 ||
+	    agent_state_open(a.config, &a.state, error, sizeof(error)) < 0) {
 		fprintf(stderr, "jitsudo-agent: %s\n", error);
 		agent_server_free(a.server);
 		agent_limits_free(a.limits);
@@ -362,7 +362,7 @@ run(const char *config_path, const char *pam_path, const char *user_path)
 			fprintf(stderr, "jitsudo-agent: cannot listen: %s\n", strerror(-r));
 			goto out;
 		}
-	} else if ((r = activated_sockets(&pam_fd, &user_fd)) < 0 || pam_fd < 0 || user_fd < 0) {
+	} else if (activated_sockets(&pam_fd, &user_fd) < 0 || pam_fd < 0 || user_fd < 0) {
 		fprintf(stderr, "jitsudo-agent: no sockets: start it from jitsudo-agent.socket "
 		                "(names agent and user) or with --listen-pam and --listen-user\n");
 		r = -EINVAL;
