@@ -703,7 +703,15 @@ create_private(const char *path, char *error, size_t error_size)
 {
 	if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
 		return 0;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	/* Only a file that does not exist yet is opened here. Closing a descriptor of a file
+	 * drops every POSIX lock this process holds on it: the locks by which SQLite's open
+	 * connections tell other processes that the database is in use. Without them, another
+	 * process closing its connection takes itself for the last one and deletes the log that
+	 * this process still appends to, and every change committed after that is lost when this
+	 * process ends (and other readers meanwhile see a malformed database). */
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
+	if (fd < 0 && errno == EEXIST)
+		return 0;
 	if (fd < 0) {
 		int e = errno;
 		snprintf(error, error_size, "%s: %s", path, strerror(e));

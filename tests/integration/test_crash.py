@@ -1,9 +1,11 @@
 # Nothing answered is lost: rounds of concurrent creates, approvals, denials, credentials
 # fetches and revocations on a slow disk (every sync delayed, so changes pile up in batches),
-# each round ended by SIGKILL at a random moment. After each restart every change the server
+# while other processes read the database as operators' tools do (sqlite3, jitsudod audit
+# verify), each round ended by SIGKILL at a random moment. After each restart every change the server
 # had answered 200 must be in the database, each with its audit event, and the audit chain
 # must verify. Bounded: a fixed number of rounds of at most a few seconds each.
 import random
+import subprocess
 import threading
 import time
 
@@ -86,6 +88,16 @@ def worker(server, tokens, ledger, stop, seed):
             pass  # the server died mid-request: the outcome is unknown, nothing is claimed
 
 
+def outside_reader(server, stop):
+    """Another process opening, reading and closing the database, again and again. Each one
+    that closes must not take itself for the last user of the database (and remove the log
+    the server is writing)."""
+    while not stop.is_set():
+        subprocess.run(["sqlite3", str(server.db_path), "select count(*) from requests"],
+                       capture_output=True, timeout=30)
+        time.sleep(0.02)
+
+
 def check_round(server, ledger):
     admin = server.client(harness.ADMIN)
     events = {}
@@ -122,6 +134,7 @@ def test_kill9_loses_no_answered_change(make_server):
         ledger, stop = Ledger(), threading.Event()
         threads = [threading.Thread(target=worker, args=(s, tokens, ledger, stop, i))
                    for i in range(WORKERS)]
+        threads.append(threading.Thread(target=outside_reader, args=(s, stop)))
         for t in threads:
             t.start()
         time.sleep(rng.uniform(0.3, 1.5))
@@ -172,11 +185,14 @@ def test_kill9_after_many_approvals_loses_none(make_server):
                         if len(answered) >= 200:
                             enough.set()
 
+        reading = threading.Event()
         threads = [threading.Thread(target=approver) for _ in range(16)]
+        threads.append(threading.Thread(target=outside_reader, args=(s, reading)))
         for t in threads:
             t.start()
         enough.wait(30)
         s.kill9()
+        reading.set()
         for t in threads:
             t.join()
         with lock:
