@@ -299,6 +299,22 @@ DEFAULT_SPEC = {
 }
 
 
+FAILSYNC = REPO / "build" / "tests" / "failsync.so"
+
+
+def failsync_env(**settings):
+    """The environment of a server under the failsync shim (tests/integration/preload):
+    settings such as JITSUDO_TEST_SYNC_DELAY_MS="3" go to the shim."""
+    assert FAILSYNC.exists(), f"{FAILSYNC} is missing (make {FAILSYNC.relative_to(REPO)})"
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    return {
+        "LD_PRELOAD": str(FAILSYNC),
+        # A sanitized build wants its runtime first among preloaded libraries.
+        "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0",
+        **settings,
+    }
+
+
 def show(r):
     return f"{r.request.method} {r.request.path_url} -> {r.status_code} {r.text[:600]}"
 

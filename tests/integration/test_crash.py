@@ -14,7 +14,6 @@ import requests
 import harness
 from harness import ALICE, BOB, CAROL, DEFAULT_SPEC, API
 
-FAILSYNC = harness.REPO / "build" / "tests" / "failsync.so"
 ROUNDS = 12
 WORKERS = 12
 # At least this far into a state after the server answered the change that made it.
@@ -123,9 +122,8 @@ def check_round(server, ledger):
 
 
 def test_kill9_loses_no_answered_change(make_server):
-    assert FAILSYNC.exists(), f"{FAILSYNC} is missing"
     s = make_server({"server.http_threads": 2}, start=False)
-    s.env = {"LD_PRELOAD": str(FAILSYNC), "JITSUDO_TEST_SYNC_DELAY_MS": "3"}
+    s.env = harness.failsync_env(JITSUDO_TEST_SYNC_DELAY_MS="3")
     rng = random.Random(20261207)
     checked = 0
     for round_no in range(ROUNDS):
@@ -155,9 +153,8 @@ def test_kill9_loses_no_answered_change(make_server):
 def test_kill9_after_many_approvals_loses_none(make_server):
     """The reported case: many pending requests, 16 approvers at once, SIGKILL as soon as 200
     approvals were answered; every one of them must be there after the restart."""
-    assert FAILSYNC.exists(), f"{FAILSYNC} is missing"
     s = make_server(start=False)
-    s.env = {"LD_PRELOAD": str(FAILSYNC), "JITSUDO_TEST_SYNC_DELAY_MS": "2"}
+    s.env = harness.failsync_env(JITSUDO_TEST_SYNC_DELAY_MS="2")
     total = 0
     for round_no in range(3):
         s.start(timeout=30)

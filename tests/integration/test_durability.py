@@ -2,25 +2,15 @@
 # that covers it (a sync that fails answers 503, never success), and once answered the change
 # is seen by every other connection, also when many changes share one batch.
 import concurrent.futures
-import os
 
 import harness
 from harness import expect
 
-FAILSYNC = harness.REPO / "build" / "tests" / "failsync.so"
-
 
 def _failing_sync_server(make_server, tmp_path):
-    assert FAILSYNC.exists(), f"{FAILSYNC} is missing (make {FAILSYNC.relative_to(harness.REPO)})"
     flag = tmp_path / "fail-sync"
     s = make_server(start=False)
-    asan = os.environ.get("ASAN_OPTIONS", "")
-    s.env = {
-        "LD_PRELOAD": str(FAILSYNC),
-        "JITSUDO_TEST_FAIL_SYNC": str(flag),
-        # A sanitized build wants its runtime first among preloaded libraries.
-        "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0",
-    }
+    s.env = harness.failsync_env(JITSUDO_TEST_FAIL_SYNC=str(flag))
     s.start()
     return s, flag
 

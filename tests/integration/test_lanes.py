@@ -12,7 +12,6 @@ import pytest
 import harness
 from harness import ALICE, BOB, MALLORY, approved_request, b64url, expect, free_port
 
-FAILSYNC = harness.REPO / "build" / "tests" / "failsync.so"
 SYNC_DELAY_MS = 400
 
 
@@ -42,9 +41,8 @@ def in_thread(fn):
 
 @pytest.fixture
 def slow_disk_server(make_server):
-    assert FAILSYNC.exists(), f"{FAILSYNC} is missing"
     s = make_server({"server.http_threads": 1}, start=False)
-    s.env = {"LD_PRELOAD": str(FAILSYNC), "JITSUDO_TEST_SYNC_DELAY_MS": str(SYNC_DELAY_MS)}
+    s.env = harness.failsync_env(JITSUDO_TEST_SYNC_DELAY_MS=str(SYNC_DELAY_MS))
     s.start(timeout=30)
     return s
 
