@@ -35,9 +35,14 @@ REGO_SRC := $(wildcard lib/rego/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 REGO_OBJ := $(REGO_SRC:%.c=$(BUILD)/%.o)
 LIBCOMMON := $(BUILD)/libjitcommon.a
+LIBJSON := $(BUILD)/libjitjson.a
+LIBCRYPTO := $(BUILD)/libjitcrypto.a
+# What every program but the PAM module links: lib/common (libc only) and the libraries on
+# top of it, dependents first.
+LIBJIT := $(LIBJSON) $(LIBCRYPTO) $(LIBCOMMON)
 LIBREGO := $(BUILD)/libjitrego.a
 # Everything of jitsudod but main(), so unit tests can link the server's parts.
-SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c server/providers/*.c))
+SERVER_SRC := $(filter-out server/main.c,$(shell find server -name '*.c' | sort))
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 LIBSERVER := $(BUILD)/libjitserver.a
 JITSUDOD := $(BUILD)/jitsudod
@@ -51,7 +56,7 @@ FUZZ_REPLAY_BIN := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-replay/%)
 
 PROGRAMS := $(CONFORMANCE_BIN) $(BUILD)/rego-test $(JITSUDOD)
 # Libraries the fuzz harnesses link with (a component's fragment puts its own first).
-FUZZ_LIBS := $(LIBREGO) $(LIBCOMMON)
+FUZZ_LIBS := $(LIBREGO) $(LIBJIT)
 # Checks run by `make test`, in order; components add theirs before the integration tests.
 CHECKS := style format-check analyze unit conformance fuzz-replay rego-test-check policy-test
 # What the integration tests need built besides jitsudod (the LD_PRELOAD shim that makes
@@ -87,6 +92,14 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+$(LIBJSON): $(patsubst %.c,$(BUILD)/%.o,$(wildcard lib/json/*.c))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBCRYPTO): $(patsubst %.c,$(BUILD)/%.o,$(wildcard lib/crypto/*.c))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
 $(LIBREGO): $(REGO_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -95,20 +108,20 @@ $(LIBSERVER): $(SERVER_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(JITSUDOD): $(BUILD)/server/main.o $(LIBSERVER) $(LIBREGO) $(LIBCOMMON)
+$(JITSUDOD): $(BUILD)/server/main.o $(LIBSERVER) $(LIBREGO) $(LIBJIT)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBSERVER) $(LIBREGO) $(LIBCOMMON)
+$(BUILD)/tests/%: tests/unit/%.c $(LIBSERVER) $(LIBREGO) $(LIBJIT)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBSERVER) $(LIBREGO) $(LIBCOMMON) \
+	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBSERVER) $(LIBREGO) $(LIBJIT) \
 		$(CMOCKA_LIBS) $(LIBS)
 
-$(CONFORMANCE_BIN): $(CONFORMANCE_SRC:%.c=$(BUILD)/%.o) $(LIBREGO) $(LIBCOMMON)
+$(CONFORMANCE_BIN): $(CONFORMANCE_SRC:%.c=$(BUILD)/%.o) $(LIBREGO) $(LIBJIT)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # Runs the unit tests written in Rego (rules named test_*), as `opa test` does.
 REGO_TEST_BIN := $(BUILD)/rego-test
-$(REGO_TEST_BIN): $(BUILD)/tests/rego-test/rego-test.o $(LIBREGO) $(LIBCOMMON)
+$(REGO_TEST_BIN): $(BUILD)/tests/rego-test/rego-test.o $(LIBREGO) $(LIBJIT)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # A fuzz harness linked with libFuzzer (built by `make fuzz`, with clang, into build-fuzz/).
@@ -174,9 +187,9 @@ fuzz: deps
 
 BENCH_BIN := $(BUILD)/bench/bench_rego
 
-$(BUILD)/bench/%: tests/bench/%.c $(LIBREGO) $(LIBCOMMON)
+$(BUILD)/bench/%: tests/bench/%.c $(LIBREGO) $(LIBJIT)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LIBREGO) $(LIBCOMMON) $(LIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LIBREGO) $(LIBJIT) $(LIBS)
 
 # The agent and SSH benchmarks start the real agent, sshd and a throwaway user (root).
 bench: $(BENCH_BIN) $(JITSUDOD) $(INTEGRATION_DEPS)

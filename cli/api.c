@@ -8,7 +8,7 @@
 
 #include "cli/cli.h"
 #include "lib/common/errors.h"
-#include "lib/common/json.h"
+#include "lib/json/json.h"
 #include "lib/common/macro.h"
 
 int

@@ -13,7 +13,7 @@
 #include "cli/cli.h"
 #include "lib/common/duration.h"
 #include "lib/common/errors.h"
-#include "lib/common/json.h"
+#include "lib/json/json.h"
 #include "lib/common/timeutil.h"
 
 #define WAIT_POLL_MS 1000 /* the first minute; 2 s until 10 min, then 5 s */

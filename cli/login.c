@@ -24,7 +24,7 @@
 #include "lib/common/base64url.h"
 #include "lib/common/buf.h"
 #include "lib/common/errors.h"
-#include "lib/common/json.h"
+#include "lib/json/json.h"
 #include "lib/common/macro.h"
 #include "lib/common/timeutil.h"
 

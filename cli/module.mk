@@ -20,7 +20,7 @@ $(LIBCLI): $(CLI_LIB_OBJ)
 PROGRAMS += $(LIBCLI)
 
 ifneq ($(wildcard cli/main.c),)
-$(JITSUDO_BIN): $(BUILD)/cli/main.o $(LIBCLI) $(LIBCOMMON)
+$(JITSUDO_BIN): $(BUILD)/cli/main.o $(LIBCLI) $(LIBJIT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(CLI_LIBS)
 
@@ -32,9 +32,9 @@ endif
 CLI_TEST_SRC := $(wildcard cli/tests/test_*.c)
 CLI_TEST_BIN := $(CLI_TEST_SRC:cli/tests/%.c=$(BUILD)/tests/cli/%)
 
-$(BUILD)/tests/cli/%: cli/tests/%.c $(LIBCLI) $(LIBCOMMON)
+$(BUILD)/tests/cli/%: cli/tests/%.c $(LIBCLI) $(LIBJIT)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBCLI) $(LIBCOMMON) \
+	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBCLI) $(LIBJIT) \
 		$(CMOCKA_LIBS) $(CLI_LIBS)
 
 .PHONY: cli-unit
@@ -51,7 +51,7 @@ CLI_MAN_COMMANDS := login logout request approve deny revoke status exec shell p
 CLI_MAN_PAGES := $(BUILD)/man/jitsudo.1 $(CLI_MAN_COMMANDS:%=$(BUILD)/man/jitsudo-%.1)
 CLI_GENMAN := $(BUILD)/cli/genman
 
-$(CLI_GENMAN): $(BUILD)/cli/man/genman.o $(LIBCLI) $(LIBCOMMON)
+$(CLI_GENMAN): $(BUILD)/cli/man/genman.o $(LIBCLI) $(LIBJIT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS)
 

@@ -37,13 +37,13 @@ AGENT_CALL_OBJ := $(AGENT_CALL_SRC:%.c=$(BUILD)/%.o)
 AGENT_CALL_BIN := $(BUILD)/bin/jitsudo-agent-call
 AGENT_CALL_LIBS := $(shell pkg-config --libs libcurl jansson cjose libcrypto 2>/dev/null)
 
-$(AGENT_CALL_BIN): $(AGENT_CALL_OBJ) $(LIBCOMMON)
+$(AGENT_CALL_BIN): $(AGENT_CALL_OBJ) $(LIBJIT)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $(AGENT_CALL_OBJ) $(LIBCOMMON) $(AGENT_CALL_LIBS)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $(AGENT_CALL_OBJ) $(LIBJIT) $(AGENT_CALL_LIBS)
 
-$(AGENT_BIN): $(AGENT_OBJ) $(LIBAGENTPROTO) $(LIBCOMMON) | $(AGENT_CALL_BIN)
+$(AGENT_BIN): $(AGENT_OBJ) $(LIBAGENTPROTO) $(LIBJIT) | $(AGENT_CALL_BIN)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $(AGENT_OBJ) $(LIBAGENTPROTO) $(LIBCOMMON) \
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $(AGENT_OBJ) $(LIBAGENTPROTO) $(LIBJIT) \
 		$(AGENT_LIBS)
 
 PROGRAMS += $(AGENT_BIN) $(AGENT_CALL_BIN)

@@ -17,7 +17,7 @@
 #include "jitsudo-agent/agent.h"
 #include "jitsudo-agent/call/call.h"
 #include "lib/common/errors.h"
-#include "lib/common/json.h"
+#include "lib/json/json.h"
 #include "lib/common/macro.h"
 #include "lib/common/timeutil.h"
 

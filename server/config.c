@@ -15,9 +15,9 @@
 
 #include "lib/common/duration.h"
 #include "lib/common/errors.h"
-#include "server/audit_chain.h"
+#include "server/audit/audit_chain.h"
 #include "server/config.h"
-#include "server/issuer.h"
+#include "server/auth/issuer.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 #define CONFIG_DEPTH_MAX 16

@@ -23,7 +23,7 @@ struct jit_config_oidc_issuer {
 	char *ca_file;       /* NULL: system CAs */
 };
 
-/* A jump host whose agent may act for users (server/hostauth.h). */
+/* A jump host whose agent may act for users (server/auth/hostauth.h). */
 #define JIT_CONFIG_MAX_HOSTS 1024
 struct jit_config_host {
 	char *name;            /* required; iss of its tokens is "jitsudo-host:<name>" */

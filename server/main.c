@@ -13,16 +13,16 @@
 
 #include "lib/common/duration.h"
 #include "lib/common/errors.h"
-#include "lib/common/json.h"
-#include "lib/common/seal.h"
+#include "lib/json/json.h"
+#include "lib/crypto/seal.h"
 #include "lib/common/timeutil.h"
-#include "server/audit_chain.h"
-#include "server/hostauth.h"
-#include "server/http.h"
+#include "server/audit/audit_chain.h"
+#include "server/auth/hostauth.h"
+#include "server/transport/http.h"
 #include "server/maintenance.h"
 #include "server/server.h"
-#include "server/sweeper.h"
-#include "server/workflow.h"
+#include "server/core/sweeper.h"
+#include "server/core/workflow.h"
 
 #define DEFAULT_CONFIG "/etc/jitsudo/jitsudod.yaml"
 #define EXIT_USAGE 2

@@ -1,12 +1,12 @@
 /* Background upkeep of the store: a thread that checkpoints SQLite's write-ahead log every
  * half second (passive: it never waits for readers or writers), so that request threads,
  * whose own automatic checkpoints are off, never pay for a checkpoint's disk syncs; and that
- * writes the signed audit checkpoints (server/audit_chain.h) every interval when the log grew,
+ * writes the signed audit checkpoints (server/audit/audit_chain.h) every interval when the log grew,
  * and once more when it stops. It logs its audit checkpoints and their failures to stderr. */
 #ifndef JIT_SERVER_MAINTENANCE_H
 #define JIT_SERVER_MAINTENANCE_H
 
-#include "server/audit_chain.h"
+#include "server/audit/audit_chain.h"
 #include "server/server.h"
 
 struct jit_maintenance;

@@ -13,12 +13,12 @@
 #include "lib/common/macro.h"
 #include "lib/common/secret.h"
 #include "lib/rego/rego.h"
-#include "server/auth.h"
+#include "server/auth/auth.h"
 #include "server/config.h"
-#include "server/issuer.h"
-#include "server/policy.h"
-#include "server/provider.h"
-#include "server/store.h"
+#include "server/auth/issuer.h"
+#include "server/policy/policy.h"
+#include "server/providers/provider.h"
+#include "server/store/store.h"
 
 #define JIT_VERSION "0.1.0"
 #define JIT_PROVIDER_COUNT 4
@@ -70,7 +70,7 @@ void jit_server_unlock(struct jit_server *server);
 /* What one thread needs to serve requests. A worker of an event loop is `inline_only`: an
  * operation that would write (a commit waits for the disk) or reach the network sets
  * `wants_thread` instead and changes nothing; the API layer then runs it again on a worker
- * thread (server/api.h). */
+ * thread (server/api/api.h). */
 struct jit_worker {
 	struct jit_server *server;
 	struct jit_store *store;

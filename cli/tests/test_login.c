@@ -18,7 +18,7 @@
 #include "cli/login_internal.h"
 #include "cli/tests/test_login_fake.h"
 #include "lib/common/errors.h"
-#include "lib/common/json.h"
+#include "lib/json/json.h"
 
 #define UNUSED_STATE void **state __attribute__((unused))
 #define ISSUER "https://id.example.test"

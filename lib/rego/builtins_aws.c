@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lib/common/sigv4.h"
+#include "lib/crypto/sigv4.h"
 #include "lib/rego/builtins.h"
 
 static int

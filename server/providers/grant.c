@@ -9,7 +9,7 @@
 #include "lib/common/buf.h"
 #include "lib/common/errors.h"
 #include "lib/common/text.h"
-#include "server/provider.h"
+#include "server/providers/provider.h"
 
 static void
 wipe_string(char *s)

@@ -8,7 +8,7 @@
 
 #include "lib/common/errors.h"
 #include "lib/common/text.h"
-#include "server/provider.h"
+#include "server/providers/provider.h"
 
 JIT_PRINTF(3, 4)
 static int

@@ -19,8 +19,8 @@
 
 #include "lib/common/errors.h"
 #include "lib/common/timeutil.h"
-#include "server/audit_chain.h"
-#include "server/store.h"
+#include "server/audit/audit_chain.h"
+#include "server/store/store.h"
 
 #define T0 (1774022400LL * JIT_NSEC_PER_SEC) /* 2026-03-20T16:00:00Z */
 

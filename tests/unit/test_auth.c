@@ -29,10 +29,10 @@
 
 #include "lib/common/base64url.h"
 #include "lib/common/errors.h"
-#include "lib/common/json.h"
+#include "lib/json/json.h"
 #include "lib/common/timeutil.h"
-#include "server/auth.h"
-#include "server/issuer.h"
+#include "server/auth/auth.h"
+#include "server/auth/issuer.h"
 #include "tests/unit/jws_support.h"
 
 #define UNUSED_STATE void **state __attribute__((unused))

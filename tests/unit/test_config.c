@@ -19,7 +19,7 @@
 
 #include "lib/common/errors.h"
 #include "server/config.h"
-#include "server/issuer.h"
+#include "server/auth/issuer.h"
 
 #define UNUSED_STATE void **state __attribute__((unused))
 

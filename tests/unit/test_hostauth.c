@@ -1,4 +1,4 @@
-/* Host token verification (server/hostauth.c): a good token, a wrong key, alg none and HS256
+/* Host token verification (server/auth/hostauth.c): a good token, a wrong key, alg none and HS256
  * with the public key, an unknown host, an identity outside the host's globs, groups the host
  * may not assert, a lifetime over 300 s, a missing jti, a replayed jti (also through
  * jit_auth_verify, whose cache must not let it pass twice), the replay cache full (refused, not
@@ -23,9 +23,9 @@
 
 #include "lib/common/base64url.h"
 #include "lib/common/errors.h"
-#include "lib/common/json.h"
-#include "server/auth.h"
-#include "server/hostauth.h"
+#include "lib/json/json.h"
+#include "server/auth/auth.h"
+#include "server/auth/hostauth.h"
 #include "tests/unit/jws_support.h"
 
 #define UNUSED_STATE void **state __attribute__((unused))

@@ -20,8 +20,8 @@
 #include <openssl/sha.h>
 
 #include "lib/common/errors.h"
-#include "lib/common/json.h"
-#include "server/issuer.h"
+#include "lib/json/json.h"
+#include "server/auth/issuer.h"
 #include "lib/common/base64url.h"
 
 #define UNUSED_STATE void **state __attribute__((unused))

@@ -13,9 +13,9 @@
 #include "lib/common/buf.h"
 #include "lib/common/errors.h"
 #include "lib/common/id.h"
-#include "lib/common/json.h"
+#include "lib/json/json.h"
 #include "lib/common/timeutil.h"
-#include "server/model.h"
+#include "server/core/model.h"
 
 #define UNUSED_STATE void **state __attribute__((unused))
 

@@ -15,10 +15,10 @@
 #include <cmocka.h>
 
 #include "lib/common/errors.h"
-#include "lib/common/json.h"
+#include "lib/json/json.h"
 #include "lib/common/timeutil.h"
-#include "server/model.h"
-#include "server/policy.h"
+#include "server/core/model.h"
+#include "server/policy/policy.h"
 
 #define UNUSED_STATE void **state __attribute__((unused))
 

@@ -16,8 +16,8 @@
 #include "lib/common/errors.h"
 #include "lib/common/secret.h"
 #include "lib/common/timeutil.h"
-#include "server/model.h"
-#include "server/provider.h"
+#include "server/core/model.h"
+#include "server/providers/provider.h"
 
 #define UNUSED_STATE void **state __attribute__((unused))
 

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "lib/common/errors.h"
-#include "lib/common/seal.h"
+#include "lib/crypto/seal.h"
 
 #define UNUSED_STATE void **state __attribute__((unused))
 

@@ -14,7 +14,7 @@
 #include <jansson.h>
 
 #include "lib/common/errors.h"
-#include "lib/common/sigv4.h"
+#include "lib/crypto/sigv4.h"
 
 #define UNUSED_STATE void **state __attribute__((unused))
 

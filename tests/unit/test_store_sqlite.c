@@ -20,7 +20,7 @@
 #include "lib/common/errors.h"
 #include "lib/common/id.h"
 #include "lib/common/timeutil.h"
-#include "server/store.h"
+#include "server/store/store.h"
 
 #define T0 (1774022400LL * JIT_NSEC_PER_SEC) /* 2026-03-20T16:00:00Z */
 #define T0_MS 1774022400000ULL

@@ -12,10 +12,10 @@
 #include <sqlite3.h>
 
 #include "lib/common/errors.h"
-#include "lib/common/json.h"
+#include "lib/json/json.h"
 #include "lib/common/timeutil.h"
-#include "server/audit_chain.h"
-#include "server/store.h"
+#include "server/audit/audit_chain.h"
+#include "server/store/store.h"
 
 #define MAX_APPROVALS_PER_REQUEST 10000
 #define MAX_POLICIES 10000

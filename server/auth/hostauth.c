@@ -4,7 +4,7 @@
  * The identity must match the host's globs; groups the host may not assert are dropped. Each
  * (host, jti) is accepted once: a bounded cache remembers it until the token expires, and
  * refuses tokens when full rather than forget one early. */
-#include "server/hostauth.h"
+#include "server/auth/hostauth.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -17,10 +17,10 @@
 #include <openssl/sha.h>
 
 #include "lib/common/errors.h"
-#include "lib/common/json.h"
+#include "lib/json/json.h"
 #include "server/config.h"
-#include "server/jose.h"
-#include "server/model.h"
+#include "server/auth/jose.h"
+#include "server/core/model.h"
 
 #define NS_PER_SECOND 1000000000LL
 #define SKEW_SECONDS 60
@@ -347,7 +347,7 @@ check_claims(const struct jit_hostauth *hostauth, const struct host *host, const
 		return jit_deny(error, error_size, "sub claim must be the user's identity");
 	if ((r = jit_identity_check_name("sub", sub, error, error_size)) < 0)
 		return r;
-	/* Identities are compared without regard to case (server/auth.h), globs too. */
+	/* Identities are compared without regard to case (server/auth/auth.h), globs too. */
 	if (!matches_any(host->identities, sub))
 		return jit_deny(error, error_size, "identity not allowed for this host");
 

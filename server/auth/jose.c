@@ -1,7 +1,7 @@
 /* JOSE helpers shared by the token verifiers and the built-in issuer (see jose.h): claim
  * readers that check type and bounds, and P-256 keys moved from OpenSSL to cjose. Allocates
  * only the JWK it returns; wipes private scalars it copies. */
-#include "server/jose.h"
+#include "server/auth/jose.h"
 
 #include <stdarg.h>
 #include <stdio.h>

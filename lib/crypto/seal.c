@@ -8,7 +8,7 @@
 #include <openssl/evp.h>
 
 #include "lib/common/errors.h"
-#include "lib/common/seal.h"
+#include "lib/crypto/seal.h"
 
 #define SEAL_VERSION 1
 #define NONCE_SIZE 12

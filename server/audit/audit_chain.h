@@ -12,7 +12,7 @@
 
 #include "lib/common/macro.h"
 #include "lib/common/secret.h"
-#include "server/model.h"
+#include "server/core/model.h"
 
 struct jit_store;
 

@@ -9,12 +9,12 @@
 
 #include "lib/common/buf.h"
 #include "lib/common/errors.h"
-#include "lib/common/json.h"
+#include "lib/json/json.h"
 #include "lib/common/text.h"
 #include "lib/common/timeutil.h"
-#include "server/api.h"
+#include "server/api/api.h"
 #include "lib/common/base64url.h"
-#include "server/workflow.h"
+#include "server/core/workflow.h"
 
 #define API_PREFIX "/api/v1alpha1/"
 #define MAX_QUERY_PARAMS 16

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "lib/common/macro.h"
-#include "server/model.h"
+#include "server/core/model.h"
 
 struct jit_store;
 
@@ -138,7 +138,7 @@ int jit_store_audit_query(struct jit_store *store, const struct jit_audit_filter
  * removal is named) or inserted, and a one-line explanation in `detail`. *ret_count is the
  * number of events checked. Removal of the newest events is caught here only while
  * sqlite_sequence still counts them; the signed checkpoints outside the database
- * (server/audit_chain.h) catch it in any case. */
+ * (server/audit/audit_chain.h) catch it in any case. */
 int jit_store_audit_verify(struct jit_store *store, int64_t *ret_bad_id, size_t *ret_count,
                            char *detail, size_t detail_size);
 

@@ -11,7 +11,7 @@
 
 #include "lib/common/macro.h"
 #include "lib/rego/rego.h"
-#include "server/model.h"
+#include "server/core/model.h"
 
 /* A compiled set: every enabled policy of each type compiled together as modules named
  * "<policy name>.rego" (so several `allow` rules OR together). With no enabled policy of a

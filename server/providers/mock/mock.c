@@ -12,7 +12,7 @@
 
 #include "lib/common/errors.h"
 #include "lib/common/timeutil.h"
-#include "server/provider.h"
+#include "server/providers/provider.h"
 
 /* Bounds on what the mock keeps: refused roles from the config, and granted requests not yet
  * revoked (past this, grants fail with JIT_ERR_LIMIT rather than grow without end). */

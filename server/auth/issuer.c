@@ -1,7 +1,7 @@
 /* The built-in token issuer: a P-256 key in a PEM file only its owner may read, ID tokens
  * signed with it (ES256, via cjose) and the discovery document and JWKS that publish it.
  * Trusts the key file's owner; refuses a file that group or others can reach. */
-#include "server/issuer.h"
+#include "server/auth/issuer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,10 +17,10 @@
 #include <openssl/sha.h>
 
 #include "lib/common/errors.h"
-#include "lib/common/json.h"
-#include "server/jose.h"
+#include "lib/json/json.h"
+#include "server/auth/jose.h"
 #include "lib/common/base64url.h"
-#include "server/model.h"
+#include "server/core/model.h"
 
 #define KEY_FILE_MAX (16 * 1024)
 #define B64_32 44                              /* base64url of 32 bytes, with the NUL */

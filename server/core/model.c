@@ -14,7 +14,7 @@
 #include "lib/common/errors.h"
 #include "lib/common/secret.h"
 #include "lib/common/timeutil.h"
-#include "server/model.h"
+#include "server/core/model.h"
 
 static const char *const state_names[] = {
 	[JIT_STATE_UNSPECIFIED] = "REQUEST_STATE_UNSPECIFIED",

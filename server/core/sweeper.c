@@ -10,8 +10,8 @@
 
 #include "lib/common/errors.h"
 #include "lib/common/timeutil.h"
-#include "server/sweeper.h"
-#include "server/workflow.h"
+#include "server/core/sweeper.h"
+#include "server/core/workflow.h"
 
 #define RETRY_NS (1 * JIT_NSEC_PER_SEC)
 #define IDLE_NS (3600 * JIT_NSEC_PER_SEC) /* re-read the store at least hourly */

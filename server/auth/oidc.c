@@ -2,7 +2,7 @@
  * issuer to check against; everything else is trusted only after the signature verifies with
  * that issuer's key, the algorithm pinned to the key. Remote keys come from discovery + JWKS
  * over libcurl (bounded in time and size), cached per issuer behind a mutex. */
-#include "server/auth.h"
+#include "server/auth/auth.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -17,12 +17,12 @@
 
 #include "lib/common/buf.h"
 #include "lib/common/errors.h"
-#include "lib/common/json.h"
+#include "lib/json/json.h"
 #include "lib/common/usertext.h"
-#include "server/hostauth.h"
-#include "server/jose.h"
+#include "server/auth/hostauth.h"
+#include "server/auth/jose.h"
 #include "lib/common/base64url.h"
-#include "server/model.h"
+#include "server/core/model.h"
 
 #define NS_PER_SECOND 1000000000LL
 #define MAX_ISSUERS 64

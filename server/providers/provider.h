@@ -10,7 +10,7 @@
 
 #include "lib/common/macro.h"
 #include "lib/common/secret.h"
-#include "server/model.h"
+#include "server/core/model.h"
 
 #define JIT_MAX_CREDENTIALS 16
 

@@ -72,7 +72,7 @@ int jit_auth_add_static_issuer(struct jit_auth *auth, const struct jit_issuer_co
 int jit_auth_verify(struct jit_auth *auth, const char *token, int64_t now, unsigned flags,
                     struct jit_identity *ret_identity, char *error, size_t error_size);
 
-/* Hands the verifier the configured jump hosts (server/hostauth.h); takes ownership, replaces
+/* Hands the verifier the configured jump hosts (server/auth/hostauth.h); takes ownership, replaces
  * any earlier set. Tokens whose iss is "jitsudo-host:<name>" are verified against them. Called
  * before the first jit_auth_verify. */
 struct jit_hostauth;

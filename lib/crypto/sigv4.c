@@ -16,7 +16,7 @@
 #include "lib/common/text.h"
 #include "lib/common/errors.h"
 #include "lib/common/macro.h"
-#include "lib/common/sigv4.h"
+#include "lib/crypto/sigv4.h"
 
 /* A growable string bounded by JIT_SIGV4_MAX_CANONICAL. */
 struct text {

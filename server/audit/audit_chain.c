@@ -2,7 +2,7 @@
  * Trusts the key files only once their owner-only mode is checked; trusts nothing read from
  * the checkpoint file or the database until its signature or hash is checked. Never logs and
  * never puts key bytes in a message. */
-#include "server/audit_chain.h"
+#include "server/audit/audit_chain.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,8 +19,8 @@
 #include "lib/common/base64url.h"
 #include "lib/common/errors.h"
 #include "lib/common/timeutil.h"
-#include "server/jose.h"
-#include "server/store.h"
+#include "server/auth/jose.h"
+#include "server/store/store.h"
 
 #define KEY_FILE_MAX (16 * 1024)
 #define ED25519_SIGNATURE_SIZE 64

@@ -8,13 +8,13 @@
 #include <string.h>
 
 #include "lib/common/errors.h"
-#include "lib/common/json.h"
+#include "lib/json/json.h"
 #include "lib/common/id.h"
-#include "lib/common/seal.h"
+#include "lib/crypto/seal.h"
 #include "lib/common/timeutil.h"
 #include "lib/common/usertext.h"
-#include "server/sweeper.h"
-#include "server/workflow.h"
+#include "server/core/sweeper.h"
+#include "server/core/workflow.h"
 
 #define SWEEP_BATCH 100
 /* A non-admin's list or audit query checks each item it reads against the policies. Its cost
@@ -650,7 +650,7 @@ jit_wf_list(struct jit_worker *w, const struct jit_caller *caller,
             const struct jit_list_options *options, struct jit_request ***ret_list,
             size_t *ret_count, char *ret_next_before, struct jit_status *status)
 {
-	/* Stored identities are folded to lower case (server/auth.h), so is the filter. */
+	/* Stored identities are folded to lower case (server/auth/auth.h), so is the filter. */
 	_cleanup_free_ char *who = NULL;
 	if (options->requester_identity && !(who = strdup(options->requester_identity)))
 		return jit_status_set(status, -ENOMEM, "out of memory");

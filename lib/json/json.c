@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "lib/common/errors.h"
-#include "lib/common/json.h"
+#include "lib/json/json.h"
 
 static int
 json_fail(char *error, size_t size, int code, const char *fmt, const char *arg)

@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "lib/common/errors.h"
-#include "lib/common/json.h"
+#include "lib/json/json.h"
 #include "lib/common/timeutil.h"
 #include "lib/rego/compile.h"
-#include "server/policy.h"
+#include "server/policy/policy.h"
 
 /* What differs between the two policy types. */
 struct policy_type_info {

@@ -19,8 +19,8 @@
 #include <openssl/ssl.h>
 
 #include "lib/common/errors.h"
-#include "server/api.h"
-#include "server/http.h"
+#include "server/api/api.h"
+#include "server/transport/http.h"
 
 #define MAX_THREADS 64
 /* What an operation does decides where it runs (jit_api_lane), never its HTTP method. The
