@@ -37,9 +37,10 @@ REGO_OBJ := $(REGO_SRC:%.c=$(BUILD)/%.o)
 LIBCOMMON := $(BUILD)/libjitcommon.a
 LIBJSON := $(BUILD)/libjitjson.a
 LIBCRYPTO := $(BUILD)/libjitcrypto.a
+LIBNET := $(BUILD)/libjitnet.a
 # What every program but the PAM module links: lib/common (libc only) and the libraries on
 # top of it, dependents first.
-LIBJIT := $(LIBJSON) $(LIBCRYPTO) $(LIBCOMMON)
+LIBJIT := $(LIBNET) $(LIBJSON) $(LIBCRYPTO) $(LIBCOMMON)
 LIBREGO := $(BUILD)/libjitrego.a
 # Everything of jitsudod but main(), so unit tests can link the server's parts.
 SERVER_SRC := $(filter-out server/main.c,$(shell find server -name '*.c' | sort))
@@ -97,6 +98,10 @@ $(LIBJSON): $(patsubst %.c,$(BUILD)/%.o,$(wildcard lib/json/*.c))
 	rm -f $@ && ar rcs $@ $^
 
 $(LIBCRYPTO): $(patsubst %.c,$(BUILD)/%.o,$(wildcard lib/crypto/*.c))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBNET): $(patsubst %.c,$(BUILD)/%.o,$(wildcard lib/net/*.c))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
