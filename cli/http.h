@@ -1,4 +1,4 @@
-/* The CLI's one HTTP client (libcurl): a single bounded exchange with jitsudod or an OpenID
+/* The CLI's HTTP exchanges (lib/net's client): a single bounded exchange with jitsudod or an OpenID
  * Connect provider. It trusts nothing it receives: bodies are capped and handed back as bytes
  * for the caller to parse; with debug on it logs the method, URL, status and time, never a
  * header or a body (they carry tokens and credentials). */

@@ -7,6 +7,7 @@
  * configured CA vouches for it. Never prints or logs the token or the key. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,6 @@
 #include <unistd.h>
 
 #include <cjose/cjose.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -28,6 +28,7 @@
 #include "lib/json/json.h"
 #include "lib/common/macro.h"
 #include "lib/common/timeutil.h"
+#include "lib/net/http.h"
 
 static void
 evp_pkey_freep(EVP_PKEY **p)
@@ -173,30 +174,6 @@ sign_token(cjose_jwk_t *key, const json_t *req, char **ret)
 	return r;
 }
 
-struct answer {
-	char *data;
-	size_t len;
-	bool too_large;
-};
-
-static size_t
-on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct answer *a = userdata;
-	size_t n = size * nmemb;
-	if (a->len + n > AGENT_CALL_MAX_ANSWER) {
-		a->too_large = true;
-		return 0;
-	}
-	char *grown = realloc(a->data, a->len + n + 1);
-	if (!grown)
-		return 0;
-	a->data = grown;
-	memcpy(a->data + a->len, ptr, n);
-	a->len += n;
-	return n;
-}
-
 static int fail(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int
@@ -236,20 +213,18 @@ read_request(void)
 	return json_loadb(buf, len, 0, &jerr);
 }
 
-/* One HTTP exchange on handle h (kept between the calls of a batch, so the connection is
+/* One HTTP exchange on client h (kept between the calls of a batch, so the connection is
  * reused), with its own fresh token. Writes its answer to stdout. Returns 0 when the batch may
  * go on, 1 when it must stop (an ERROR line was written or stdout failed). */
 static int
-exchange(CURL *h, cjose_jwk_t *key, const json_t *req, const json_t *one)
+exchange(struct jit_http_client *h, cjose_jwk_t *key, const json_t *req, const json_t *one)
 {
 	const char *url = json_string_value(json_object_get(one, "url"));
 	const char *method = json_string_value(json_object_get(one, "method"));
 	const char *body = json_string_value(json_object_get(one, "body"));
-	const char *ca_file = json_string_value(json_object_get(req, "ca_file"));
-	json_int_t timeout_ms = json_integer_value(json_object_get(req, "timeout_ms"));
-	struct curl_slist *headers = NULL;
-	struct answer a = { 0 };
-	char auth[8192], *token = NULL;
+	struct jit_http_response a = { 0 };
+	struct jit_http_error e;
+	char *token = NULL;
 	int rc = 1;
 
 	if (!url || !method) {
@@ -260,50 +235,29 @@ exchange(CURL *h, cjose_jwk_t *key, const json_t *req, const json_t *one)
 		fail("internal", "cannot sign the host token");
 		return 1;
 	}
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	const struct jit_http_request r = { .method = method,
+		                            .url = url,
+		                            .bearer = token,
+		                            .body = body,
+		                            .body_len = body ? strlen(body) : 0,
+		                            .content_type = "application/json" };
+	int cc = jit_http_exchange(h, &r, &a, &e);
 	explicit_bzero(token, strlen(token));
 	free(token);
-	headers = curl_slist_append(headers, auth);
-	explicit_bzero(auth, sizeof(auth));
-	if (body)
-		headers = curl_slist_append(headers, "Content-Type: application/json");
-	curl_easy_reset(h);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
-	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-	if (ca_file)
-		curl_easy_setopt(h, CURLOPT_CAINFO, ca_file);
-	if (body)
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	CURLcode cc = curl_easy_perform(h);
-	long status = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	/* The header list holds the token. */
-	for (struct curl_slist *l = headers; l; l = l->next)
-		explicit_bzero(l->data, strlen(l->data));
-	curl_slist_free_all(headers);
-	if (cc != CURLE_OK || a.too_large) {
-		fail(cc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "unreachable",
+	if (cc < 0) {
+		fail(e.failure == JIT_HTTP_FAILURE_TIMEOUT ? "timeout" : "unreachable",
 		     "jitsudod unreachable: %s",
-		     a.too_large ? "answer too large" : curl_easy_strerror(cc));
+		     e.failure == JIT_HTTP_FAILURE_TOO_LARGE ? "answer too large"
+		     : e.cause[0]                            ? e.cause
+		                                             : e.message);
 		goto out;
 	}
-	printf("STATUS %ld %zu\n", status, a.len);
-	if (a.len && fwrite(a.data, 1, a.len, stdout) != a.len)
+	printf("STATUS %ld %zu\n", a.status, a.body_len);
+	if (a.body_len && fwrite(a.body, 1, a.body_len, stdout) != a.body_len)
 		goto out;
 	rc = 0;
 out:
-	if (a.data)
-		explicit_bzero(a.data, a.len);
-	free(a.data);
+	jit_http_response_done(&a);
 	return rc;
 }
 
@@ -325,8 +279,15 @@ call(void)
 		return fail("internal", "malformed request from the agent");
 	if (load_key(key_file, &key, error, sizeof(error)) < 0)
 		return fail("internal", "%s", error);
-	CURL *h = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? curl_easy_init() : NULL;
-	if (!h) {
+	json_int_t timeout_ms = json_integer_value(json_object_get(req, "timeout_ms"));
+	const struct jit_http_options options = {
+		.timeout_ms = timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms,
+		.max_body = AGENT_CALL_MAX_ANSWER,
+		.ca_file = json_string_value(json_object_get(req, "ca_file")),
+		.no_proxy = true,
+	};
+	struct jit_http_client *h = NULL;
+	if (jit_http_client_new(&options, &h) < 0) {
 		cjose_jwk_release(key);
 		return fail("internal", "libcurl cannot start");
 	}
@@ -337,7 +298,7 @@ call(void)
 		if (exchange(h, key, req, one) != 0)
 			break;
 	}
-	curl_easy_cleanup(h);
+	jit_http_client_free(h);
 	cjose_jwk_release(key);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
