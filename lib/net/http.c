@@ -39,6 +39,13 @@ curl_init_once(void)
 	curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
 }
 
+int
+jit_http_init(void)
+{
+	pthread_once(&curl_once, curl_init_once);
+	return curl_ready ? 0 : JIT_ERR_INTERNAL;
+}
+
 static void
 wipe_free(void *p, size_t len)
 {
@@ -117,9 +124,8 @@ jit_http_client_new(const struct jit_http_options *o, struct jit_http_client **r
 
 	if (!o || !ret || o->timeout_ms <= 0 || o->connect_timeout_ms < 0 || o->max_redirects < 0)
 		return JIT_ERR_INVALID;
-	pthread_once(&curl_once, curl_init_once);
-	if (!curl_ready)
-		return JIT_ERR_INTERNAL;
+	if ((r = jit_http_init()) < 0)
+		return r;
 	if (!(c = calloc(1, sizeof *c)))
 		return -ENOMEM;
 	c->options = *o;

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/common/macro.h"
+
 /* The response body cap when the options give none. */
 #define JIT_HTTP_DEFAULT_MAX_BODY (8u << 20)
 /* The bound on all the header lines of one response, and on how many are kept. */
@@ -99,6 +101,11 @@ struct jit_http_error {
 
 struct jit_http_client;
 
+/* Starts libcurl for the process, once; later calls return the first one's result. Returns 0
+ * or JIT_ERR_INTERNAL. jit_http_client_new calls it; a threaded program may call it at start
+ * so that its first exchange does not pay for it. */
+int jit_http_init(void);
+
 /* A client: one libcurl handle whose connections are kept between exchanges. It is used by
  * one thread at a time (make one per thread). Returns 0, JIT_ERR_INVALID for bad options
  * (timeout_ms <= 0), JIT_ERR_INTERNAL when libcurl cannot start, or -ENOMEM. */
@@ -106,6 +113,7 @@ int jit_http_client_new(const struct jit_http_options *options, struct jit_http_
 
 /* Closes the client's connections and frees it; NULL is fine. */
 void jit_http_client_free(struct jit_http_client *client);
+JIT_DEFINE_CLEANUP(struct jit_http_client *, jit_http_client_free)
 
 /* Performs one exchange and blocks until it ends: at most timeout_ms, and never past
  * req->deadline_ns. Returns 0 when a response arrived, whatever its status, and fills *ret

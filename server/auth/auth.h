@@ -1,5 +1,6 @@
 /* Who is calling: OIDC ID tokens verified against their issuer's JWKS (found by discovery,
- * fetched with libcurl, cached, refetched on an unknown kid at most every 30 s) with cjose.
+ * fetched with lib/net's HTTP client, cached, refetched on an unknown kid at most every 30 s)
+ * with cjose.
  * Checks the signature with the algorithm pinned to the key's, iss, aud, exp and nbf (60 s of
  * skew). Trusts only the configured issuers. Thread-safe; a verification may block on one
  * JWKS fetch bounded by the fetch timeout. Never logs a token. */

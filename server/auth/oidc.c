@@ -1,7 +1,7 @@
 /* Verifies OIDC ID tokens for several issuers. The unverified iss only picks which configured
  * issuer to check against; everything else is trusted only after the signature verifies with
  * that issuer's key, the algorithm pinned to the key. Remote keys come from discovery + JWKS
- * over libcurl (bounded in time and size), cached per issuer behind a mutex. */
+ * over lib/net's client (bounded in time and size), cached per issuer behind a mutex. */
 #include "server/auth/auth.h"
 
 #include <errno.h>
@@ -10,15 +10,14 @@
 #include <string.h>
 
 #include <cjose/cjose.h>
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#include "lib/common/buf.h"
 #include "lib/common/errors.h"
 #include "lib/json/json.h"
 #include "lib/common/usertext.h"
+#include "lib/net/http.h"
 #include "server/auth/hostauth.h"
 #include "server/auth/jose.h"
 #include "lib/common/base64url.h"
@@ -394,93 +393,44 @@ keyset_lookup(const struct auth_keyset *set, const char *kid, const struct auth_
 
 /* ---- fetching -------------------------------------------------------------------------- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void
-curl_init_once(void)
-{
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-struct download {
-	struct jit_buf buf;
-	bool too_large;
-};
-
-static size_t
-download_write(char *data, size_t size, size_t count, void *userdata)
-{
-	struct download *d = userdata;
-	size_t n = size * count;
-	if (jit_buf_put(&d->buf, data, n) < 0) {
-		d->too_large = true;
-		return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
-	}
-	return n;
-}
-
-static void
-curl_easy_cleanupp(CURL **p)
-{
-	if (*p)
-		curl_easy_cleanup(*p);
-}
-
-/* GETs `url` (http or https only, no redirects, at most MAX_DOCUMENT bytes, within
- * `timeout_ms`) and parses it as a JSON object. Blocks for at most the timeout. */
+/* GETs `url` on `client` (http or https only, no redirects, at most MAX_DOCUMENT bytes,
+ * within the client's timeout) and parses it as a JSON object. Blocks for at most the
+ * timeout. */
 static int
-http_get_json(const char *url, const char *ca_file, int timeout_ms, json_t **ret, char *error,
+http_get_json(struct jit_http_client *client, const char *url, json_t **ret, char *error,
               size_t error_size)
 {
-	_cleanup_(curl_easy_cleanupp) CURL *curl = curl_easy_init();
-	if (!curl)
-		return -ENOMEM;
-	struct download d = { .too_large = false };
-	jit_buf_init(&d.buf, MAX_DOCUMENT);
-	_cleanup_(jit_buf_freep) JIT_UNUSED struct jit_buf *body = &d.buf;
-	if (curl_easy_setopt(curl, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)MAX_DOCUMENT) !=
-	            CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_USERAGENT, "jitsudod") != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, download_write) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &d) != CURLE_OK ||
-	    (ca_file && curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file) != CURLE_OK)) {
-		jit_set_error(error, error_size, "cannot set up the HTTP client");
-		return JIT_ERR_INTERNAL;
-	}
-	CURLcode rc = curl_easy_perform(curl);
-	if (d.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-		jit_set_error(error, error_size, "response larger than %d bytes", MAX_DOCUMENT);
-		return JIT_ERR_TOO_LARGE;
-	}
-	if (rc != CURLE_OK) {
-		jit_set_error(error, error_size, "%s", curl_easy_strerror(rc));
-		return rc == CURLE_OPERATION_TIMEDOUT ? JIT_ERR_TIMEOUT : JIT_ERR_UNAVAILABLE;
-	}
-	long status = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200) {
-		jit_set_error(error, error_size, "HTTP status %ld", status);
-		return JIT_ERR_UNAVAILABLE;
-	}
-	if (d.buf.length == 0) {
-		jit_set_error(error, error_size, "empty response");
-		return JIT_ERR_PROTOCOL;
-	}
+	const struct jit_http_request req = { .method = "GET", .url = url };
+	struct jit_http_response resp = { 0 };
+	struct jit_http_error e;
 	char parse_error[96] = "";
-	int r = jit_json_parse_object((const char *)d.buf.data, d.buf.length, MAX_DOCUMENT, ret,
-	                              parse_error, sizeof(parse_error));
-	if (r < 0) {
-		jit_set_error(error, error_size, "bad JSON: %s", parse_error);
-		return JIT_ERR_PROTOCOL;
+	int r;
+
+	if ((r = jit_http_exchange(client, &req, &resp, &e)) < 0) {
+		if (e.failure == JIT_HTTP_FAILURE_TOO_LARGE) {
+			jit_set_error(error, error_size, "response larger than %d bytes",
+			              MAX_DOCUMENT);
+			return JIT_ERR_TOO_LARGE;
+		}
+		if (e.failure == JIT_HTTP_FAILURE_NO_MEMORY)
+			return -ENOMEM;
+		jit_set_error(error, error_size, "%s", e.cause[0] ? e.cause : e.message);
+		return e.failure == JIT_HTTP_FAILURE_TIMEOUT ? JIT_ERR_TIMEOUT
+		                                             : JIT_ERR_UNAVAILABLE;
 	}
-	return 0;
+	if (resp.status != 200) {
+		jit_set_error(error, error_size, "HTTP status %ld", resp.status);
+		r = JIT_ERR_UNAVAILABLE;
+	} else if (resp.body_len == 0) {
+		jit_set_error(error, error_size, "empty response");
+		r = JIT_ERR_PROTOCOL;
+	} else if (jit_json_parse_object(resp.body, resp.body_len, MAX_DOCUMENT, ret, parse_error,
+	                                 sizeof(parse_error)) < 0) {
+		jit_set_error(error, error_size, "bad JSON: %s", parse_error);
+		r = JIT_ERR_PROTOCOL;
+	}
+	jit_http_response_done(&resp);
+	return r;
 }
 
 static bool
@@ -496,16 +446,26 @@ static int
 fetch_keys(const struct jit_auth *auth, const struct auth_issuer *is, const char *known_jwks_uri,
            struct auth_keyset *ret_keys, char **ret_jwks_uri, char *error, size_t error_size)
 {
+	const struct jit_http_options options = { .timeout_ms = auth->fetch_timeout_ms,
+		                                  .max_body = MAX_DOCUMENT,
+		                                  .ca_file = is->ca_file,
+		                                  .user_agent = "jitsudod" };
 	char detail[96] = "";
 	_cleanup_free_ char *jwks_uri = NULL;
+	_cleanup_(jit_http_client_freep) struct jit_http_client *client = NULL;
 	int r;
+	/* One client for both documents: the JWKS usually comes over the same connection. */
+	if (jit_http_client_new(&options, &client) < 0) {
+		jit_set_error(error, error_size, "cannot set up the HTTP client");
+		return JIT_ERR_INTERNAL;
+	}
 	if (known_jwks_uri) {
 		if (!(jwks_uri = strdup(known_jwks_uri)))
 			return -ENOMEM;
 	} else {
 		_cleanup_json_ json_t *doc = NULL;
-		if ((r = http_get_json(is->discovery_url, is->ca_file, auth->fetch_timeout_ms, &doc,
-		                       detail, sizeof(detail))) < 0) {
+		if ((r = http_get_json(client, is->discovery_url, &doc, detail, sizeof(detail))) <
+		    0) {
 			jit_set_error(error, error_size, "discovery document: %s", detail);
 			return r;
 		}
@@ -529,8 +489,7 @@ fetch_keys(const struct jit_auth *auth, const struct auth_issuer *is, const char
 			return -ENOMEM;
 	}
 	_cleanup_json_ json_t *jwks = NULL;
-	if ((r = http_get_json(jwks_uri, is->ca_file, auth->fetch_timeout_ms, &jwks, detail,
-	                       sizeof(detail))) < 0) {
+	if ((r = http_get_json(client, jwks_uri, &jwks, detail, sizeof(detail))) < 0) {
 		jit_set_error(error, error_size, "JWKS: %s", detail);
 		return r;
 	}
@@ -723,8 +682,7 @@ jit_auth_new(int fetch_timeout_ms, struct jit_auth **ret_auth)
 {
 	if (fetch_timeout_ms <= 0)
 		return JIT_ERR_INVALID;
-	pthread_once(&curl_once, curl_init_once);
-	if (curl_init_result != CURLE_OK)
+	if (jit_http_init() < 0)
 		return JIT_ERR_INTERNAL;
 	struct jit_auth *auth = calloc(1, sizeof(*auth));
 	if (!auth)
