@@ -27,6 +27,7 @@
 #include "lib/json/json.h"
 #include "lib/common/macro.h"
 #include "lib/common/timeutil.h"
+#include "lib/net/http.h"
 
 #define DISCOVERY_PATH "/.well-known/openid-configuration"
 #define DISCOVERY_MAX (256 * 1024)    /* bytes of a discovery document */
@@ -793,36 +794,6 @@ jit_cli_poll_answer(struct jit_cli_poll *p, long status, const char *body, size_
 
 /* ---- HTTP exchanges with the issuer -------------------------------------------------- */
 
-static bool
-url_unreserved(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-/* Appends "&key=value" (no & first) to an application/x-www-form-urlencoded body. */
-static int
-form_add(struct jit_buf *b, const char *key, const char *value)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	int r;
-	if (b->length > 0 && (r = jit_buf_put(b, "&", 1)) < 0)
-		return r;
-	if ((r = jit_buf_put(b, key, strlen(key))) < 0 || (r = jit_buf_put(b, "=", 1)) < 0)
-		return r;
-	for (const unsigned char *s = (const unsigned char *)value; *s; s++) {
-		if (url_unreserved(*s)) {
-			r = jit_buf_put(b, s, 1);
-		} else {
-			char esc[3] = { '%', hex[*s >> 4], hex[*s & 15] };
-			r = jit_buf_put(b, esc, 3);
-		}
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
 /* POSTs a form; the body (it may hold a code or a token) is wiped afterwards. */
 static int
 post_form(const struct jit_cli_http *h, const char *url, const char *const *pairs, size_t npairs,
@@ -833,7 +804,7 @@ post_form(const struct jit_cli_http *h, const char *url, const char *const *pair
 
 	jit_buf_init(b, FORM_MAX);
 	for (size_t i = 0; i + 1 < npairs * 2; i += 2)
-		if ((r = form_add(b, pairs[i], pairs[i + 1])) < 0)
+		if ((r = jit_http_form_add(b, pairs[i], pairs[i + 1])) < 0)
 			return r;
 	if ((r = jit_buf_put(b, "", 1)) < 0) /* a NUL, not sent */
 		return r;

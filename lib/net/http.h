@@ -130,6 +130,14 @@ const char *jit_http_response_header(const struct jit_http_response *r, const ch
 /* Wipes and frees what jit_http_exchange filled; safe on a zeroed or already freed response. */
 void jit_http_response_done(struct jit_http_response *r);
 
+struct jit_buf;
+
+/* Appends "key=value" to an application/x-www-form-urlencoded body in `b`, after a "&" unless
+ * `b` is empty; both are percent-encoded but for RFC 3986's unreserved characters. Returns 0,
+ * JIT_ERR_TOO_LARGE past the buffer's bound (the buffer may then hold part of the pair), or
+ * -ENOMEM. */
+int jit_http_form_add(struct jit_buf *b, const char *key, const char *value);
+
 /* The errno-style code a failure is reported with (see the list above); 0 for NONE. */
 int jit_http_failure_code(enum jit_http_failure failure);
 

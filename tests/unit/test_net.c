@@ -27,6 +27,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "lib/common/buf.h"
 #include "lib/common/errors.h"
 #include "lib/common/timeutil.h"
 #include "lib/net/http.h"
@@ -732,6 +733,25 @@ test_failure_codes(UNUSED_STATE)
 	assert_int_equal(jit_http_failure_code(JIT_HTTP_FAILURE_NO_MEMORY), -ENOMEM);
 }
 
+static void
+test_form_encoding(UNUSED_STATE)
+{
+	struct jit_buf b;
+	jit_buf_init(&b, 64);
+	assert_int_equal(jit_http_form_add(&b, "grant_type", "device_code"), 0);
+	assert_int_equal(jit_http_form_add(&b, "a b&c", "x=y/z~-._+\xc3\xa9"), 0);
+	assert_int_equal(jit_buf_put(&b, "", 1), 0);
+	assert_string_equal((const char *)b.data,
+	                    "grant_type=device_code&a%20b%26c=x%3Dy%2Fz~-._%2B%C3%A9");
+	jit_buf_free(&b);
+
+	/* Past the bound: an error, never a silently cut value. */
+	jit_buf_init(&b, 16);
+	assert_int_equal(jit_http_form_add(&b, "k", "0123456789"), 0);
+	assert_int_equal(jit_http_form_add(&b, "token", "0123456789"), JIT_ERR_TOO_LARGE);
+	jit_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -747,6 +767,7 @@ main(void)
 		cmocka_unit_test(test_invalid_requests),
 		cmocka_unit_test(test_tls_with_ca_file),
 		cmocka_unit_test(test_failure_codes),
+		cmocka_unit_test(test_form_encoding),
 	};
 	return cmocka_run_group_tests_name("net", tests, NULL, NULL);
 }
