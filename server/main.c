@@ -616,8 +616,7 @@ verify_audit(const struct jit_config *config, const struct jit_checkpoint_key *c
 	size_t checked = 0;
 	struct stat st;
 	int r;
-	if (jit_store_open_sqlite(config->database_path, config->database_busy_timeout_ms, &store,
-	                          error, sizeof(error)) < 0) {
+	if (jit_store_open(config, 0, &store, error, sizeof(error)) < 0) {
 		fprintf(stderr, "jitsudod audit verify: %s\n", error);
 		return 1;
 	}
@@ -625,7 +624,7 @@ verify_audit(const struct jit_config *config, const struct jit_checkpoint_key *c
 	if (path && stat(path, &st) == 0)
 		file_size = (uint64_t)st.st_size;
 	/* One read snapshot for the chain and the checkpoints (the server may be running). */
-	jit_store_set_snapshot_reuse(store, true);
+	jit_store_read_session_begin(store);
 	if (jit_store_audit_chain(store, &chain, &matches) < 0)
 		chain = JIT_AUDIT_CHAIN_KEYED; /* an unknown rule: verify explains it below */
 	r = jit_store_audit_verify(store, &bad, &checked, detail, sizeof(detail));

@@ -64,7 +64,7 @@ maintenance_main(void *arg)
 		if (m->stopping)
 			break;
 		pthread_mutex_unlock(&m->lock);
-		(void)jit_store_checkpoint(m->worker.store);
+		(void)jit_store_upkeep(m->worker.store);
 		if (jit_now_monotonic_ns() >= m->next_audit_at) {
 			audit_round(m);
 			m->next_audit_at = jit_now_monotonic_ns() +
@@ -118,7 +118,7 @@ jit_maintenance_stop(struct jit_maintenance *m)
 	pthread_mutex_unlock(&m->lock);
 	pthread_join(m->thread, NULL);
 	audit_round(m);
-	(void)jit_store_checkpoint(m->worker.store);
+	(void)jit_store_upkeep(m->worker.store);
 	jit_worker_clear(&m->worker);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->cond);

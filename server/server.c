@@ -45,12 +45,10 @@ jit_worker_init(struct jit_worker *worker, struct jit_server *server, char *erro
 {
 	memset(worker, 0, sizeof(*worker));
 	worker->server = server;
-	int r = jit_store_open_sqlite(server->config->database_path,
-	                              server->config->database_busy_timeout_ms, &worker->store,
-	                              error, error_size);
+	int r = jit_store_open(server->config, JIT_STORE_BACKGROUND_UPKEEP, &worker->store, error,
+	                       error_size);
 	if (r < 0)
 		return r;
-	jit_store_set_autocheckpoint(worker->store, false);
 	if ((r = jit_rego_eval_new(&worker->eval)) < 0) {
 		snprintf(error, error_size, "creating an evaluation context: %s", jit_strerror(r));
 		jit_worker_clear(worker);

@@ -1,8 +1,10 @@
 /* The store: requests, approvals, sealed credentials, policies, the hash-chained audit log
  * and a little server metadata. One handle per thread (a handle is not thread-safe); every
  * change happens inside a write transaction so that a state change and its audit event
- * commit together or not at all. SQLite is the default backend; PostgreSQL will implement
- * the same operations. Calls block on the database only, bounded by its busy timeout. */
+ * commit together or not at all. The operations are named for what the workflow needs; each
+ * backend implements them behind an ops table (server/store/store_backend.h): SQLite today
+ * (server/store/sqlite/), PostgreSQL later. Calls block on the database only, bounded by its
+ * busy timeout. */
 #ifndef JIT_SERVER_STORE_H
 #define JIT_SERVER_STORE_H
 
@@ -13,37 +15,67 @@
 #include "lib/common/macro.h"
 #include "server/core/model.h"
 
+struct jit_config;
 struct jit_store;
 
-/* Opens (creating if needed) the SQLite database at `path`: WAL, synchronous=FULL, foreign
- * keys on, a busy timeout of `busy_timeout_ms`, and the schema migrated to the latest version
- * (versioned migrations recorded in a schema_migrations table; each one in a transaction).
- * A database newer than this program is refused. Returns 0, or a negative code with a
- * message in `error`. */
-int jit_store_open_sqlite(const char *path, int busy_timeout_ms, struct jit_store **ret_store,
-                          char *error, size_t error_size);
+/* Flags of jit_store_open. */
+enum {
+	/* The process calls jit_store_upkeep from a thread of its own: commits on this handle
+	 * leave the backend's upkeep to it instead of doing it on the way (SQLite: no automatic
+	 * WAL checkpoints on commit, for every handle of the process on the database). */
+	JIT_STORE_BACKGROUND_UPKEEP = 1u << 0,
+};
+
+/* Opens a handle on the database the configuration names, with the backend that
+ * database.driver selects ("sqlite"; an unknown driver is JIT_ERR_INVALID), creating the
+ * database if needed and migrating its schema to the latest version (a database newer than
+ * this program is refused). `flags` are JIT_STORE_* above. Returns 0, or a negative code with
+ * a message in `error`. Blocks for the opening and the migration only. */
+int jit_store_open(const struct jit_config *config, unsigned flags, struct jit_store **ret_store,
+                   char *error, size_t error_size);
+/* Rolls back an open transaction and frees the handle. Accepts NULL. */
 void jit_store_close(struct jit_store *store);
 JIT_DEFINE_CLEANUP(struct jit_store *, jit_store_close)
 
 /* The database answers a trivial query. 0 or JIT_ERR_UNAVAILABLE. */
 int jit_store_ping(struct jit_store *store);
 
-/* Write transactions. begin takes the write lock at once (SQLite BEGIN IMMEDIATE) and returns
- * JIT_ERR_UNAVAILABLE when the busy timeout passes. commit returns 0 once the change is
- * durable. rollback accepts a handle with no open transaction. Reads outside a transaction
- * see the latest committed state. Nesting is refused (JIT_ERR_INTERNAL). */
+/* Write transactions. begin takes the write lock at once and returns JIT_ERR_UNAVAILABLE
+ * when the busy timeout passes. commit returns 0 once the change is durable (unless the
+ * handle defers durability, below). rollback accepts NULL and a handle with no open
+ * transaction. Reads outside a transaction see the latest committed state (unless in a read
+ * session, below). Nesting is refused (JIT_ERR_INTERNAL). */
 int jit_store_begin(struct jit_store *store);
 int jit_store_commit(struct jit_store *store);
 void jit_store_rollback(struct jit_store *store);
 
-/* Snapshot reuse, for a thread that answers reads in rounds (an event loop): the handle's
- * reads share one read transaction until the process commits a change (in-process commits
- * end it at the next read, so a reader never misses a change that was acknowledged before
- * its read began) or until jit_store_end_snapshot, which the thread calls after each round.
- * Changes by other processes are seen from the next round on. Saves the locking of one
- * read transaction per read. Off by default. */
-void jit_store_set_snapshot_reuse(struct jit_store *store, bool on);
-void jit_store_end_snapshot(struct jit_store *store);
+/* Read sessions, for a thread that answers reads in rounds (an event loop) or that needs one
+ * consistent view for a series of reads (an audit verification). Between begin and end the
+ * handle's reads may share one snapshot; they still see every change this process committed
+ * before the read began (a reader never misses a change that was acknowledged), while changes
+ * of other processes may be seen only after end. end lets later reads see the latest state.
+ * Saves the cost of starting one read transaction per read. A write transaction on the handle
+ * ends the shared snapshot first. Backends without snapshots ignore both calls. */
+void jit_store_read_session_begin(struct jit_store *store);
+void jit_store_read_session_end(struct jit_store *store);
+
+/* Deferred durability, for a thread that hands its answers to someone who waits for the
+ * disk (server/transport/durable.h) and goes on with the next change meanwhile. With `on`,
+ * jit_store_commit on this handle returns once the change is committed and visible, possibly
+ * before it is durable. The caller must not tell anyone that the change happened before it
+ * passed jit_store_unsynced_mark's mark to jit_store_make_durable (on any handle of the same
+ * database) and got 0 back. The handle itself always reads its own changes. Backends whose
+ * commits are always durable ignore it. */
+void jit_store_defer_durability(struct jit_store *store, bool on);
+/* The mark of this handle's latest commit that nobody has waited to be durable yet, and
+ * forgets it; 0 when there is none (always 0 without deferred durability). */
+uint64_t jit_store_unsynced_mark(struct jit_store *store);
+/* Returns once the change with `mark`, and every change committed before it on this database,
+ * is durable (0 for mark 0). JIT_ERR_UNAVAILABLE when that failed: the change may be lost
+ * (SQLite: at a power failure, or at once when its batch failed to commit; the store then
+ * refuses every write, and jit_store_ping fails, until the process restarts). Blocks on the
+ * disk, bounded by the busy timeout for the lock. */
+int jit_store_make_durable(struct jit_store *store, uint64_t mark);
 
 /* ---- requests ------------------------------------------------------------------------- */
 
@@ -176,50 +208,15 @@ int jit_store_audit_hash_at(struct jit_store *store, int64_t id, char hash[65]);
 int jit_store_meta_get(struct jit_store *store, const char *key, char **ret_value);
 int jit_store_meta_set(struct jit_store *store, const char *key, const char *value);
 
-/* ---- maintenance ----------------------------------------------------------------------- */
+/* ---- upkeep --------------------------------------------------------------------------- */
 
-/* Whether commits on this handle may checkpoint the write-ahead log themselves (the default).
- * A server turns it off on its request handles and checkpoints from a background thread
- * instead, so that no request waits for a checkpoint's disk syncs. */
-void jit_store_set_autocheckpoint(struct jit_store *store, bool on);
-/* Copies committed pages from the log into the database, mostly while writers go on; once the
- * log is a few MiB long and little is left, it holds this process's writers back to finish
- * (commits the open batch, copies the rest: a few milliseconds), so that the log restarts from
- * its beginning instead of growing without bound. Returns 0 or JIT_ERR_UNAVAILABLE. */
-int jit_store_checkpoint(struct jit_store *store);
-
-/* Writes of all handles of a process on one database go through a single connection in
- * turn, and the log is synced by the store itself, once for every commit that reached it by
- * then (group commit): jit_store_commit returns once the change is on disk.
- *
- * Deferred acknowledgement: jit_store_commit returns as soon as the change is committed (or
- * queued in a batch that the next writer commits), without waiting for the disk sync, so that
- * the thread can go on with the next change; changes of such handles made while other writers
- * are queued share one SQLite transaction. The caller must not tell anyone that the change
- * happened before it has passed jit_store_take_unsynced's number to jit_store_sync_through
- * and got 0 back. The handle itself always reads its own changes. */
-void jit_store_set_deferred_sync(struct jit_store *store, bool on);
-/* The number of this handle's latest commit that no sync was waited for yet (commits are
- * numbered in the order they reached the log, per database), and forgets it; 0 when there
- * is none. */
-uint64_t jit_store_take_unsynced(struct jit_store *store);
-/* Returns once every change numbered up to `seq` on this database is on disk (committing its
- * batch if it is still open after a few milliseconds, syncing the log, or waiting for a sync
- * in progress to cover it). JIT_ERR_UNAVAILABLE when the sync failed (the changes may then be
- * lost at a power failure) or the batch failed to commit (the changes are lost; the store then
- * refuses every write, and jit_store_ping fails, until the process restarts). */
-int jit_store_sync_through(struct jit_store *store, uint64_t seq);
-
-/* ---- notes on the SQLite backend (store_sqlite.c) --------------------------------------- */
-
-/* Beyond the codes above: a foreign key that names no request (an approval or credentials of
- * an unknown request id) is JIT_ERR_NOT_FOUND; a missing required field or an invalid state
- * or policy type is JIT_ERR_INVALID; a lock held past the busy timeout is
- * JIT_ERR_UNAVAILABLE. jit_store_audit_append called outside a transaction runs in one of its
- * own. Limits outside the documented ranges are JIT_ERR_INVALID (due_requests: 1..10000). A
- * policy upserted with an empty id gets a new one (jit_policy_id_new), and created_at defaults
- * to updated_at. Time columns hold 0 for "not set"; the sweeper's deadlines ignore an unset
- * pending_expires_at or expires_at, while a pending revocation is due from
- * revoke_next_attempt_at even when that is 0. */
+/* The backend's periodic housekeeping, for a background thread that calls it every half
+ * second or so (server/maintenance.c); request handles opened with
+ * JIT_STORE_BACKGROUND_UPKEEP then never pay for it. SQLite: copies committed pages from the
+ * write-ahead log into the database, mostly while writers go on; once the log is a few MiB
+ * long and little is left, it holds this process's writers back to finish (a few
+ * milliseconds), so that the log restarts from its beginning instead of growing without
+ * bound. Returns 0 or JIT_ERR_UNAVAILABLE (the next call tries again). */
+int jit_store_upkeep(struct jit_store *store);
 
 #endif

@@ -77,7 +77,7 @@ struct pool {
 
 struct syncer {
 	pthread_t thread;
-	struct jit_store *store; /* its own handle, used for jit_store_sync_through only */
+	struct jit_store *store; /* its own handle, used for jit_store_make_durable only */
 	bool started;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -282,7 +282,7 @@ syncer_main(void *arg)
 		for (struct job *j = list; j; j = j->next)
 			if (j->seq > through)
 				through = j->seq;
-		int r = jit_store_sync_through(s->store, through);
+		int r = jit_store_make_durable(s->store, through);
 		while (list) {
 			struct job *job = list;
 			list = job->next;
@@ -304,12 +304,10 @@ syncer_main(void *arg)
 static int
 syncer_start(struct syncer *s, struct jit_server *server, char *error, size_t error_size)
 {
-	int r = jit_store_open_sqlite(server->config->database_path,
-	                              server->config->database_busy_timeout_ms, &s->store, error,
-	                              error_size);
+	int r = jit_store_open(server->config, JIT_STORE_BACKGROUND_UPKEEP, &s->store, error,
+	                       error_size);
 	if (r < 0)
 		return r;
-	jit_store_set_autocheckpoint(s->store, false);
 	if ((r = -pthread_create(&s->thread, NULL, syncer_main, s)) < 0) {
 		snprintf(error, error_size, "starting a thread: %s", strerror(-r));
 		return r;
@@ -356,7 +354,7 @@ executor_main(void *arg)
 		pool->length--;
 		pthread_mutex_unlock(&pool->lock);
 		jit_api_handle(&e->worker, &job->request, &job->response);
-		if ((job->seq = jit_store_take_unsynced(e->worker.store)) != 0)
+		if ((job->seq = jit_store_unsynced_mark(e->worker.store)) != 0)
 			syncer_push(&pool->http->syncer, job);
 		else
 			h2o_multithread_send_message(&job->origin->receiver, &job->message);
@@ -430,7 +428,7 @@ pool_start(struct pool *pool, struct jit_http *http, const char *name, int size,
 		int r = jit_worker_init(&e->worker, http->server, error, error_size);
 		if (r < 0)
 			return r;
-		jit_store_set_deferred_sync(e->worker.store, deferred_sync);
+		jit_store_defer_durability(e->worker.store, deferred_sync);
 		if ((r = -pthread_create(&e->thread, NULL, executor_main, e)) < 0) {
 			jit_worker_clear(&e->worker);
 			snprintf(error, error_size, "starting a %s thread: %s", name, strerror(-r));
@@ -548,11 +546,11 @@ thread_main(void *arg)
 	mark_ready(http);
 	/* The loop's reads share one snapshot per round of events (see store.h); it never
 	 * writes or waits (server/server.h). */
-	jit_store_set_snapshot_reuse(t->worker.store, true);
 	t->worker.inline_only = true;
 	while (!atomic_load(&http->stopping)) {
+		jit_store_read_session_begin(t->worker.store);
 		h2o_evloop_run(loop, 200);
-		jit_store_end_snapshot(t->worker.store);
+		jit_store_read_session_end(t->worker.store);
 	}
 	h2o_socket_read_stop(listener);
 	h2o_socket_close(listener);

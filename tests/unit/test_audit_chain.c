@@ -20,7 +20,7 @@
 #include "lib/common/errors.h"
 #include "lib/common/timeutil.h"
 #include "server/audit/audit_chain.h"
-#include "server/store/store.h"
+#include "server/store/sqlite/sqlite.h"
 
 #define T0 (1774022400LL * JIT_NSEC_PER_SEC) /* 2026-03-20T16:00:00Z */
 
@@ -49,7 +49,7 @@ static int
 open_store(const char *path, struct jit_store **ret)
 {
 	char error[256] = "";
-	int r = jit_store_open_sqlite(path, 2000, ret, error, sizeof(error));
+	int r = jit_store_sqlite_open_path(path, 2000, 0, ret, error, sizeof(error));
 	if (r < 0)
 		print_error("open: %s\n", error);
 	return r;

@@ -20,7 +20,7 @@
 #include "lib/common/errors.h"
 #include "lib/common/id.h"
 #include "lib/common/timeutil.h"
-#include "server/store/store.h"
+#include "server/store/sqlite/sqlite.h"
 
 #define T0 (1774022400LL * JIT_NSEC_PER_SEC) /* 2026-03-20T16:00:00Z */
 #define T0_MS 1774022400000ULL
@@ -35,7 +35,7 @@ static int
 open_store(const char *path, struct jit_store **ret)
 {
 	char error[256] = "";
-	int r = jit_store_open_sqlite(path, 2000, ret, error, sizeof(error));
+	int r = jit_store_sqlite_open_path(path, 2000, 0, ret, error, sizeof(error));
 	if (r < 0)
 		print_error("open: %s\n", error);
 	return r;
@@ -181,7 +181,8 @@ open_in_thread(void *data)
 	struct opener *opener = data;
 	struct jit_store *store = NULL;
 	char error[256] = "";
-	opener->result = jit_store_open_sqlite(opener->path, 5000, &store, error, sizeof(error));
+	opener->result =
+	        jit_store_sqlite_open_path(opener->path, 5000, 0, &store, error, sizeof(error));
 	if (opener->result == 0) {
 		struct jit_request_filter filter = { .limit = 1 };
 		struct jit_request **list = NULL;
@@ -224,7 +225,7 @@ test_newer_schema_refused(void **state)
 	raw_exec(f->path, "INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)");
 	struct jit_store *store = NULL;
 	char error[256] = "";
-	assert_int_equal(jit_store_open_sqlite(f->path, 100, &store, error, sizeof(error)),
+	assert_int_equal(jit_store_sqlite_open_path(f->path, 100, 0, &store, error, sizeof(error)),
 	                 JIT_ERR_INVALID);
 	assert_null(store);
 	assert_non_null(strstr(error, "newer"));
@@ -237,10 +238,10 @@ test_open_errors(void **state)
 	struct fixture *f = *state;
 	struct jit_store *store = NULL;
 	char error[256] = "", path[256];
-	assert_int_equal(jit_store_open_sqlite("", 100, &store, error, sizeof(error)),
+	assert_int_equal(jit_store_sqlite_open_path("", 100, 0, &store, error, sizeof(error)),
 	                 JIT_ERR_INVALID);
 	snprintf(path, sizeof(path), "%s/missing/dir/x.db", f->dir);
-	assert_true(jit_store_open_sqlite(path, 100, &store, error, sizeof(error)) < 0);
+	assert_true(jit_store_sqlite_open_path(path, 100, 0, &store, error, sizeof(error)) < 0);
 	assert_non_null(strstr(error, "missing/dir"));
 	/* A file that is not a database. */
 	snprintf(path, sizeof(path), "%s/garbage.db", f->dir);
@@ -251,7 +252,7 @@ test_open_errors(void **state)
 	assert_int_equal(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
 	close(fd);
 	error[0] = '\0';
-	assert_true(jit_store_open_sqlite(path, 100, &store, error, sizeof(error)) < 0);
+	assert_true(jit_store_sqlite_open_path(path, 100, 0, &store, error, sizeof(error)) < 0);
 	assert_true(error[0] != '\0');
 	assert_null(store);
 }
@@ -1077,7 +1078,7 @@ test_audit_verify_rehashed_row(void **state)
 struct group_arg {
 	const char *path;
 	int index;
-	bool deferred; /* acknowledges after jit_store_sync_through, as the server's executors */
+	bool deferred; /* acknowledges after jit_store_make_durable, as the server's executors */
 	int failures;
 };
 
@@ -1089,12 +1090,12 @@ group_writer(void *p)
 	struct group_arg *a = p;
 	struct jit_store *store = NULL;
 	char error[256];
-	if (jit_store_open_sqlite(a->path, 5000, &store, error, sizeof(error)) < 0) {
+	if (jit_store_sqlite_open_path(a->path, 5000, JIT_STORE_BACKGROUND_UPKEEP, &store, error,
+	                               sizeof(error)) < 0) {
 		a->failures++;
 		return NULL;
 	}
-	jit_store_set_autocheckpoint(store, false);
-	jit_store_set_deferred_sync(store, a->deferred);
+	jit_store_defer_durability(store, a->deferred);
 	for (int i = 0; i < GROUP_COMMITS; i++) {
 		struct jit_request *request = jit_request_new();
 		struct jit_audit_event *event = jit_audit_event_new();
@@ -1117,13 +1118,13 @@ group_writer(void *p)
 			jit_store_rollback(store);
 			a->failures++;
 		} else {
-			uint64_t seq = jit_store_take_unsynced(store);
+			uint64_t seq = jit_store_unsynced_mark(store);
 			struct jit_request *back = NULL;
 			if (jit_store_request_get(store, request->id, &back) < 0)
 				a->failures++;
 			jit_request_free(back);
-			if (a->deferred && (seq == 0 || jit_store_take_unsynced(store) != 0 ||
-			                    jit_store_sync_through(store, seq) < 0))
+			if (a->deferred && (seq == 0 || jit_store_unsynced_mark(store) != 0 ||
+			                    jit_store_make_durable(store, seq) < 0))
 				a->failures++;
 			if (!a->deferred && seq != 0)
 				a->failures++;
@@ -1141,12 +1142,12 @@ group_checkpointer(void *p)
 	struct group_arg *a = p;
 	struct jit_store *store = NULL;
 	char error[256];
-	if (jit_store_open_sqlite(a->path, 5000, &store, error, sizeof(error)) < 0) {
+	if (jit_store_sqlite_open_path(a->path, 5000, 0, &store, error, sizeof(error)) < 0) {
 		a->failures++;
 		return NULL;
 	}
 	for (int i = 0; i < 200; i++) {
-		(void)jit_store_checkpoint(store);
+		(void)jit_store_upkeep(store);
 		usleep(1000);
 	}
 	jit_store_close(store);
@@ -1191,14 +1192,14 @@ test_group_commit_threads(void **state)
 }
 
 /* A reader that reuses its snapshot sees every change committed by the process at its next
- * read, and changes of other processes after jit_store_end_snapshot. */
+ * read, and changes of other processes after jit_store_read_session_end. */
 static void
 test_snapshot_reuse(void **state)
 {
 	struct fixture *f = *state;
 	struct jit_store *reader = NULL;
 	assert_int_equal(open_store(f->path, &reader), 0);
-	jit_store_set_snapshot_reuse(reader, true);
+	jit_store_read_session_begin(reader);
 	_cleanup_(jit_request_freep) struct jit_request *request = make_request(1, "a@x", 1);
 	insert(f->store, request);
 	struct jit_request *got = NULL;
@@ -1222,12 +1223,15 @@ test_snapshot_reuse(void **state)
 	assert_int_equal(jit_store_request_get(reader, request->id, &got), 0);
 	assert_int_equal(got->state, JIT_STATE_REJECTED);
 	jit_request_free(got);
-	jit_store_end_snapshot(reader);
+	jit_store_read_session_end(reader);
 	assert_int_equal(jit_store_request_get(reader, request->id, &got), 0);
 	assert_int_equal(got->state, JIT_STATE_EXPIRED);
 	jit_request_free(got);
 
-	/* A write on the reusing handle ends its snapshot first. */
+	/* A write on a handle in a read session ends its snapshot first. */
+	jit_store_read_session_begin(reader);
+	assert_int_equal(jit_store_request_get(reader, request->id, &got), 0);
+	jit_request_free(got);
 	request->state = JIT_STATE_REVOKED;
 	assert_int_equal(jit_store_begin(reader), 0);
 	assert_int_equal(jit_store_request_update(reader, request), 0);
@@ -1341,7 +1345,8 @@ test_busy(void **state)
 	struct fixture *f = *state;
 	struct jit_store *other = NULL;
 	char error[256] = "";
-	assert_int_equal(jit_store_open_sqlite(f->path, 50, &other, error, sizeof(error)), 0);
+	assert_int_equal(jit_store_sqlite_open_path(f->path, 50, 0, &other, error, sizeof(error)),
+	                 0);
 	assert_int_equal(jit_store_begin(f->store), 0);
 	/* The write lock is taken at begin, so the other handle waits out its timeout. */
 	int64_t started = jit_now_monotonic_ns();

@@ -1,7 +1,9 @@
 /* The SQLite store: requests, approvals, sealed credentials, policies, the hash-chained audit
  * log and server metadata in one database file (WAL, synchronous=FULL). One handle per thread;
  * each handle prepares its statements once and reuses them. Trusts its callers to validate
- * field contents; trusts the file's audit rows only as far as jit_store_audit_verify checks. */
+ * field contents; trusts the file's audit rows only as far as jit_store_audit_verify checks.
+ * Implements the ops of server/store/store_backend.h; the functions below are named for the
+ * jit_store_* operation they implement. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -15,7 +17,8 @@
 #include "lib/json/json.h"
 #include "lib/common/timeutil.h"
 #include "server/audit/audit_chain.h"
-#include "server/store/store.h"
+#include "server/config.h"
+#include "server/store/sqlite/sqlite.h"
 
 #define MAX_APPROVALS_PER_REQUEST 10000
 #define MAX_POLICIES 10000
@@ -274,8 +277,8 @@ struct writer_lock {
 	char *path;
 	int busy_timeout_ms;
 	pthread_mutex_t mutex;
-	struct jit_store *shared; /* the writer connection, opened at the first write */
-	sqlite3_file *wal;        /* its write-ahead log, for syncing */
+	struct sqlite_store *shared; /* the writer connection, opened at the first write */
+	sqlite3_file *wal;           /* its write-ahead log, for syncing */
 	bool autocheckpoint;
 	bool batch_open;    /* an SQLite transaction is open on `shared` */
 	unsigned batch_ops; /* savepoints released into it */
@@ -290,7 +293,8 @@ struct writer_lock {
 };
 
 static int batch_end(struct writer_lock *w, bool may_defer);
-static struct jit_store *use(struct jit_store *store);
+static struct sqlite_store *use(struct sqlite_store *store);
+static void handle_close(struct sqlite_store *store);
 
 static pthread_mutex_t writer_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct writer_lock *writer_registry;
@@ -337,7 +341,7 @@ writer_lock_put(struct writer_lock *lock)
 		*p = lock->next;
 		if (lock->shared) {
 			(void)batch_end(lock, false);
-			jit_store_close(lock->shared);
+			handle_close(lock->shared);
 		}
 		free(lock->path);
 		pthread_mutex_destroy(&lock->mutex);
@@ -348,7 +352,8 @@ writer_lock_put(struct writer_lock *lock)
 	pthread_mutex_unlock(&writer_registry_lock);
 }
 
-struct jit_store {
+struct sqlite_store {
+	struct jit_store base; /* first: a jit_store pointer is a pointer to this */
 	sqlite3 *db;
 	struct writer_lock *writer;
 	bool is_writer; /* this is writer->shared (it holds no reference to the lock) */
@@ -356,7 +361,7 @@ struct jit_store {
 	bool deferred_sync;
 	uint64_t last_seq;           /* number of this handle's latest commit */
 	uint64_t unsynced;           /* ... when no sync was waited for it yet (deferred sync) */
-	bool reuse_snapshot;         /* see jit_store_set_snapshot_reuse */
+	bool reuse_snapshot;         /* in a read session (jit_store_read_session_begin) */
 	bool snapshot_open;          /* a read transaction left open for the next reads */
 	uint64_t snapshot_committed; /* writer->committed when it began */
 	int busy_timeout_ms;
@@ -365,6 +370,23 @@ struct jit_store {
 	sqlite3_stmt *audit_stmts[AUDIT_VARIANTS];
 	int audit_seal; /* AUDIT_SEAL_*: how appends on this connection seal (read once) */
 };
+
+static struct sqlite_store *
+sqlite_of(struct jit_store *base)
+{
+	return (struct sqlite_store *)base;
+}
+
+static void sqlite_store_close(struct jit_store *base);
+static void sqlite_store_rollback(struct jit_store *base);
+static const struct jit_store_ops sqlite_ops;
+
+static void
+handle_close(struct sqlite_store *store)
+{
+	if (store)
+		sqlite_store_close(&store->base);
+}
 
 /* ---- errors and statement helpers ----------------------------------------------------- */
 
@@ -399,7 +421,7 @@ map_error(int code)
 
 /* The error of the last failed call on this handle (a bind, a column fetch). */
 static int
-last_error(struct jit_store *store)
+last_error(struct sqlite_store *store)
 {
 	int code = sqlite3_extended_errcode(store->db);
 	return code == SQLITE_OK ? JIT_ERR_INTERNAL : map_error(code);
@@ -418,7 +440,7 @@ stmt_resetp(sqlite3_stmt **st)
 #define _cleanup_reset_ _cleanup_(stmt_resetp)
 
 static int
-stmt_get(struct jit_store *store, enum stmt_id id, sqlite3_stmt **ret)
+stmt_get(struct sqlite_store *store, enum stmt_id id, sqlite3_stmt **ret)
 {
 	if (!store->stmts[id]) {
 		int rc = sqlite3_prepare_v3(store->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
@@ -441,7 +463,7 @@ step_done(sqlite3_stmt *st)
 }
 
 static int
-run(struct jit_store *store, enum stmt_id id)
+run(struct sqlite_store *store, enum stmt_id id)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r = stmt_get(store, id, &st);
@@ -517,7 +539,7 @@ column_json_object(sqlite3_stmt *st, int column, json_t **ret)
 /* Opens a read transaction when the caller has none, so that several SELECTs see one
  * snapshot; *ret_opened says whether read_end must close it. */
 static int
-read_begin(struct jit_store *store, bool *ret_opened)
+read_begin(struct sqlite_store *store, bool *ret_opened)
 {
 	if (!sqlite3_get_autocommit(store->db)) {
 		*ret_opened = false;
@@ -531,7 +553,7 @@ read_begin(struct jit_store *store, bool *ret_opened)
 }
 
 static void
-read_end(struct jit_store *store, bool opened)
+read_end(struct sqlite_store *store, bool opened)
 {
 	if (opened && !sqlite3_get_autocommit(store->db))
 		(void)run(store, ST_ROLLBACK);
@@ -731,11 +753,18 @@ sqlite_config(void)
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-int
-jit_store_open_sqlite(const char *path, int busy_timeout_ms, struct jit_store **ret_store,
-                      char *error, size_t error_size)
+static void
+handle_closep(struct sqlite_store **p)
 {
-	_cleanup_(jit_store_closep) struct jit_store *store = NULL;
+	handle_close(*p);
+}
+
+/* Opens one connection with its statements prepared (see jit_store_sqlite_open_path). */
+static int
+handle_open(const char *path, int busy_timeout_ms, struct sqlite_store **ret_store, char *error,
+            size_t error_size)
+{
+	_cleanup_(handle_closep) struct sqlite_store *store = NULL;
 	int r;
 	if (!path || !path[0]) {
 		snprintf(error, error_size, "no database path");
@@ -749,6 +778,7 @@ jit_store_open_sqlite(const char *path, int busy_timeout_ms, struct jit_store **
 		snprintf(error, error_size, "out of memory");
 		return -ENOMEM;
 	}
+	store->base.ops = &sqlite_ops;
 	/* NOMUTEX: a handle is used by one thread at a time (see store.h). */
 	int rc = sqlite3_open_v2(path, &store->db,
 	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -781,13 +811,14 @@ jit_store_open_sqlite(const char *path, int busy_timeout_ms, struct jit_store **
 	return 0;
 }
 
-void
-jit_store_close(struct jit_store *store)
+static void
+sqlite_store_close(struct jit_store *base)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	if (!store)
 		return;
 	if (store->writing)
-		jit_store_rollback(store);
+		sqlite_store_rollback(&store->base);
 	for (size_t i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(store->stmts[i]);
 	for (size_t i = 0; i < LIST_VARIANTS; i++)
@@ -800,9 +831,10 @@ jit_store_close(struct jit_store *store)
 	free(store);
 }
 
-int
-jit_store_ping(struct jit_store *store)
+static int
+sqlite_store_ping(struct jit_store *base)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	if (__atomic_load_n(&store->writer->broken, __ATOMIC_ACQUIRE))
@@ -834,8 +866,8 @@ static int
 writer_open(struct writer_lock *w)
 {
 	char error[256];
-	struct jit_store *shared = NULL;
-	int r = jit_store_open_sqlite(w->path, w->busy_timeout_ms, &shared, error, sizeof(error));
+	struct sqlite_store *shared = NULL;
+	int r = handle_open(w->path, w->busy_timeout_ms, &shared, error, sizeof(error));
 	if (r < 0 || !shared)
 		return r < 0 ? r : JIT_ERR_INTERNAL;
 	/* The connection is part of the lock: it holds no reference to it. */
@@ -847,7 +879,7 @@ writer_open(struct writer_lock *w)
 	if (sqlite3_exec(shared->db, "PRAGMA synchronous = NORMAL", NULL, NULL, &msg) !=
 	    SQLITE_OK) {
 		sqlite3_free(msg);
-		jit_store_close(shared);
+		handle_close(shared);
 		return JIT_ERR_INTERNAL;
 	}
 	sqlite3_wal_autocheckpoint(shared->db, w->autocheckpoint ? 1000 : 0);
@@ -915,15 +947,15 @@ batch_pending(struct writer_lock *w)
  * outside. A handle reads its own committed writes: if one of them is still in an open
  * batch, the batch is committed first. */
 static void
-snapshot_end(struct jit_store *store)
+snapshot_end(struct sqlite_store *store)
 {
 	if (store->snapshot_open && !sqlite3_get_autocommit(store->db))
 		(void)run(store, ST_ROLLBACK);
 	store->snapshot_open = false;
 }
 
-static struct jit_store *
-use(struct jit_store *store)
+static struct sqlite_store *
+use(struct sqlite_store *store)
 {
 	if (store->writing)
 		return store->writer->shared;
@@ -944,23 +976,25 @@ use(struct jit_store *store)
 	return store;
 }
 
-void
-jit_store_set_snapshot_reuse(struct jit_store *store, bool on)
+/* A read session keeps the handle's read transaction open from one read to the next (see
+ * use: a commit of the process ends it at the next read). */
+static void
+sqlite_store_read_session_begin(struct jit_store *base)
 {
-	if (!on)
-		snapshot_end(store);
-	store->reuse_snapshot = on;
+	sqlite_of(base)->reuse_snapshot = true;
 }
 
-void
-jit_store_end_snapshot(struct jit_store *store)
+static void
+sqlite_store_read_session_end(struct jit_store *base)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	snapshot_end(store);
+	store->reuse_snapshot = false;
 }
 
 /* Gives the writer back after a transaction on it. */
 static void
-writer_release(struct jit_store *store, bool may_defer)
+writer_release(struct sqlite_store *store, bool may_defer)
 {
 	struct writer_lock *w = store->writer;
 	(void)batch_end(w, may_defer);
@@ -981,9 +1015,10 @@ batch_lost(struct writer_lock *w)
 	return JIT_ERR_UNAVAILABLE;
 }
 
-int
-jit_store_begin(struct jit_store *store)
+static int
+sqlite_store_begin(struct jit_store *base)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	snapshot_end(store);
 	if (store->writing || store->is_writer || !sqlite3_get_autocommit(store->db))
 		return JIT_ERR_INTERNAL;
@@ -1060,29 +1095,33 @@ wal_sync(struct writer_lock *w, uint64_t seq, int timeout_ms)
 	return r;
 }
 
-void
-jit_store_set_deferred_sync(struct jit_store *store, bool on)
+static void
+sqlite_store_defer_durability(struct jit_store *base, bool on)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store->deferred_sync = on;
 }
 
-uint64_t
-jit_store_take_unsynced(struct jit_store *store)
+static uint64_t
+sqlite_store_unsynced_mark(struct jit_store *base)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	uint64_t seq = store->unsynced;
 	store->unsynced = 0;
 	return seq;
 }
 
-int
-jit_store_sync_through(struct jit_store *store, uint64_t seq)
+static int
+sqlite_store_make_durable(struct jit_store *base, uint64_t seq)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	return seq ? wal_sync(store->writer, seq, store->busy_timeout_ms) : 0;
 }
 
-int
-jit_store_commit(struct jit_store *store)
+static int
+sqlite_store_commit(struct jit_store *base)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	if (!store->writing)
 		return JIT_ERR_INTERNAL;
 	struct writer_lock *w = store->writer;
@@ -1121,9 +1160,10 @@ jit_store_commit(struct jit_store *store)
 	return wal_sync(w, seq, store->busy_timeout_ms);
 }
 
-void
-jit_store_rollback(struct jit_store *store)
+static void
+sqlite_store_rollback(struct jit_store *base)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	if (!store)
 		return;
 	if (!store->writing) {
@@ -1133,7 +1173,7 @@ jit_store_rollback(struct jit_store *store)
 			(void)run(store, ST_ROLLBACK);
 		return;
 	}
-	struct jit_store *shared = store->writer->shared;
+	struct sqlite_store *shared = store->writer->shared;
 	if (!sqlite3_get_autocommit(shared->db)) {
 		(void)run(shared, ST_ROLLBACK_TO);
 		(void)run(shared, ST_RELEASE);
@@ -1143,8 +1183,12 @@ jit_store_rollback(struct jit_store *store)
 
 /* ---- maintenance ---------------------------------------------------------------------- */
 
-void
-jit_store_set_autocheckpoint(struct jit_store *store, bool on)
+/* Whether commits may checkpoint the log themselves (SQLite's default), on this connection
+ * and the process's writer connection for the database. Off when a background thread calls
+ * jit_store_upkeep (JIT_STORE_BACKGROUND_UPKEEP), so that no request waits for a checkpoint's
+ * disk syncs. */
+static void
+autocheckpoint_set(struct sqlite_store *store, bool on)
 {
 	struct writer_lock *w = store->writer;
 	sqlite3_wal_autocheckpoint(store->db, on ? 1000 : 0);
@@ -1165,7 +1209,7 @@ jit_store_set_autocheckpoint(struct jit_store *store, bool on)
 #define CHECKPOINT_RESTART_FRAMES 4096
 
 static int
-checkpoint_passive(struct jit_store *store, int *ret_log, int *ret_left)
+checkpoint_passive(struct sqlite_store *store, int *ret_log, int *ret_left)
 {
 	int log = 0, done = 0;
 	int rc = sqlite3_wal_checkpoint_v2(store->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
@@ -1176,9 +1220,10 @@ checkpoint_passive(struct jit_store *store, int *ret_log, int *ret_left)
 	return 0;
 }
 
-int
-jit_store_checkpoint(struct jit_store *store)
+static int
+sqlite_store_upkeep(struct jit_store *base)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	int log = 0, left = 0, r = 0;
 	for (int pass = 0; pass < CHECKPOINT_PASSES; pass++)
 		if ((r = checkpoint_passive(store, &log, &left)) < 0 ||
@@ -1199,9 +1244,10 @@ jit_store_checkpoint(struct jit_store *store)
 
 /* ---- requests ------------------------------------------------------------------------- */
 
-int
-jit_store_request_insert(struct jit_store *store, const struct jit_request *request)
+static int
+sqlite_store_request_insert(struct jit_store *base, const struct jit_request *request)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	_cleanup_free_ char *metadata =
 	        request->metadata ? json_dumps(request->metadata, JSON_COMPACT) : strdup("{}");
@@ -1239,9 +1285,10 @@ jit_store_request_insert(struct jit_store *store, const struct jit_request *requ
 	return step_done(st);
 }
 
-int
-jit_store_request_update(struct jit_store *store, const struct jit_request *request)
+static int
+sqlite_store_request_update(struct jit_store *base, const struct jit_request *request)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r;
@@ -1328,9 +1375,10 @@ read_approval(sqlite3_stmt *st, int first, struct jit_request *request)
 	return 0;
 }
 
-int
-jit_store_request_get(struct jit_store *store, const char *id, struct jit_request **ret_request)
+static int
+sqlite_store_request_get(struct jit_store *base, const char *id, struct jit_request **ret_request)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
@@ -1355,7 +1403,7 @@ jit_store_request_get(struct jit_store *store, const char *id, struct jit_reques
 }
 
 static int
-list_stmt(struct jit_store *store, unsigned variant, sqlite3_stmt **ret)
+list_stmt(struct sqlite_store *store, unsigned variant, sqlite3_stmt **ret)
 {
 	if (!store->list_stmts[variant]) {
 		char sql[1024];
@@ -1405,7 +1453,7 @@ find_descending(struct jit_request **list, size_t count, const char *id)
 
 /* Loads the approvals of every listed request with one query. */
 static int
-read_approvals_of_list(struct jit_store *store, struct jit_request **list, size_t count)
+read_approvals_of_list(struct sqlite_store *store, struct jit_request **list, size_t count)
 {
 	_cleanup_(jit_json_decrefp) json_t *ids = json_array();
 	_cleanup_free_ char *ids_text = NULL;
@@ -1431,10 +1479,11 @@ read_approvals_of_list(struct jit_store *store, struct jit_request **list, size_
 	return rc == SQLITE_DONE ? 0 : map_error(rc);
 }
 
-int
-jit_store_request_list(struct jit_store *store, const struct jit_request_filter *filter,
-                       struct jit_request ***ret_list, size_t *ret_count)
+static int
+sqlite_store_request_list(struct jit_store *base, const struct jit_request_filter *filter,
+                          struct jit_request ***ret_list, size_t *ret_count)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	struct jit_request **list = NULL;
 	size_t count = 0;
@@ -1488,10 +1537,11 @@ out:
 	return 0;
 }
 
-int
-jit_store_approval_add(struct jit_store *store, const char *request_id,
-                       const struct jit_approval *approval)
+static int
+sqlite_store_approval_add(struct jit_store *base, const char *request_id,
+                          const struct jit_approval *approval)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r;
@@ -1506,9 +1556,10 @@ jit_store_approval_add(struct jit_store *store, const char *request_id,
 	return step_done(st);
 }
 
-int
-jit_store_next_deadline(struct jit_store *store, int64_t *ret_at)
+static int
+sqlite_store_next_deadline(struct jit_store *base, int64_t *ret_at)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	/* The sweeper's view must include every change the workflow kicked it for. */
 	if (!store->writing && batch_pending(store->writer))
 		(void)batch_flush(store->writer, store->busy_timeout_ms);
@@ -1525,10 +1576,11 @@ jit_store_next_deadline(struct jit_store *store, int64_t *ret_at)
 	return 0;
 }
 
-int
-jit_store_due_requests(struct jit_store *store, int64_t now, size_t limit, char ***ret_ids,
-                       size_t *ret_count)
+static int
+sqlite_store_due_requests(struct jit_store *base, int64_t now, size_t limit, char ***ret_ids,
+                          size_t *ret_count)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	/* The sweeper's view must include every change the workflow kicked it for. */
 	if (!store->writing && batch_pending(store->writer))
 		(void)batch_flush(store->writer, store->busy_timeout_ms);
@@ -1572,10 +1624,11 @@ fail:
 
 /* ---- credentials ---------------------------------------------------------------------- */
 
-int
-jit_store_credentials_put(struct jit_store *store, const char *request_id, const uint8_t *sealed,
-                          size_t sealed_len)
+static int
+sqlite_store_credentials_put(struct jit_store *base, const char *request_id, const uint8_t *sealed,
+                             size_t sealed_len)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r;
@@ -1591,10 +1644,11 @@ jit_store_credentials_put(struct jit_store *store, const char *request_id, const
 	return step_done(st);
 }
 
-int
-jit_store_credentials_get(struct jit_store *store, const char *request_id, uint8_t **ret_sealed,
-                          size_t *ret_len)
+static int
+sqlite_store_credentials_get(struct jit_store *base, const char *request_id, uint8_t **ret_sealed,
+                             size_t *ret_len)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r, rc;
@@ -1621,9 +1675,10 @@ jit_store_credentials_get(struct jit_store *store, const char *request_id, uint8
 	return 0;
 }
 
-int
-jit_store_credentials_delete(struct jit_store *store, const char *request_id)
+static int
+sqlite_store_credentials_delete(struct jit_store *base, const char *request_id)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	int r;
 	/* Zeros first, so the bytes are gone from the page even if the page is reused before
@@ -1668,9 +1723,10 @@ read_policy(sqlite3_stmt *st, struct jit_policy **ret)
 	return 0;
 }
 
-int
-jit_store_policy_list(struct jit_store *store, struct jit_policy ***ret_list, size_t *ret_count)
+static int
+sqlite_store_policy_list(struct jit_store *base, struct jit_policy ***ret_list, size_t *ret_count)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	struct jit_policy **list = NULL;
@@ -1712,7 +1768,7 @@ fail:
 }
 
 static int
-policy_get_by(struct jit_store *store, enum stmt_id id, const char *key, struct jit_policy **ret)
+policy_get_by(struct sqlite_store *store, enum stmt_id id, const char *key, struct jit_policy **ret)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r, rc;
@@ -1728,23 +1784,26 @@ policy_get_by(struct jit_store *store, enum stmt_id id, const char *key, struct 
 	return read_policy(st, ret);
 }
 
-int
-jit_store_policy_get(struct jit_store *store, const char *id, struct jit_policy **ret)
+static int
+sqlite_store_policy_get(struct jit_store *base, const char *id, struct jit_policy **ret)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	return policy_get_by(store, ST_POLICY_GET, id, ret);
 }
 
-int
-jit_store_policy_get_by_name(struct jit_store *store, const char *name, struct jit_policy **ret)
+static int
+sqlite_store_policy_get_by_name(struct jit_store *base, const char *name, struct jit_policy **ret)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	return policy_get_by(store, ST_POLICY_GET_BY_NAME, name, ret);
 }
 
-int
-jit_store_policy_upsert(struct jit_store *store, struct jit_policy *policy)
+static int
+sqlite_store_policy_upsert(struct jit_store *base, struct jit_policy *policy)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	char id[sizeof(policy->id)];
@@ -1784,9 +1843,10 @@ jit_store_policy_upsert(struct jit_store *store, struct jit_policy *policy)
 	return 0;
 }
 
-int
-jit_store_policy_delete(struct jit_store *store, const char *id)
+static int
+sqlite_store_policy_delete(struct jit_store *base, const char *id)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r;
@@ -1825,7 +1885,7 @@ stmt_finalizep(sqlite3_stmt **st)
 /* A meta value on this connection (no batch flush, no snapshot handling: the caller's
  * transaction decides what is seen). JIT_ERR_NOT_FOUND when absent. */
 static int
-meta_read(struct jit_store *store, const char *key, char *buf, size_t size)
+meta_read(struct sqlite_store *store, const char *key, char *buf, size_t size)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r, rc;
@@ -1842,7 +1902,7 @@ meta_read(struct jit_store *store, const char *key, char *buf, size_t size)
 }
 
 static int
-meta_write(struct jit_store *store, const char *key, const char *value)
+meta_write(struct sqlite_store *store, const char *key, const char *value)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r;
@@ -1858,7 +1918,7 @@ meta_write(struct jit_store *store, const char *key, const char *value)
 /* The chain's rule on this connection and whether `key` (may be NULL) is its key. An
  * unknown rule name is JIT_ERR_INVALID: the meta table was altered or is from the future. */
 static int
-audit_chain_read(struct jit_store *store, const struct jit_secret *key,
+audit_chain_read(struct sqlite_store *store, const struct jit_secret *key,
                  enum jit_audit_chain *ret_chain, bool *ret_key_matches)
 {
 	char name[32], recorded[JIT_AUDIT_KEY_ID_SIZE], id[JIT_AUDIT_KEY_ID_SIZE];
@@ -1883,10 +1943,11 @@ audit_chain_read(struct jit_store *store, const struct jit_secret *key,
 	return 0;
 }
 
-int
-jit_store_audit_chain(struct jit_store *store, enum jit_audit_chain *ret_chain,
-                      bool *ret_key_matches)
+static int
+sqlite_store_audit_chain(struct jit_store *base, enum jit_audit_chain *ret_chain,
+                         bool *ret_key_matches)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	return audit_chain_read(store, jit_audit_chain_key(), ret_chain, ret_key_matches);
 }
@@ -1918,7 +1979,7 @@ read_event(sqlite3_stmt *st, struct jit_audit_event **ret)
 
 /* The hash of the newest event, "" when the log is empty. */
 static int
-audit_last_hash(struct jit_store *store, char *buf, size_t size)
+audit_last_hash(struct sqlite_store *store, char *buf, size_t size)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r, rc;
@@ -1936,7 +1997,7 @@ audit_last_hash(struct jit_store *store, char *buf, size_t size)
 
 /* Seals `event` after `prev_hash` the way this connection's appends seal. */
 static int
-audit_seal(struct jit_store *store, struct jit_audit_event *event, const char *prev_hash)
+audit_seal(struct sqlite_store *store, struct jit_audit_event *event, const char *prev_hash)
 {
 	const struct jit_secret *key = jit_audit_chain_key();
 	if (store->audit_seal == AUDIT_SEAL_UNKNOWN) {
@@ -1963,7 +2024,7 @@ audit_seal(struct jit_store *store, struct jit_audit_event *event, const char *p
 }
 
 static int
-audit_insert(struct jit_store *store, struct jit_audit_event *event, int64_t *ret_id)
+audit_insert(struct sqlite_store *store, struct jit_audit_event *event, int64_t *ret_id)
 {
 	char prev_hash[sizeof(event->prev_hash)];
 	int r;
@@ -1995,22 +2056,23 @@ audit_insert(struct jit_store *store, struct jit_audit_event *event, int64_t *re
 	return 0;
 }
 
-int
-jit_store_audit_append(struct jit_store *store, struct jit_audit_event *event)
+static int
+sqlite_store_audit_append(struct jit_store *base, struct jit_audit_event *event)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	/* The chain needs the write lock between reading the last hash and inserting; a caller
 	 * without a transaction gets one of its own. */
 	bool own = !store->writing;
 	int64_t id = 0;
 	int r;
-	if (own && (r = jit_store_begin(store)) < 0)
+	if (own && (r = sqlite_store_begin(&store->base)) < 0)
 		return r;
 	r = audit_insert(use(store), event, &id);
 	if (own) {
 		if (r == 0)
-			r = jit_store_commit(store);
+			r = sqlite_store_commit(&store->base);
 		if (r < 0)
-			jit_store_rollback(store);
+			sqlite_store_rollback(&store->base);
 	}
 	if (r < 0)
 		return r;
@@ -2019,7 +2081,7 @@ jit_store_audit_append(struct jit_store *store, struct jit_audit_event *event)
 }
 
 static int
-audit_stmt(struct jit_store *store, unsigned variant, sqlite3_stmt **ret)
+audit_stmt(struct sqlite_store *store, unsigned variant, sqlite3_stmt **ret)
 {
 	if (!store->audit_stmts[variant]) {
 		char sql[1024];
@@ -2048,10 +2110,11 @@ audit_stmt(struct jit_store *store, unsigned variant, sqlite3_stmt **ret)
 	return 0;
 }
 
-int
-jit_store_audit_query(struct jit_store *store, const struct jit_audit_filter *filter,
-                      struct jit_audit_event ***ret_list, size_t *ret_count)
+static int
+sqlite_store_audit_query(struct jit_store *base, const struct jit_audit_filter *filter,
+                         struct jit_audit_event ***ret_list, size_t *ret_count)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	struct jit_audit_event **list = NULL;
@@ -2162,7 +2225,7 @@ verify_row(sqlite3_stmt *st, int64_t expected_id, const char *prev_hash,
 
 /* The last id AUTOINCREMENT handed out; 0 when none. */
 static int
-audit_sequence(struct jit_store *store, int64_t *ret_seq)
+audit_sequence(struct sqlite_store *store, int64_t *ret_seq)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r, rc;
@@ -2182,7 +2245,7 @@ audit_sequence(struct jit_store *store, int64_t *ret_seq)
 /* Walks the chain on this connection (inside the caller's transaction, if any) by the rule
  * of `key` (NULL: unkeyed). As jit_store_audit_verify. */
 static int
-audit_walk(struct jit_store *store, const struct jit_secret *key, int64_t *ret_bad_id,
+audit_walk(struct sqlite_store *store, const struct jit_secret *key, int64_t *ret_bad_id,
            size_t *ret_count, char *detail, size_t detail_size)
 {
 	char prev_hash[65] = "";
@@ -2232,10 +2295,11 @@ out:
 	return r;
 }
 
-int
-jit_store_audit_verify(struct jit_store *store, int64_t *ret_bad_id, size_t *ret_count,
-                       char *detail, size_t detail_size)
+static int
+sqlite_store_audit_verify(struct jit_store *base, int64_t *ret_bad_id, size_t *ret_count,
+                          char *detail, size_t detail_size)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	const struct jit_secret *key = jit_audit_chain_key();
 	enum jit_audit_chain chain = JIT_AUDIT_CHAIN_UNKEYED;
@@ -2279,7 +2343,7 @@ struct rekey_row {
 /* Computes the keyed hashes of up to REKEY_BATCH events after `after_id`, chaining from
  * `prev_hash`. */
 static int
-rekey_read_batch(struct jit_store *store, const struct jit_secret *key, int64_t after_id,
+rekey_read_batch(struct sqlite_store *store, const struct jit_secret *key, int64_t after_id,
                  const char *prev_hash, struct rekey_row *rows, size_t *ret_n)
 {
 	_cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
@@ -2311,10 +2375,11 @@ rekey_read_batch(struct jit_store *store, const struct jit_secret *key, int64_t 
 	return 0;
 }
 
-int
-jit_store_audit_rekey(struct jit_store *store, size_t *ret_count, int64_t *ret_bad_id, char *detail,
-                      size_t detail_size)
+static int
+sqlite_store_audit_rekey(struct jit_store *base, size_t *ret_count, int64_t *ret_bad_id,
+                         char *detail, size_t detail_size)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	const struct jit_secret *key = jit_audit_chain_key();
 	enum jit_audit_chain chain = JIT_AUDIT_CHAIN_UNKEYED;
 	char key_id[JIT_AUDIT_KEY_ID_SIZE], prev_hash[65] = "";
@@ -2374,9 +2439,10 @@ jit_store_audit_rekey(struct jit_store *store, size_t *ret_count, int64_t *ret_b
 	return 0;
 }
 
-int
-jit_store_audit_hash_at(struct jit_store *store, int64_t id, char hash[65])
+static int
+sqlite_store_audit_hash_at(struct jit_store *base, int64_t id, char hash[65])
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	_cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(store->db, "SELECT hash FROM audit_events WHERE id = ?1", -1,
@@ -2393,10 +2459,11 @@ jit_store_audit_hash_at(struct jit_store *store, int64_t id, char hash[65])
 	return column_copy(st, 0, hash, 65);
 }
 
-int
-jit_store_audit_head(struct jit_store *store, int64_t *ret_count, int64_t *ret_last_id,
-                     char hash[65])
+static int
+sqlite_store_audit_head(struct jit_store *base, int64_t *ret_count, int64_t *ret_last_id,
+                        char hash[65])
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	bool opened = false;
 	int64_t first = 0, last = 0;
@@ -2419,7 +2486,7 @@ jit_store_audit_head(struct jit_store *store, int64_t *ret_count, int64_t *ret_l
 	}
 	hash[0] = '\0';
 	if (r == 0 && last > 0)
-		r = jit_store_audit_hash_at(store, last, hash);
+		r = sqlite_store_audit_hash_at(&store->base, last, hash);
 	read_end(store, opened);
 	if (r < 0)
 		return r;
@@ -2430,9 +2497,10 @@ jit_store_audit_head(struct jit_store *store, int64_t *ret_count, int64_t *ret_l
 
 /* ---- metadata ------------------------------------------------------------------------- */
 
-int
-jit_store_meta_get(struct jit_store *store, const char *key, char **ret_value)
+static int
+sqlite_store_meta_get(struct jit_store *base, const char *key, char **ret_value)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	char *value = NULL;
@@ -2454,9 +2522,10 @@ jit_store_meta_get(struct jit_store *store, const char *key, char **ret_value)
 	return 0;
 }
 
-int
-jit_store_meta_set(struct jit_store *store, const char *key, const char *value)
+static int
+sqlite_store_meta_set(struct jit_store *base, const char *key, const char *value)
 {
+	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r;
@@ -2467,4 +2536,67 @@ jit_store_meta_set(struct jit_store *store, const char *key, const char *value)
 	if (rc != SQLITE_OK)
 		return last_error(store);
 	return step_done(st);
+}
+
+/* ---- the backend ----------------------------------------------------------------------- */
+
+static const struct jit_store_ops sqlite_ops = {
+	.name = "sqlite",
+	.close = sqlite_store_close,
+	.ping = sqlite_store_ping,
+	.begin = sqlite_store_begin,
+	.commit = sqlite_store_commit,
+	.rollback = sqlite_store_rollback,
+	.read_session_begin = sqlite_store_read_session_begin,
+	.read_session_end = sqlite_store_read_session_end,
+	.defer_durability = sqlite_store_defer_durability,
+	.unsynced_mark = sqlite_store_unsynced_mark,
+	.make_durable = sqlite_store_make_durable,
+	.upkeep = sqlite_store_upkeep,
+	.request_insert = sqlite_store_request_insert,
+	.request_update = sqlite_store_request_update,
+	.request_get = sqlite_store_request_get,
+	.request_list = sqlite_store_request_list,
+	.approval_add = sqlite_store_approval_add,
+	.next_deadline = sqlite_store_next_deadline,
+	.due_requests = sqlite_store_due_requests,
+	.credentials_put = sqlite_store_credentials_put,
+	.credentials_get = sqlite_store_credentials_get,
+	.credentials_delete = sqlite_store_credentials_delete,
+	.policy_list = sqlite_store_policy_list,
+	.policy_get = sqlite_store_policy_get,
+	.policy_get_by_name = sqlite_store_policy_get_by_name,
+	.policy_upsert = sqlite_store_policy_upsert,
+	.policy_delete = sqlite_store_policy_delete,
+	.audit_append = sqlite_store_audit_append,
+	.audit_query = sqlite_store_audit_query,
+	.audit_verify = sqlite_store_audit_verify,
+	.audit_chain = sqlite_store_audit_chain,
+	.audit_rekey = sqlite_store_audit_rekey,
+	.audit_head = sqlite_store_audit_head,
+	.audit_hash_at = sqlite_store_audit_hash_at,
+	.meta_get = sqlite_store_meta_get,
+	.meta_set = sqlite_store_meta_set,
+};
+
+int
+jit_store_sqlite_open_path(const char *path, int busy_timeout_ms, unsigned flags,
+                           struct jit_store **ret_store, char *error, size_t error_size)
+{
+	struct sqlite_store *store = NULL;
+	int r = handle_open(path, busy_timeout_ms, &store, error, error_size);
+	if (r < 0)
+		return r;
+	if (flags & JIT_STORE_BACKGROUND_UPKEEP)
+		autocheckpoint_set(store, false);
+	*ret_store = &store->base;
+	return 0;
+}
+
+int
+jit_store_sqlite_open(const struct jit_config *config, unsigned flags, struct jit_store **ret_store,
+                      char *error, size_t error_size)
+{
+	return jit_store_sqlite_open_path(config->database_path, config->database_busy_timeout_ms,
+	                                  flags, ret_store, error, error_size);
 }
