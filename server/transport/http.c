@@ -20,6 +20,7 @@
 
 #include "lib/common/errors.h"
 #include "server/api/api.h"
+#include "server/transport/durable.h"
 #include "server/transport/http.h"
 
 #define MAX_THREADS 64
@@ -28,11 +29,11 @@
  * sync, the network or a long scan.
  *
  * Writes run on writer threads so that an event loop never waits for a commit. A writer does
- * not wait for the disk sync either: it hands the answer of a change that is in the log to the
- * syncer and goes on with the next write; the syncer syncs the log once for every change that
- * reached it and only then releases their answers (an answer is never sent before its change
- * is on disk). A few writers are enough to keep one database writer busy; more only queue on
- * the write lock. They still let slow provider calls, which run outside transactions, overlap.
+ * not wait for the disk sync either: it hands the answer of a change that is not durable yet
+ * to the durable-answer queue (durable.h) and goes on with the next write; the queue waits
+ * once for every change that reached it and only then releases their answers (an answer is
+ * never sent before its change is on disk). A few writers are enough to keep one database
+ * writer busy; more only queue on the write lock. They still let slow provider calls, which run outside transactions, overlap.
  *
  * Scans (lists and audit queries, a policy check per item) run on reader threads, so that a
  * flood of them delays other scans, not health checks, single reads or writes. */
@@ -44,11 +45,11 @@
 struct job {
 	h2o_multithread_message_t message;
 	struct http_thread *origin;
-	h2o_req_t *req; /* NULL once h2o disposed the request; touched on the loop only */
-	int refs;       /* the request's pool and the pending answer; loop thread only */
-	struct job *next;
-	uint64_t seq; /* the store commit whose sync the answer waits for; 0 = none */
-	char *data;   /* method, path, query, authorization and body, copied */
+	h2o_req_t *req;   /* NULL once h2o disposed the request; touched on the loop only */
+	int refs;         /* the request's pool and the pending answer; loop thread only */
+	struct job *next; /* in a pool's queue */
+	struct jit_durable_entry durable; /* in the durable-answer queue */
+	char *data;                       /* method, path, query, authorization and body, copied */
 	struct jit_http_request request;
 	struct jit_http_response response;
 };
@@ -72,16 +73,6 @@ struct pool {
 	pthread_cond_t cond;
 	struct job *head, *tail;
 	size_t length;
-	bool stopping;
-};
-
-struct syncer {
-	pthread_t thread;
-	struct jit_store *store; /* its own handle, used for jit_store_make_durable only */
-	bool started;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct job *head, *tail;
 	bool stopping;
 };
 
@@ -110,7 +101,7 @@ struct jit_http {
 	int ready;
 
 	struct pool writers, readers;
-	struct syncer syncer;
+	struct jit_durable *durable;
 };
 
 static __thread struct http_thread *current_thread;
@@ -248,90 +239,23 @@ on_answers(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 	}
 }
 
+/* The durable-answer queue released an answer: its change is durable, or it may be lost and
+ * the answer becomes a 503 (it is not reported as done). Sent to the loop that received it. */
 static void
-syncer_push(struct syncer *s, struct job *job)
+answer_released(struct jit_durable_entry *entry, bool durable, void *data)
 {
-	job->next = NULL;
-	pthread_mutex_lock(&s->lock);
-	if (s->tail)
-		s->tail->next = job;
-	else
-		s->head = job;
-	s->tail = job;
-	pthread_cond_signal(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-}
-
-/* Takes every waiting answer, syncs the log through the latest of their commits and sends
- * them; when the sync fails, each becomes a 503 (the change may be lost at a power failure,
- * so it is not reported as done). Drains the queue before stopping. */
-static void *
-syncer_main(void *arg)
-{
-	struct syncer *s = arg;
-	for (;;) {
-		pthread_mutex_lock(&s->lock);
-		while (!s->head && !s->stopping)
-			pthread_cond_wait(&s->cond, &s->lock);
-		struct job *list = s->head;
-		s->head = s->tail = NULL;
-		pthread_mutex_unlock(&s->lock);
-		if (!list)
-			return NULL;
-		uint64_t through = 0;
-		for (struct job *j = list; j; j = j->next)
-			if (j->seq > through)
-				through = j->seq;
-		int r = jit_store_make_durable(s->store, through);
-		while (list) {
-			struct job *job = list;
-			list = job->next;
-			if (r < 0) {
-				static const char unsynced[] =
-				        "{\"code\":\"unavailable\",\"message\":\"the change could "
-				        "not be written to disk and may be lost\"}";
-				jit_http_response_clear(&job->response);
-				job->response.status = 503;
-				job->response.content_type = "application/json";
-				job->response.body = strdup(unsynced);
-				job->response.body_len = job->response.body ? strlen(unsynced) : 0;
-			}
-			h2o_multithread_send_message(&job->origin->receiver, &job->message);
-		}
+	struct job *job = H2O_STRUCT_FROM_MEMBER(struct job, durable, entry);
+	if (!durable) {
+		static const char unsynced[] =
+		        "{\"code\":\"unavailable\",\"message\":\"the change could "
+		        "not be written to disk and may be lost\"}";
+		jit_http_response_clear(&job->response);
+		job->response.status = 503;
+		job->response.content_type = "application/json";
+		job->response.body = strdup(unsynced);
+		job->response.body_len = job->response.body ? strlen(unsynced) : 0;
 	}
-}
-
-static int
-syncer_start(struct syncer *s, struct jit_server *server, char *error, size_t error_size)
-{
-	int r = jit_store_open(server->config, JIT_STORE_BACKGROUND_UPKEEP, &s->store, error,
-	                       error_size);
-	if (r < 0)
-		return r;
-	if ((r = -pthread_create(&s->thread, NULL, syncer_main, s)) < 0) {
-		snprintf(error, error_size, "starting a thread: %s", strerror(-r));
-		return r;
-	}
-	s->started = true;
-	return 0;
-}
-
-/* After the executors: every answer they handed over is still released. */
-static void
-syncer_stop(struct syncer *s)
-{
-	if (s->started) {
-		pthread_mutex_lock(&s->lock);
-		s->stopping = true;
-		pthread_cond_signal(&s->cond);
-		pthread_mutex_unlock(&s->lock);
-		pthread_join(s->thread, NULL);
-		s->started = false;
-	}
-	jit_store_close(s->store);
-	s->store = NULL;
-	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->cond);
+	h2o_multithread_send_message(&job->origin->receiver, &job->message);
 }
 
 static void *
@@ -354,9 +278,7 @@ executor_main(void *arg)
 		pool->length--;
 		pthread_mutex_unlock(&pool->lock);
 		jit_api_handle(&e->worker, &job->request, &job->response);
-		if ((job->seq = jit_store_unsynced_mark(e->worker.store)) != 0)
-			syncer_push(&pool->http->syncer, job);
-		else
+		if (!jit_durable_hold(pool->http->durable, e->worker.store, &job->durable))
 			h2o_multithread_send_message(&job->origin->receiver, &job->message);
 	}
 }
@@ -415,9 +337,9 @@ submit_job(struct pool *pool, struct http_thread *t, h2o_req_t *req,
 	return true;
 }
 
-/* `deferred_sync`: commits hand their disk sync to the syncer (writers only). */
+/* `deferred`: answers of commits wait in the durable-answer queue (writers only). */
 static int
-pool_start(struct pool *pool, struct jit_http *http, const char *name, int size, bool deferred_sync,
+pool_start(struct pool *pool, struct jit_http *http, const char *name, int size, bool deferred,
            char *error, size_t error_size)
 {
 	pool->http = http;
@@ -428,7 +350,8 @@ pool_start(struct pool *pool, struct jit_http *http, const char *name, int size,
 		int r = jit_worker_init(&e->worker, http->server, error, error_size);
 		if (r < 0)
 			return r;
-		jit_store_defer_durability(e->worker.store, deferred_sync);
+		if (deferred)
+			jit_durable_attach(http->durable, e->worker.store);
 		if ((r = -pthread_create(&e->thread, NULL, executor_main, e)) < 0) {
 			jit_worker_clear(&e->worker);
 			snprintf(error, error_size, "starting a %s thread: %s", name, strerror(-r));
@@ -663,12 +586,11 @@ jit_http_start(struct jit_server *server, int threads, struct jit_http **ret_htt
 	pthread_cond_init(&http->writers.cond, NULL);
 	pthread_mutex_init(&http->readers.lock, NULL);
 	pthread_cond_init(&http->readers.cond, NULL);
-	pthread_mutex_init(&http->syncer.lock, NULL);
-	pthread_cond_init(&http->syncer.cond, NULL);
 	int r = setup_tls(http, error, error_size);
 	if (r < 0)
 		goto fail;
-	if ((r = syncer_start(&http->syncer, server, error, error_size)) < 0 ||
+	if ((r = jit_durable_start(server, answer_released, NULL, &http->durable, error,
+	                           error_size)) < 0 ||
 	    (r = pool_start(&http->writers, http, "writer", WRITER_THREADS, true, error,
 	                    error_size)) < 0 ||
 	    (r = pool_start(&http->readers, http, "reader", READER_THREADS, false, error,
@@ -720,7 +642,8 @@ jit_http_stop(struct jit_http *http)
 		return;
 	pool_stop(&http->readers);
 	pool_stop(&http->writers);
-	syncer_stop(&http->syncer);
+	/* After the executors: every answer they handed over is still released. */
+	jit_durable_stop(http->durable);
 	atomic_store(&http->stopping, true);
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct http_thread *t = &http->threads[i];
