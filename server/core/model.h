@@ -91,6 +91,7 @@ struct jit_request {
 	int32_t revoke_attempts;        /* failed provider revocations so far */
 	int64_t revoke_next_attempt_at; /* when the next revocation attempt is due */
 	char *host;                     /* the jump host involved, or NULL */
+	uint64_t version; /* the stored row's version when loaded (server/store/store.h) */
 };
 
 struct jit_request *jit_request_new(void);

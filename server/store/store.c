@@ -101,13 +101,13 @@ jit_store_upkeep(struct jit_store *store)
 }
 
 int
-jit_store_request_insert(struct jit_store *store, const struct jit_request *request)
+jit_store_request_insert(struct jit_store *store, struct jit_request *request)
 {
 	return store->ops->request_insert(store, request);
 }
 
 int
-jit_store_request_update(struct jit_store *store, const struct jit_request *request)
+jit_store_request_update(struct jit_store *store, struct jit_request *request)
 {
 	return store->ops->request_update(store, request);
 }
@@ -116,6 +116,13 @@ int
 jit_store_request_get(struct jit_store *store, const char *id, struct jit_request **ret_request)
 {
 	return store->ops->request_get(store, id, ret_request);
+}
+
+int
+jit_store_request_get_for_update(struct jit_store *store, const char *id,
+                                 struct jit_request **ret_request)
+{
+	return store->ops->request_get_for_update(store, id, ret_request);
 }
 
 int
@@ -143,6 +150,13 @@ jit_store_due_requests(struct jit_store *store, int64_t now, size_t limit, char 
                        size_t *ret_count)
 {
 	return store->ops->due_requests(store, now, limit, ret_ids, ret_count);
+}
+
+int
+jit_store_claim_due(struct jit_store *store, int64_t now, size_t limit, int64_t lease_until,
+                    char ***ret_ids, size_t *ret_count)
+{
+	return store->ops->claim_due(store, now, limit, lease_until, ret_ids, ret_count);
 }
 
 int

@@ -79,15 +79,27 @@ int jit_store_make_durable(struct jit_store *store, uint64_t mark);
 
 /* ---- requests ------------------------------------------------------------------------- */
 
-/* Inserts a new request (its approvals are not stored by this call). JIT_ERR_CONFLICT when
- * the id exists. */
-int jit_store_request_insert(struct jit_store *store, const struct jit_request *request);
+/* Inserts a new request (its approvals are not stored by this call) and sets
+ * request->version to 1. JIT_ERR_CONFLICT when the id exists. */
+int jit_store_request_insert(struct jit_store *store, struct jit_request *request);
 /* Rewrites every mutable column of the request with this id (state, times, tier, required
- * approvals, decided_by, decision_reason, revocation fields, host). JIT_ERR_NOT_FOUND. */
-int jit_store_request_update(struct jit_store *store, const struct jit_request *request);
-/* Loads one request with its approvals (oldest first). JIT_ERR_NOT_FOUND. */
+ * approvals, decided_by, decision_reason, revocation fields, host), provided the stored row
+ * still has request->version, the version this writer read; then request->version is the
+ * row's new version. JIT_ERR_CONFLICT when the row was changed since it was read (another
+ * writer got there first: nothing is written, and the caller rolls back and may start over
+ * from a fresh read); JIT_ERR_NOT_FOUND when there is no such request. So a decision is never
+ * written over one it did not see, whatever the backend's locking. */
+int jit_store_request_update(struct jit_store *store, struct jit_request *request);
+/* Loads one request with its approvals (oldest first), with its version. JIT_ERR_NOT_FOUND. */
 int jit_store_request_get(struct jit_store *store, const char *id,
                           struct jit_request **ret_request);
+/* The same inside a write transaction, for a writer that will change the request: until the
+ * transaction ends no other writer changes the row (SQLite: the transaction's write lock
+ * already excludes every other writer; PostgreSQL: SELECT ... FOR UPDATE locks the row). A
+ * re-check of the request's state made on what it returns therefore holds at commit.
+ * JIT_ERR_INTERNAL outside a write transaction; JIT_ERR_NOT_FOUND. */
+int jit_store_request_get_for_update(struct jit_store *store, const char *id,
+                                     struct jit_request **ret_request);
 
 struct jit_request_filter {
 	const char *requester_identity; /* NULL = any */
@@ -113,6 +125,17 @@ int jit_store_next_deadline(struct jit_store *store, int64_t *ret_at);
  * and the array). */
 int jit_store_due_requests(struct jit_store *store, int64_t now, size_t limit, char ***ret_ids,
                            size_t *ret_count);
+/* Claims the requests with work due at `now` (the due_requests conditions and order, at most
+ * `limit`) for the caller until `lease_until` (>= now, else JIT_ERR_INVALID): until then no
+ * other caller's claim returns them, so several sweepers share the due work instead of each
+ * doing all of it. A claim is not a lock on the row: the caller still re-reads each request
+ * with jit_store_request_get_for_update before acting on it. Inside or outside a write
+ * transaction. SQLite: one serving process per database and one sweeper in it, so nothing
+ * else claims and the claim is the due query itself. PostgreSQL: SELECT ... FOR UPDATE SKIP
+ * LOCKED over due rows whose claim expired, recording the lease on them in the same
+ * transaction, so replicas skip rows another one holds. *ret_ids as for due_requests. */
+int jit_store_claim_due(struct jit_store *store, int64_t now, size_t limit, int64_t lease_until,
+                        char ***ret_ids, size_t *ret_count);
 
 /* ---- credentials (sealed by the caller; the store never sees plaintext) ---------------- */
 

@@ -39,10 +39,12 @@ struct jit_store_ops {
 	/* Optional. NULL: the backend needs no upkeep (jit_store_upkeep returns 0). */
 	int (*upkeep)(struct jit_store *store);
 
-	int (*request_insert)(struct jit_store *store, const struct jit_request *request);
-	int (*request_update)(struct jit_store *store, const struct jit_request *request);
+	int (*request_insert)(struct jit_store *store, struct jit_request *request);
+	int (*request_update)(struct jit_store *store, struct jit_request *request);
 	int (*request_get)(struct jit_store *store, const char *id,
 	                   struct jit_request **ret_request);
+	int (*request_get_for_update)(struct jit_store *store, const char *id,
+	                              struct jit_request **ret_request);
 	int (*request_list)(struct jit_store *store, const struct jit_request_filter *filter,
 	                    struct jit_request ***ret_list, size_t *ret_count);
 	int (*approval_add)(struct jit_store *store, const char *request_id,
@@ -50,6 +52,8 @@ struct jit_store_ops {
 	int (*next_deadline)(struct jit_store *store, int64_t *ret_at);
 	int (*due_requests)(struct jit_store *store, int64_t now, size_t limit, char ***ret_ids,
 	                    size_t *ret_count);
+	int (*claim_due)(struct jit_store *store, int64_t now, size_t limit, int64_t lease_until,
+	                 char ***ret_ids, size_t *ret_count);
 
 	int (*credentials_put)(struct jit_store *store, const char *request_id,
 	                       const uint8_t *sealed, size_t sealed_len);

@@ -24,6 +24,8 @@
 
 #define T0 (1774022400LL * JIT_NSEC_PER_SEC) /* 2026-03-20T16:00:00Z */
 #define T0_MS 1774022400000ULL
+/* The migrations sqlite.c has (schema_migrations gets one row each). */
+#define MIGRATIONS 2
 
 struct fixture {
 	char dir[64];
@@ -138,8 +140,9 @@ test_open_ping_reopen(void **state)
 	assert_int_equal(jit_store_ping(f->store), 0);
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_migrations"), 1);
-	assert_int_equal(raw_int(f->path, "SELECT max(version) FROM schema_migrations"), 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_migrations"), MIGRATIONS);
+	assert_int_equal(raw_int(f->path, "SELECT max(version) FROM schema_migrations"),
+	                 MIGRATIONS);
 	assert_true(raw_int(f->path, "SELECT applied_at FROM schema_migrations") > T0);
 
 	/* Data survives; reopening applies nothing twice (a second handle, then a fresh one). */
@@ -151,7 +154,7 @@ test_open_ping_reopen(void **state)
 	jit_store_close(f->store);
 	f->store = NULL;
 	assert_int_equal(open_store(f->path, &f->store), 0);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_migrations"), 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_migrations"), MIGRATIONS);
 	_cleanup_(jit_request_freep) struct jit_request *loaded = NULL;
 	assert_int_equal(jit_store_request_get(f->store, request->id, &loaded), 0);
 }
@@ -213,7 +216,7 @@ test_concurrent_open(void **state)
 		assert_int_equal(pthread_join(threads[i], NULL), 0);
 		assert_int_equal(openers[i].result, 0);
 	}
-	assert_int_equal(raw_int(path, "SELECT count(*) FROM schema_migrations"), 1);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM schema_migrations"), MIGRATIONS);
 }
 
 static void
@@ -616,6 +619,143 @@ test_deadlines(void **state)
 	assert_int_equal(jit_store_request_update(f->store, pending), 0);
 	assert_int_equal(jit_store_request_update(f->store, approved), 0);
 	assert_int_equal(jit_store_next_deadline(f->store, &at), JIT_ERR_NOT_FOUND);
+}
+
+/* Claims are the due query (one sweeper per database): the same ids inside and outside a
+ * write transaction; a lease that ends before now and limits out of range are refused. */
+static void
+test_claim_due(void **state)
+{
+	struct fixture *f = *state;
+	char **ids = NULL;
+	size_t count = 0;
+	_cleanup_(jit_request_freep) struct jit_request *pending = make_request(1, "a@x", 1);
+	pending->pending_expires_at = T0 + 100;
+	_cleanup_(jit_request_freep) struct jit_request *active = make_request(2, "a@x", 4);
+	active->expires_at = T0 + 50;
+	_cleanup_(jit_request_freep) struct jit_request *later = make_request(3, "a@x", 2);
+	later->expires_at = T0 + 5000;
+	insert(f->store, pending);
+	insert(f->store, active);
+	insert(f->store, later);
+
+	assert_int_equal(jit_store_claim_due(f->store, T0 + 200, 10, T0 + 300, &ids, &count), 0);
+	assert_int_equal(count, 2);
+	assert_string_equal(ids[0], active->id);
+	assert_string_equal(ids[1], pending->id);
+	free_ids(ids, count);
+
+	assert_int_equal(jit_store_begin(f->store), 0);
+	assert_int_equal(jit_store_claim_due(f->store, T0 + 200, 1, T0 + 200, &ids, &count), 0);
+	assert_int_equal(count, 1);
+	assert_string_equal(ids[0], active->id);
+	free_ids(ids, count);
+	/* Within the transaction the claimer sees its own change: the request is no longer due. */
+	struct jit_request *locked = NULL;
+	assert_int_equal(jit_store_request_get_for_update(f->store, active->id, &locked), 0);
+	locked->state = JIT_STATE_EXPIRED;
+	assert_int_equal(jit_store_request_update(f->store, locked), 0);
+	jit_request_free(locked);
+	assert_int_equal(jit_store_claim_due(f->store, T0 + 200, 10, T0 + 300, &ids, &count), 0);
+	assert_int_equal(count, 1);
+	assert_string_equal(ids[0], pending->id);
+	free_ids(ids, count);
+	assert_int_equal(jit_store_commit(f->store), 0);
+
+	ids = NULL;
+	assert_int_equal(jit_store_claim_due(f->store, T0 + 200, 10, T0 + 199, &ids, &count),
+	                 JIT_ERR_INVALID);
+	assert_int_equal(jit_store_claim_due(f->store, T0 + 200, 0, T0 + 300, &ids, &count),
+	                 JIT_ERR_INVALID);
+	assert_int_equal(jit_store_claim_due(f->store, T0 + 200, 10001, T0 + 300, &ids, &count),
+	                 JIT_ERR_INVALID);
+	assert_null(ids);
+}
+
+/* ---- conditional updates --------------------------------------------------------------- */
+
+/* An update writes only over the row its writer read: a copy read before another writer's
+ * change is refused with JIT_ERR_CONFLICT and changes nothing. */
+static void
+test_conditional_update(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(jit_request_freep) struct jit_request *request = make_request(1, "a@x", 1);
+	insert(f->store, request);
+	assert_int_equal(request->version, 1);
+
+	_cleanup_(jit_request_freep) struct jit_request *first = NULL;
+	_cleanup_(jit_request_freep) struct jit_request *second = NULL;
+	assert_int_equal(jit_store_request_get(f->store, request->id, &first), 0);
+	assert_int_equal(jit_store_request_get(f->store, request->id, &second), 0);
+	assert_int_equal(first->version, 1);
+
+	/* The first writer approves. */
+	assert_int_equal(jit_store_begin(f->store), 0);
+	first->state = JIT_STATE_APPROVED;
+	assert_int_equal(jit_store_request_update(f->store, first), 0);
+	assert_int_equal(first->version, 2);
+	assert_int_equal(jit_store_commit(f->store), 0);
+
+	/* The second, holding the older copy, would reject: refused, the approval stays. */
+	assert_int_equal(jit_store_begin(f->store), 0);
+	second->state = JIT_STATE_REJECTED;
+	assert_int_equal(jit_store_request_update(f->store, second), JIT_ERR_CONFLICT);
+	assert_int_equal(second->version, 1);
+	jit_store_rollback(f->store);
+	_cleanup_(jit_request_freep) struct jit_request *stored = NULL;
+	assert_int_equal(jit_store_request_get(f->store, request->id, &stored), 0);
+	assert_int_equal(stored->state, JIT_STATE_APPROVED);
+	assert_int_equal(stored->version, 2);
+
+	/* Read for update inside the transaction: the re-read copy applies. */
+	assert_int_equal(jit_store_begin(f->store), 0);
+	jit_request_free(second);
+	second = NULL;
+	assert_int_equal(jit_store_request_get_for_update(f->store, request->id, &second), 0);
+	assert_int_equal(second->state, JIT_STATE_APPROVED);
+	second->state = JIT_STATE_ACTIVE;
+	assert_int_equal(jit_store_request_update(f->store, second), 0);
+	assert_int_equal(jit_store_commit(f->store), 0);
+	assert_int_equal(raw_int(f->path, "SELECT version FROM requests"), 3);
+
+	/* A change made behind the store's back counts as well. */
+	raw_exec(f->path, "UPDATE requests SET version = version + 1");
+	second->state = JIT_STATE_REVOKED;
+	assert_int_equal(jit_store_request_update(f->store, second), JIT_ERR_CONFLICT);
+	assert_int_equal(raw_int(f->path, "SELECT state FROM requests"), JIT_STATE_ACTIVE);
+
+	/* For update only inside a write transaction; an unknown id is not found. */
+	struct jit_request *none = NULL;
+	assert_int_equal(jit_store_request_get_for_update(f->store, request->id, &none),
+	                 JIT_ERR_INTERNAL);
+	assert_int_equal(jit_store_begin(f->store), 0);
+	assert_int_equal(
+	        jit_store_request_get_for_update(f->store, "01ARZ3NDEKTSV4RRFFQ69G5FAV", &none),
+	        JIT_ERR_NOT_FOUND);
+	jit_store_rollback(f->store);
+	assert_null(none);
+}
+
+/* A database from before row versions gets the column at open, every row at version 1. */
+static void
+test_migration_adds_versions(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(jit_request_freep) struct jit_request *request = make_request(1, "a@x", 1);
+	insert(f->store, request);
+	jit_store_close(f->store);
+	f->store = NULL;
+	raw_exec(f->path, "ALTER TABLE requests DROP COLUMN version;"
+	                  "DELETE FROM schema_migrations WHERE version >= 2");
+	assert_int_equal(open_store(f->path, &f->store), 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_migrations"), MIGRATIONS);
+	_cleanup_(jit_request_freep) struct jit_request *loaded = NULL;
+	assert_int_equal(jit_store_request_get(f->store, request->id, &loaded), 0);
+	assert_int_equal(loaded->version, 1);
+	loaded->state = JIT_STATE_REJECTED;
+	assert_int_equal(jit_store_request_update(f->store, loaded), 0);
+	assert_int_equal(loaded->version, 2);
 }
 
 /* ---- credentials ----------------------------------------------------------------------- */
@@ -1407,6 +1547,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_group_commit_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_due, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conditional_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_adds_versions, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,6 +105,12 @@ static const char migration_1[] =
         " key TEXT PRIMARY KEY NOT NULL,"
         " value TEXT NOT NULL);";
 
+/* Each request row carries a version, 1 at insert and one more at each update, so that an
+ * update can be made conditional on the row being the one its writer read
+ * (jit_store_request_update). Rows from before start at 1. */
+static const char migration_2[] =
+        "ALTER TABLE requests ADD COLUMN version INTEGER NOT NULL DEFAULT 1;";
+
 struct migration {
 	int version;
 	const char *sql;
@@ -112,9 +118,10 @@ struct migration {
 
 static const struct migration migrations[] = {
 	{ 1, migration_1 },
+	{ 2, migration_2 },
 };
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* ---- statements ----------------------------------------------------------------------- */
 
@@ -124,7 +131,11 @@ static const struct migration migrations[] = {
 	"issued_at, expires_at, approver_tier, required_approvals, decided_by, "        \
 	"decision_reason, revocation_pending, revoke_attempts, revoke_next_attempt_at, host"
 #define REQUEST_COLUMNS "id, " REQUEST_COLUMNS_AFTER_ID
-#define REQUEST_COLUMN_COUNT 23
+/* What reads select: the written columns, then the row's version. */
+#define REQUEST_READ_COLUMNS_AFTER_ID REQUEST_COLUMNS_AFTER_ID ", version"
+#define REQUEST_READ_COLUMNS "id, " REQUEST_READ_COLUMNS_AFTER_ID
+#define REQUEST_COLUMN_VERSION 23
+#define REQUEST_COLUMN_COUNT 24
 
 #define POLICY_COLUMNS \
 	"id, name, type, rego, description, enabled, created_at, updated_at, updated_by"
@@ -144,6 +155,7 @@ enum stmt_id {
 	ST_PING,
 	ST_REQUEST_INSERT,
 	ST_REQUEST_UPDATE,
+	ST_REQUEST_EXISTS,
 	ST_REQUEST_GET,
 	ST_APPROVALS_OF_LIST,
 	ST_APPROVAL_ADD,
@@ -183,11 +195,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 	                      "pending_expires_at = ?4, issued_at = ?5, expires_at = ?6, "
 	                      "approver_tier = ?7, required_approvals = ?8, decided_by = ?9, "
 	                      "decision_reason = ?10, revocation_pending = ?11, "
-	                      "revoke_attempts = ?12, revoke_next_attempt_at = ?13, host = ?14 "
-	                      "WHERE id = ?1",
+	                      "revoke_attempts = ?12, revoke_next_attempt_at = ?13, host = ?14, "
+	                      "version = version + 1 WHERE id = ?1 AND version = ?15",
+	[ST_REQUEST_EXISTS] = "SELECT 1 FROM requests WHERE id = ?1",
 	/* One statement, so one snapshot without a transaction of its own: the request, then its
 	 * approvals one per row (none: one row of NULLs). */
-	[ST_REQUEST_GET] = "SELECT r.id, " REQUEST_COLUMNS_AFTER_ID ", a.approver_identity, "
+	[ST_REQUEST_GET] = "SELECT r.id, " REQUEST_READ_COLUMNS_AFTER_ID ", a.approver_identity, "
 	                   "a.comment, a.approved_at FROM requests r LEFT JOIN approvals a "
 	                   "ON a.request_id = r.id WHERE r.id = ?1 ORDER BY a.approved_at, a.id",
 	[ST_APPROVALS_OF_LIST] = "SELECT request_id, approver_identity, comment, approved_at "
@@ -1245,7 +1258,7 @@ sqlite_store_upkeep(struct jit_store *base)
 /* ---- requests ------------------------------------------------------------------------- */
 
 static int
-sqlite_store_request_insert(struct jit_store *base, const struct jit_request *request)
+sqlite_store_request_insert(struct jit_store *base, struct jit_request *request)
 {
 	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
@@ -1282,11 +1295,14 @@ sqlite_store_request_insert(struct jit_store *base, const struct jit_request *re
 	rc |= bind_text(st, 23, request->host);
 	if (rc != SQLITE_OK)
 		return last_error(store);
-	return step_done(st);
+	if ((r = step_done(st)) < 0)
+		return r;
+	request->version = 1; /* the column's default */
+	return 0;
 }
 
 static int
-sqlite_store_request_update(struct jit_store *base, const struct jit_request *request)
+sqlite_store_request_update(struct jit_store *base, struct jit_request *request)
 {
 	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
@@ -1308,14 +1324,28 @@ sqlite_store_request_update(struct jit_store *base, const struct jit_request *re
 	rc |= sqlite3_bind_int(st, 12, request->revoke_attempts);
 	rc |= sqlite3_bind_int64(st, 13, request->revoke_next_attempt_at);
 	rc |= bind_text(st, 14, request->host);
+	rc |= sqlite3_bind_int64(st, 15, (sqlite3_int64)request->version);
 	if (rc != SQLITE_OK)
 		return last_error(store);
 	if ((r = step_done(st)) < 0)
 		return r;
-	return sqlite3_changes(store->db) > 0 ? 0 : JIT_ERR_NOT_FOUND;
+	if (sqlite3_changes(store->db) > 0) {
+		request->version++;
+		return 0;
+	}
+	/* Nothing matched: either the row is gone or someone changed it since it was read. */
+	_cleanup_reset_ sqlite3_stmt *exists = NULL;
+	if ((r = stmt_get(store, ST_REQUEST_EXISTS, &exists)) < 0)
+		return r;
+	if (bind_text(exists, 1, request->id) != SQLITE_OK)
+		return last_error(store);
+	int rc2 = sqlite3_step(exists);
+	if (rc2 == SQLITE_ROW)
+		return JIT_ERR_CONFLICT;
+	return rc2 == SQLITE_DONE ? JIT_ERR_NOT_FOUND : map_error(rc2);
 }
 
-/* Builds a request from a row of REQUEST_COLUMNS, copying every string. */
+/* Builds a request from a row of REQUEST_READ_COLUMNS, copying every string. */
 static int
 read_request(sqlite3_stmt *st, struct jit_request **ret)
 {
@@ -1338,6 +1368,7 @@ read_request(sqlite3_stmt *st, struct jit_request **ret)
 	request->revocation_pending = sqlite3_column_int(st, 19) != 0;
 	request->revoke_attempts = sqlite3_column_int(st, 20);
 	request->revoke_next_attempt_at = sqlite3_column_int64(st, 21);
+	request->version = (uint64_t)sqlite3_column_int64(st, REQUEST_COLUMN_VERSION);
 	if ((r = column_strdup(st, 2, &request->requester_identity)) < 0 ||
 	    (r = column_strdup(st, 3, &request->provider)) < 0 ||
 	    (r = column_strdup(st, 4, &request->role)) < 0 ||
@@ -1402,6 +1433,18 @@ sqlite_store_request_get(struct jit_store *base, const char *id, struct jit_requ
 	return 0;
 }
 
+/* Inside the write transaction every other writer of the database already waits for the
+ * writer lock (BEGIN IMMEDIATE on the one writer connection), so a plain read is a locked
+ * read; the conditional update still checks the version. */
+static int
+sqlite_store_request_get_for_update(struct jit_store *base, const char *id,
+                                    struct jit_request **ret_request)
+{
+	if (!sqlite_of(base)->writing)
+		return JIT_ERR_INTERNAL;
+	return sqlite_store_request_get(base, id, ret_request);
+}
+
 static int
 list_stmt(struct sqlite_store *store, unsigned variant, sqlite3_stmt **ret)
 {
@@ -1409,7 +1452,7 @@ list_stmt(struct sqlite_store *store, unsigned variant, sqlite3_stmt **ret)
 		char sql[1024];
 		const char *joiner = " WHERE ";
 		size_t n = (size_t)snprintf(sql, sizeof(sql), "SELECT %s FROM requests",
-		                            REQUEST_COLUMNS);
+		                            REQUEST_READ_COLUMNS);
 		if (variant & LIST_FILTER_REQUESTER) {
 			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%srequester_identity = ?1",
 			                      joiner);
@@ -1620,6 +1663,18 @@ fail:
 		free(ids[i]);
 	free(ids);
 	return r;
+}
+
+/* One serving process per database (the server's lock file) and one sweeper in it: there is
+ * no other claimer, so a claim is the due query itself, under the write lock when the caller
+ * holds it, and the lease needs no record. */
+static int
+sqlite_store_claim_due(struct jit_store *base, int64_t now, size_t limit, int64_t lease_until,
+                       char ***ret_ids, size_t *ret_count)
+{
+	if (lease_until < now)
+		return JIT_ERR_INVALID;
+	return sqlite_store_due_requests(base, now, limit, ret_ids, ret_count);
 }
 
 /* ---- credentials ---------------------------------------------------------------------- */
@@ -2556,10 +2611,12 @@ static const struct jit_store_ops sqlite_ops = {
 	.request_insert = sqlite_store_request_insert,
 	.request_update = sqlite_store_request_update,
 	.request_get = sqlite_store_request_get,
+	.request_get_for_update = sqlite_store_request_get_for_update,
 	.request_list = sqlite_store_request_list,
 	.approval_add = sqlite_store_approval_add,
 	.next_deadline = sqlite_store_next_deadline,
 	.due_requests = sqlite_store_due_requests,
+	.claim_due = sqlite_store_claim_due,
 	.credentials_put = sqlite_store_credentials_put,
 	.credentials_get = sqlite_store_credentials_get,
 	.credentials_delete = sqlite_store_credentials_delete,
