@@ -1,7 +1,7 @@
-/* Background upkeep of the store: a thread that checkpoints SQLite's write-ahead log every
- * half second (passive: it never waits for readers or writers), so that request threads,
- * whose own automatic checkpoints are off, never pay for a checkpoint's disk syncs; and that
- * writes the signed audit checkpoints (server/audit/audit_chain.h) every interval when the log grew,
+/* Background upkeep of the store: a thread that runs jit_store_upkeep every half second
+ * (SQLite: a passive WAL checkpoint, which never waits for readers or writers), so that
+ * request threads, opened with JIT_STORE_BACKGROUND_UPKEEP, never pay for it; and that writes
+ * the signed audit checkpoints (server/audit/audit_chain.h) every interval when the log grew,
  * and once more when it stops. It logs its audit checkpoints and their failures to stderr. */
 #ifndef JIT_SERVER_MAINTENANCE_H
 #define JIT_SERVER_MAINTENANCE_H
