@@ -30,56 +30,39 @@ CFLAGS := -std=gnu11 -g $(OPTFLAGS) $(WARNFLAGS) -D_GNU_SOURCE -fPIC -I. $(PKG_C
 LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
 LIBS := $(PKG_LIBS) -lpthread -lm
 
-COMMON_SRC := $(wildcard lib/common/*.c)
-REGO_SRC := $(wildcard lib/rego/*.c)
-COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
-REGO_OBJ := $(REGO_SRC:%.c=$(BUILD)/%.o)
-LIBCOMMON := $(BUILD)/libjitcommon.a
-LIBJSON := $(BUILD)/libjitjson.a
-LIBCRYPTO := $(BUILD)/libjitcrypto.a
-LIBNET := $(BUILD)/libjitnet.a
-# What every program but the PAM module links: lib/common (libc only) and the libraries on
-# top of it, dependents first.
-LIBJIT := $(LIBNET) $(LIBJSON) $(LIBCRYPTO) $(LIBCOMMON)
-LIBREGO := $(BUILD)/libjitrego.a
-# Everything of jitsudod but main(), so unit tests can link the server's parts.
-SERVER_SRC := $(filter-out server/main.c,$(shell find server -name '*.c' | sort))
-SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
-LIBSERVER := $(BUILD)/libjitserver.a
-JITSUDOD := $(BUILD)/jitsudod
-
-UNIT_SRC := $(wildcard tests/unit/test_*.c)
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-CONFORMANCE_SRC := $(wildcard tests/conformance/*.c)
-CONFORMANCE_BIN := $(BUILD)/rego-conformance
-FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_REPLAY_BIN := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-replay/%)
-
-PROGRAMS := $(CONFORMANCE_BIN) $(BUILD)/rego-test $(JITSUDOD)
-# Libraries the fuzz harnesses link with (a component's fragment puts its own first).
-FUZZ_LIBS := $(LIBREGO) $(LIBJIT)
-# Checks run by `make test`, in order; components add theirs before the integration tests.
+# Checks run by `make test`, in order; each module.mk adds its own before the integration tests.
 CHECKS := style format-check analyze unit conformance fuzz-replay rego-test-check policy-test
-# What the integration tests need built besides jitsudod (the LD_PRELOAD shim that makes
-# disk syncs fail is always built without sanitizers, into build/).
-FAILSYNC_SO := build/tests/failsync.so
-INTEGRATION_DEPS := $(FAILSYNC_SO)
+# What `make all` builds and what the integration tests need; each module.mk adds its own.
+PROGRAMS :=
+INTEGRATION_DEPS :=
+# The clang analyzer's build directory (make analyze).
+SCAN_BUILD := build-scan
 
 # `make install` (and the distro packages, which run it with DESTDIR) puts each component's
 # files under $(DESTDIR)$(PREFIX); a component's module.mk adds its own target to INSTALL_TARGETS.
 PREFIX ?= /usr/local
 DESTDIR ?=
 SYSCONFDIR ?= /etc
+# Where systemd units go: systemd's own directory for PREFIX=/usr (/lib/systemd/system on
+# Debian 12, /usr/lib/systemd/system on Fedora), otherwise PREFIX/lib/systemd/system, which
+# systemd also searches. The packages pass it explicitly.
+SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),$(or $(shell pkg-config \
+	--variable=systemdsystemunitdir systemd 2>/dev/null),/usr/lib/systemd/system),$(PREFIX)/lib/systemd/system)
+# Units name /usr/sbin; installed under another PREFIX they name PREFIX/sbin.
+UNIT_PREFIX_SED := s|/usr/sbin/|$(PREFIX)/sbin/|g
 INSTALL_TARGETS :=
 
-# Each component (cli/, jitsudo-agent/, pam_jitsudo/, ...) keeps its build rules in its own
-# module.mk, which adds to PROGRAMS, CHECKS, FUZZ_LIBS, INTEGRATION_DEPS and INSTALL_TARGETS.
-include $(sort $(wildcard */module.mk))
+# Each part keeps its build rules in its own module.mk, which adds to PROGRAMS, CHECKS,
+# INTEGRATION_DEPS and INSTALL_TARGETS: lib/ first (the archives everything links), then each
+# program (cli/, jitsudo-agent/, pam_jitsudo/, server/, ...), then tests/, which links them.
+include lib/module.mk
+include $(sort $(filter-out lib/module.mk tests/module.mk,$(wildcard */module.mk)))
+include tests/module.mk
 
 CHECKS += integration
 
-.PHONY: all deps install test check analyze unit conformance style format format-check asan fuzz fuzz-replay rego-test-check \
-	bench clean run integration policy-test
+.PHONY: all deps install test check analyze unit style format format-check asan fuzz \
+	bench clean run integration
 all: $(PROGRAMS) $(UNIT_BIN)
 
 deps:
@@ -88,56 +71,6 @@ deps:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
-
-$(LIBCOMMON): $(COMMON_OBJ)
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
-
-$(LIBJSON): $(patsubst %.c,$(BUILD)/%.o,$(wildcard lib/json/*.c))
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
-
-$(LIBCRYPTO): $(patsubst %.c,$(BUILD)/%.o,$(wildcard lib/crypto/*.c))
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
-
-$(LIBNET): $(patsubst %.c,$(BUILD)/%.o,$(wildcard lib/net/*.c))
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
-
-$(LIBREGO): $(REGO_OBJ)
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
-
-$(LIBSERVER): $(SERVER_OBJ)
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
-
-$(JITSUDOD): $(BUILD)/server/main.o $(LIBSERVER) $(LIBREGO) $(LIBJIT)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-
-$(BUILD)/tests/%: tests/unit/%.c $(LIBSERVER) $(LIBREGO) $(LIBJIT)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBSERVER) $(LIBREGO) $(LIBJIT) \
-		$(CMOCKA_LIBS) $(LIBS)
-
-$(CONFORMANCE_BIN): $(CONFORMANCE_SRC:%.c=$(BUILD)/%.o) $(LIBREGO) $(LIBJIT)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-
-# Runs the unit tests written in Rego (rules named test_*), as `opa test` does.
-REGO_TEST_BIN := $(BUILD)/rego-test
-$(REGO_TEST_BIN): $(BUILD)/tests/rego-test/rego-test.o $(LIBREGO) $(LIBJIT)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-
-# A fuzz harness linked with libFuzzer (built by `make fuzz`, with clang, into build-fuzz/).
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LDFLAGS) -fsanitize=fuzzer $(FUZZ_LIBS) $(LIBS)
-
-# The same harness with a main() that runs each corpus file once (tests/fuzz/replay.c).
-$(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(FUZZ_LIBS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay.c $(LDFLAGS) $(FUZZ_LIBS) $(LIBS)
 
 # ---- checks -------------------------------------------------------------------------------
 C_FILES = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null)
@@ -156,7 +89,6 @@ format-check:
 # unix.Malloc is left out: clang 14's analyzer does not run __attribute__((cleanup)) handlers,
 # the project's ownership idiom, so it calls every early return a leak. Leaks, double frees
 # and uses after free are caught at run time instead by `make asan` (LeakSanitizer included).
-SCAN_BUILD := build-scan
 SCAN_TARGETS = all $(FUZZ_REPLAY_BIN) $(BENCH_BIN) $(SCAN_BUILD)/tests/failsync.so
 analyze:
 	@rm -rf $(SCAN_BUILD) && mkdir -p $(SCAN_BUILD)
@@ -172,15 +104,6 @@ analyze:
 unit: $(UNIT_BIN)
 	@tools/run-unit $(UNIT_BIN)
 
-conformance: $(CONFORMANCE_BIN)
-	@$(CONFORMANCE_BIN) --floor tests/conformance/floor $(REGO_CONFORMANCE_DIR)/v0 \
-		$(REGO_CONFORMANCE_DIR)/v1
-
-# The replay is bounded in time: an input that makes the engine slow is a failure too.
-fuzz-replay: $(FUZZ_REPLAY_BIN)
-	@for h in $(FUZZ_HARNESSES); do timeout 120 $(BUILD)/fuzz-replay/$$h tests/fuzz/corpus/$$h \
-		|| { echo "fuzz-replay: $$h failed or took over 120 s"; exit 1; }; done
-
 # New inputs go to build-fuzz/corpus/<harness>; the committed seeds are only read.
 fuzz: deps
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPTFLAGS=-O1 EXTRA_CFLAGS=-Wno-error \
@@ -189,12 +112,6 @@ fuzz: deps
 	@for h in $(FUZZ_HARNESSES); do mkdir -p build-fuzz/corpus/$$h && \
 		build-fuzz/fuzz/$$h -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$h \
 		tests/fuzz/corpus/$$h || exit 1; done
-
-BENCH_BIN := $(BUILD)/bench/bench_rego
-
-$(BUILD)/bench/%: tests/bench/%.c $(LIBREGO) $(LIBJIT)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LIBREGO) $(LIBJIT) $(LIBS)
 
 # The agent and SSH benchmarks start the real agent, sshd and a throwaway user (root).
 bench: $(BENCH_BIN) $(JITSUDOD) $(INTEGRATION_DEPS)
@@ -207,25 +124,10 @@ bench: $(BENCH_BIN) $(JITSUDOD) $(INTEGRATION_DEPS)
 integration: $(JITSUDOD) $(INTEGRATION_DEPS)
 	@tests/integration/run
 
-$(FAILSYNC_SO) $(SCAN_BUILD)/tests/failsync.so: tests/integration/preload/failsync.c
-	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
-
 # `make run`: jitsudod on its embedded defaults (tools/run-local says what it does).
 run: deps
 	@$(MAKE) --no-print-directory $(JITSUDOD) $(JITSUDO_BIN)
 	@tools/run-local
-
-# rego-test must pass a file of passing tests and fail a file with failing ones.
-rego-test-check: $(BUILD)/rego-test
-	@$(BUILD)/rego-test tests/rego-test/examples/pass.rego
-	@if $(BUILD)/rego-test tests/rego-test/examples/fail.rego >/dev/null; then \
-		echo "rego-test: a failing test was not reported"; exit 1; fi
-
-# The default policies' own Rego unit tests.
-policy-test: $(BUILD)/rego-test
-	@$(BUILD)/rego-test policies/eligibility.rego policies/eligibility_test.rego
-	@$(BUILD)/rego-test policies/approval.rego policies/approval_test.rego
 
 check: $(CHECKS)
 

@@ -1,29 +1,5 @@
-# jitsudo-agent: the host agent, and the agent protocol library it shares with pam_jitsudo
-# (lib/agentproto, no dependency but libc, so the PAM module can link it statically).
-
-AGENTPROTO_SRC := $(wildcard lib/agentproto/*.c)
-AGENTPROTO_OBJ := $(AGENTPROTO_SRC:%.c=$(BUILD)/%.o)
-LIBAGENTPROTO := $(BUILD)/libjitagentproto.a
-FUZZ_LIBS := $(LIBAGENTPROTO) $(FUZZ_LIBS)
-
-$(LIBAGENTPROTO): $(AGENTPROTO_OBJ)
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
-
-# Unit tests of the protocol library, linked with it alone (plus cmocka).
-AGENTPROTO_TEST_SRC := $(wildcard lib/agentproto/tests/test_*.c)
-AGENTPROTO_TEST_BIN := $(AGENTPROTO_TEST_SRC:lib/agentproto/tests/%.c=$(BUILD)/tests/agentproto/%)
-
-$(BUILD)/tests/agentproto/%: lib/agentproto/tests/%.c $(LIBAGENTPROTO)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBAGENTPROTO) $(CMOCKA_LIBS)
-
-.PHONY: agentproto-unit
-agentproto-unit: $(AGENTPROTO_TEST_BIN)
-	@tools/run-unit $(AGENTPROTO_TEST_BIN)
-
-PROGRAMS += $(LIBAGENTPROTO) $(AGENTPROTO_TEST_BIN)
-CHECKS += agentproto-unit
+# jitsudo-agent: the host agent and its helper jitsudo-agent-call, and their install. The agent
+# protocol library they share with pam_jitsudo (lib/agentproto) is built by lib/module.mk.
 
 # The agent itself: linked only with what it uses (no libcurl, no OpenSSL), so its resident
 # size stays small. TLS and the host key live in its short-lived helper jitsudo-agent-call,
@@ -60,9 +36,7 @@ INSTALL_TARGETS += agent-call-install
 # ---- agent-install (packaging) ------------------------------------------------------------
 # `make install` of the agent: the program, its three systemd units (ExecStart rewritten to
 # PREFIX/sbin when PREFIX is not /usr) and /etc/jitsudo/agent.yaml, written only when none
-# exists. SYSTEMDUNITDIR: systemd's own directory for PREFIX=/usr, else PREFIX/lib/systemd/system.
-SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),$(or $(shell pkg-config \
-	--variable=systemdsystemunitdir systemd 2>/dev/null),/usr/lib/systemd/system),$(PREFIX)/lib/systemd/system)
+# exists. The units go into SYSTEMDUNITDIR (the top Makefile says where that is).
 AGENT_UNITS := jitsudo-agent.service jitsudo-agent.socket jitsudo-agent-user.socket
 
 .PHONY: agent-install
@@ -70,7 +44,7 @@ agent-install: $(AGENT_BIN)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/jitsudo
 	install -m 0755 $(AGENT_BIN) $(DESTDIR)$(PREFIX)/sbin/jitsudo-agent
 	for u in $(AGENT_UNITS); do \
-		sed 's|/usr/sbin/|$(PREFIX)/sbin/|g' jitsudo-agent/$$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
+		sed '$(UNIT_PREFIX_SED)' jitsudo-agent/$$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
 		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; done
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/jitsudo/agent.yaml ]; then \
 		echo "agent-install: keeping $(DESTDIR)$(SYSCONFDIR)/jitsudo/agent.yaml"; \

@@ -8,11 +8,10 @@ PAM_MODULE_OBJ := $(PAM_MODULE_SRC:%.c=$(BUILD)/%.o)
 PAM_MODULE := $(BUILD)/pam_jitsudo.so
 PAM_MODULE_MAP := pam_jitsudo/pam_jitsudo.map
 PAM_DRIVER := $(BUILD)/pam_jitsudo/pam_driver
-PAM_AGENTPROTO := $(BUILD)/libjitagentproto.a
 
-$(PAM_MODULE): $(PAM_MODULE_OBJ) $(PAM_AGENTPROTO) $(LIBCOMMON) $(PAM_MODULE_MAP)
+$(PAM_MODULE): $(PAM_MODULE_OBJ) $(LIBAGENTPROTO) $(LIBCOMMON) $(PAM_MODULE_MAP)
 	$(CC) $(LDFLAGS) -shared -Wl,--version-script=$(PAM_MODULE_MAP) -Wl,-z,defs \
-		-Wl,-z,relro -Wl,-z,now -o $@ $(PAM_MODULE_OBJ) $(PAM_AGENTPROTO) $(LIBCOMMON) -lpam
+		-Wl,-z,relro -Wl,-z,now -o $@ $(PAM_MODULE_OBJ) $(LIBAGENTPROTO) $(LIBCOMMON) -lpam
 
 # Runs a PAM stack from a private directory (pam_start_confdir) with a scripted conversation.
 $(PAM_DRIVER): pam_jitsudo/tests/pam_driver.c

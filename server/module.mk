@@ -1,14 +1,22 @@
-# server: `make install` of jitsudod (its build rules are in the top Makefile): the program,
+# server: jitsudod, built from every server/**/*.c; all but main.c also go into
+# build/libjitserver.a, which the unit tests link. `make install` of jitsudod: the program,
 # its systemd unit, sysusers.d and tmpfiles.d entries, the default policies and a starting
 # /etc/jitsudo/jitsudod.yaml (written only when none exists, so an admin's file is kept).
 
-# Where systemd units go: systemd's own directory for PREFIX=/usr (/lib/systemd/system on
-# Debian 12, /usr/lib/systemd/system on Fedora), otherwise PREFIX/lib/systemd/system, which
-# systemd also searches. The packages pass it explicitly.
-SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),$(or $(shell pkg-config \
-	--variable=systemdsystemunitdir systemd 2>/dev/null),/usr/lib/systemd/system),$(PREFIX)/lib/systemd/system)
-# Units name /usr/sbin; installed under another PREFIX they name PREFIX/sbin.
-UNIT_PREFIX_SED := s|/usr/sbin/|$(PREFIX)/sbin/|g
+# Everything of jitsudod but main(), so unit tests can link the server's parts.
+SERVER_SRC := $(filter-out server/main.c,$(shell find server -name '*.c' | sort))
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+LIBSERVER := $(BUILD)/libjitserver.a
+JITSUDOD := $(BUILD)/jitsudod
+
+$(LIBSERVER): $(SERVER_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(JITSUDOD): $(BUILD)/server/main.o $(LIBSERVER) $(LIBREGO) $(LIBJIT)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+PROGRAMS += $(JITSUDOD)
 
 .PHONY: server-install
 server-install: $(JITSUDOD)
@@ -33,10 +41,3 @@ server-install: $(JITSUDOD)
 	fi
 
 INSTALL_TARGETS += server-install
-
-# Every systemd unit of the tree, as installed, passes `systemd-analyze verify`.
-.PHONY: units-verify
-units-verify: $(JITSUDOD) $(AGENT_BIN)
-	@tests/package/verify-units
-
-CHECKS += units-verify
