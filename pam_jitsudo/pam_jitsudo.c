@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <sys/random.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
 #include "lib/common/errors.h"
+#include "lib/common/random.h"
 #include "pam_jitsudo/agent.h"
 #include "pam_jitsudo/args.h"
 #include "pam_jitsudo/conv.h"
@@ -673,7 +673,7 @@ new_session_id(char *buf, size_t size)
 
 	if (size < 2 * sizeof(raw) + 1)
 		return -EINVAL;
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+	if (jit_random_bytes(raw, sizeof(raw)) < 0)
 		return -EIO;
 	for (size_t i = 0; i < sizeof(raw); i++) {
 		buf[2 * i] = hex[raw[i] >> 4];

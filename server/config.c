@@ -8,13 +8,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
 
 #include "lib/common/duration.h"
 #include "lib/common/errors.h"
+#include "lib/common/random.h"
 #include "server/audit/audit_chain.h"
 #include "server/config.h"
 #include "server/auth/issuer.h"
@@ -1379,7 +1379,6 @@ static int
 write_random_key(const char *path, bool *ret_created, char *error, size_t error_size)
 {
 	unsigned char key[SEAL_KEY_BYTES];
-	size_t filled = 0;
 	int r = 0;
 
 	_cleanup_close_ int fd =
@@ -1392,16 +1391,8 @@ write_random_key(const char *path, bool *ret_created, char *error, size_t error_
 		set_error(error, error_size, "%s: %s", path, strerror(-r));
 		return r;
 	}
-	while (filled < sizeof(key)) {
-		ssize_t n = getrandom(key + filled, sizeof(key) - filled, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto out;
-		}
-		filled += (size_t)n;
-	}
+	if ((r = jit_random_bytes(key, sizeof(key))) < 0)
+		goto out;
 	for (size_t written = 0; written < sizeof(key);) {
 		ssize_t n = write(fd, key + written, sizeof(key) - written);
 		if (n < 0 && errno == EINTR)

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +24,7 @@
 
 #include "jitsudo-agent/call/call.h"
 #include "lib/common/errors.h"
+#include "lib/common/random.h"
 #include "lib/json/json.h"
 #include "lib/common/macro.h"
 #include "lib/common/timeutil.h"
@@ -141,7 +141,7 @@ sign_token(cjose_jwk_t *key, const json_t *req, char **ret)
 	cjose_err err;
 	char iss[300];
 
-	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
+	if (jit_random_bytes(raw, sizeof(raw)) < 0)
 		return -EIO;
 	for (size_t i = 0; i < sizeof(raw); i++)
 		snprintf(jti + 2 * i, 3, "%02x", raw[i]);

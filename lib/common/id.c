@@ -1,12 +1,11 @@
-/* Time-ordered request ids. Random bits come from getrandom(); within one millisecond the
+/* Time-ordered request ids. Random bits come from jit_random_bytes(); within one millisecond the
  * random part is incremented so that ids stay unique and ordered. */
-#include <errno.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "lib/common/errors.h"
 #include "lib/common/id.h"
+#include "lib/common/random.h"
 #include "lib/common/timeutil.h"
 
 static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -14,22 +13,6 @@ static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 static pthread_mutex_t id_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t last_ms;
 static uint8_t last_random[10];
-
-static int
-fill_random(uint8_t *buf, size_t n)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = getrandom(buf + got, n - got, 0);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		got += (size_t)r;
-	}
-	return 0;
-}
 
 /* 128 bits (6 bytes of time, 10 of randomness) as 26 base32 characters, most significant
  * first: the first character carries the top 3 bits. */
@@ -64,7 +47,7 @@ jit_id_new_at(uint64_t ms, char *buf, size_t size)
 		if (i < 0)
 			ms = ++last_ms; /* 2^80 ids in one millisecond: move on */
 	} else {
-		r = fill_random(last_random, sizeof(last_random));
+		r = jit_random_bytes(last_random, sizeof(last_random));
 		last_ms = ms;
 	}
 	for (int i = 0; i < 6; i++)

@@ -3,37 +3,21 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <openssl/evp.h>
 
 #include "lib/common/errors.h"
+#include "lib/common/random.h"
 #include "lib/crypto/seal.h"
 
 #define SEAL_VERSION 1
 #define NONCE_SIZE 12
 #define TAG_SIZE 16
 
-static int
-random_bytes(uint8_t *buf, size_t n)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = getrandom(buf + got, n - got, 0);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		got += (size_t)r;
-	}
-	return 0;
-}
-
 int
 jit_seal_new_key(uint8_t key[JIT_SEAL_KEY_SIZE])
 {
-	return random_bytes(key, JIT_SEAL_KEY_SIZE);
+	return jit_random_bytes(key, JIT_SEAL_KEY_SIZE);
 }
 
 int
@@ -50,7 +34,7 @@ jit_seal(const uint8_t *key, size_t key_len, const void *plain, size_t len, cons
 	int r = JIT_ERR_INTERNAL, n = 0, fin = 0;
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	out[0] = SEAL_VERSION;
-	if (random_bytes(out + 1, NONCE_SIZE) < 0 || !ctx ||
+	if (jit_random_bytes(out + 1, NONCE_SIZE) < 0 || !ctx ||
 	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_SIZE, NULL) != 1 ||
 	    EVP_EncryptInit_ex(ctx, NULL, NULL, key, out + 1) != 1 ||

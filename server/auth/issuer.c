@@ -13,10 +13,10 @@
 #include <cjose/cjose.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include "lib/common/errors.h"
+#include "lib/common/random.h"
 #include "lib/json/json.h"
 #include "server/auth/jose.h"
 #include "lib/common/base64url.h"
@@ -296,7 +296,7 @@ jit_issuer_sign(struct jit_issuer *issuer, const char *email, const char *const 
 
 	uint8_t random[16];
 	char jti[B64_32];
-	if (RAND_bytes(random, sizeof(random)) != 1 ||
+	if (jit_random_bytes(random, sizeof(random)) < 0 ||
 	    jit_base64url_encode(random, sizeof(random), jti, sizeof(jti)) < 0)
 		return JIT_ERR_INTERNAL;
 	_cleanup_json_ json_t *claims = claims_new(issuer, email, groups, group_count,

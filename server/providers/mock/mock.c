@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "lib/common/errors.h"
+#include "lib/common/random.h"
 #include "lib/common/timeutil.h"
 #include "server/providers/provider.h"
 
@@ -44,22 +44,6 @@ struct mock_provider {
 
 /* ---- randomness and encodings ------------------------------------------------------------ */
 
-static int
-random_bytes(void *buf, size_t n)
-{
-	unsigned char *p = buf;
-	while (n > 0) {
-		ssize_t got = getrandom(p, n, 0);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			return got < 0 ? -errno : JIT_ERR_INTERNAL;
-		p += got;
-		n -= (size_t)got;
-	}
-	return 0;
-}
-
 static const char base64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char base64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 static const char base32_upper[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -72,7 +56,7 @@ random_chars(char *out, size_t n, const char *alphabet, size_t alphabet_size)
 	unsigned char bytes[512];
 	if (n > sizeof(bytes))
 		return JIT_ERR_TOO_LARGE;
-	int r = random_bytes(bytes, n);
+	int r = jit_random_bytes(bytes, n);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++)
@@ -121,7 +105,7 @@ random_base64(size_t bytes, bool url, char *out, size_t size)
 	unsigned char raw[1024];
 	if (bytes > sizeof(raw))
 		return JIT_ERR_TOO_LARGE;
-	int r = random_bytes(raw, bytes);
+	int r = jit_random_bytes(raw, bytes);
 	if (r == 0 && base64_encode(raw, bytes, url, out, size) == 0)
 		r = JIT_ERR_TOO_LARGE;
 	explicit_bzero(raw, sizeof(raw));
@@ -132,7 +116,7 @@ static int
 random_uuid(char out[37])
 {
 	unsigned char b[16];
-	int r = random_bytes(b, sizeof(b));
+	int r = jit_random_bytes(b, sizeof(b));
 	if (r < 0)
 		return r;
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
