@@ -2642,8 +2642,8 @@ jit_store_sqlite_open_path(const char *path, int busy_timeout_ms, unsigned flags
 {
 	struct sqlite_store *store = NULL;
 	int r = handle_open(path, busy_timeout_ms, &store, error, error_size);
-	if (r < 0)
-		return r;
+	if (r < 0 || !store)
+		return r < 0 ? r : JIT_ERR_INTERNAL;
 	if (flags & JIT_STORE_BACKGROUND_UPKEEP)
 		autocheckpoint_set(store, false);
 	*ret_store = &store->base;
