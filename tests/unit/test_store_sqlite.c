@@ -20,6 +20,7 @@
 #include "lib/common/errors.h"
 #include "lib/common/id.h"
 #include "lib/common/timeutil.h"
+#include "server/config.h"
 #include "server/store/sqlite/sqlite.h"
 
 #define T0 (1774022400LL * JIT_NSEC_PER_SEC) /* 2026-03-20T16:00:00Z */
@@ -670,6 +671,37 @@ test_claim_due(void **state)
 	assert_int_equal(jit_store_claim_due(f->store, T0 + 200, 10001, T0 + 300, &ids, &count),
 	                 JIT_ERR_INVALID);
 	assert_null(ids);
+}
+
+/* jit_store_open picks the backend by database.driver and knows only its own. */
+static void
+test_open_by_driver(void **state)
+{
+	struct fixture *f = *state;
+	char path[160], error[256] = "";
+	snprintf(path, sizeof(path), "%s/by-driver.db", f->dir);
+	struct jit_config config = {
+		.database_driver = "sqlite",
+		.database_path = path,
+		.database_busy_timeout_ms = 100,
+	};
+	struct jit_store *store = NULL;
+	assert_int_equal(
+	        jit_store_open(&config, JIT_STORE_BACKGROUND_UPKEEP, &store, error, sizeof(error)),
+	        0);
+	assert_int_equal(jit_store_ping(store), 0);
+	assert_int_equal(jit_store_upkeep(store), 0);
+	assert_int_equal(jit_store_unsynced_mark(store), 0);
+	assert_int_equal(jit_store_make_durable(store, 0), 0);
+	jit_store_close(store);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM schema_migrations"), MIGRATIONS);
+
+	store = NULL;
+	config.database_driver = "postgres";
+	assert_int_equal(jit_store_open(&config, 0, &store, error, sizeof(error)), JIT_ERR_INVALID);
+	assert_null(store);
+	assert_non_null(strstr(error, "postgres"));
+	jit_store_close(NULL);
 }
 
 /* ---- conditional updates --------------------------------------------------------------- */
@@ -1548,6 +1580,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_due, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_by_driver, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conditional_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_adds_versions, setup, teardown),
 	};
