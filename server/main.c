@@ -158,7 +158,9 @@ audit_rekey(struct jit_store *store)
 		    json_object_set_new(event->details, "key_id", json_string(key_id)) < 0)
 			r = -ENOMEM;
 		else
-			r = jit_store_audit_append(store, event);
+			/* The server's own event: the chain is global, the event the default
+			 * tenant's (the operator's). */
+			r = jit_store_audit_append(store, JIT_DEFAULT_TENANT_ID, event);
 	}
 	if (r == 0)
 		r = jit_store_commit(store);

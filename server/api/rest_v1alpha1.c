@@ -858,6 +858,7 @@ jit_api_handle(struct jit_worker *w, const struct jit_http_request *req,
 		}
 		return respond_status(res, &c.status);
 	}
+	c.caller.tenant_id = JIT_DEFAULT_TENANT_ID; /* seed 000 has one tenant */
 	c.caller.identity = &identity;
 	/* A jump host acts for a user with that user's own rights, never an admin's. */
 	c.caller.host = identity.host;

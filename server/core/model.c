@@ -392,7 +392,9 @@ jit_audit_event_canonical(const struct jit_audit_event *event)
 	    set_string(object, "resource_scope", event->resource_scope) &&
 	    set_string(object, "outcome", event->outcome) &&
 	    set_new(object, "details",
-	            event->details ? json_incref(event->details) : json_object()))
+	            event->details ? json_incref(event->details) : json_object()) &&
+	    (!event->tenant_id[0] || strcmp(event->tenant_id, JIT_DEFAULT_TENANT_ID) == 0 ||
+	     set_string(object, "tenant_id", event->tenant_id)))
 		text = json_dumps(object, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(object);
 	return text;

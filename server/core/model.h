@@ -27,6 +27,11 @@
 #define JIT_MAX_POLICY_REGO (256 * 1024)
 #define JIT_MAX_GROUPS 256
 #define JIT_MAX_HOST 253
+#define JIT_MAX_TENANT_ID 64 /* a uuid (36) today; room for other forms */
+
+/* The tenant of the seed-000 API and of every row written before tenants existed. The
+ * schema migration that introduced tenants stores it in the database: never change it. */
+#define JIT_DEFAULT_TENANT_ID "default"
 
 enum jit_request_state {
 	JIT_STATE_UNSPECIFIED = 0,
@@ -135,6 +140,7 @@ json_t *jit_policy_to_json(const struct jit_policy *policy);
  * re-keys them (docs/storage.md). */
 struct jit_audit_event {
 	int64_t id;
+	char tenant_id[JIT_MAX_TENANT_ID + 1]; /* set by the store when it appends or loads */
 	int64_t timestamp;
 	char *actor_identity;
 	char *action;         /* "request.created", "request.approved", ... */
@@ -156,7 +162,10 @@ void jit_audit_event_list_free(struct jit_audit_event **list, size_t count);
 json_t *jit_audit_event_to_json(const struct jit_audit_event *event);
 /* Canonical text hashed into the chain: a JSON object with keys sorted, no spaces, of
  * timestamp (RFC 3339 with nanoseconds), actor_identity, action, request_id, provider,
- * resource_scope, outcome, details (absent strings as ""). malloc'd, or NULL on ENOMEM. */
+ * resource_scope, outcome, details (absent strings as ""), and tenant_id unless the event
+ * belongs to the default tenant (or to none yet): events from before tenants keep their
+ * hashes, and an event moved to another tenant no longer matches its hash. malloc'd, or NULL
+ * on ENOMEM. */
 char *jit_audit_event_canonical(const struct jit_audit_event *event);
 /* Computes event->hash as HMAC-SHA256 under `key` (JIT_AUDIT_CHAIN_KEY_SIZE bytes) of
  * `prev_hash` (64 hex characters or "" for the first event) followed by the canonical text;

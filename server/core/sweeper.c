@@ -57,7 +57,9 @@ sweeper_main(void *arg)
 			next = now + RETRY_NS;
 		}
 		int64_t due = 0;
-		if (jit_store_next_deadline(s->worker.store, &due) == 0 && due < next)
+		/* The default tenant's deadlines, as jit_wf_sweep works on that tenant. */
+		if (jit_store_next_deadline(s->worker.store, JIT_DEFAULT_TENANT_ID, &due) == 0 &&
+		    due < next)
 			next = due;
 		pthread_mutex_lock(&s->lock);
 		while (!s->stopping) {

@@ -55,6 +55,14 @@ caller_email(const struct jit_caller *caller)
 	return caller ? caller->identity->email : "system";
 }
 
+/* The tenant whose data a call sees and changes. The system (no caller: the server's start,
+ * the sweeper) works in the default tenant, the only one the server serves today. */
+static const char *
+tenant_of(const struct jit_caller *caller)
+{
+	return caller ? caller->tenant_id : JIT_DEFAULT_TENANT_ID;
+}
+
 static bool
 is_requester(const struct jit_caller *caller, const struct jit_request *request)
 {
@@ -73,8 +81,8 @@ caller_host(const struct jit_caller *caller)
 /* Appends an event inside the open transaction. `details` is consumed (may be NULL). `host`,
  * the jump host whose call caused the event (or NULL), is recorded in the details. */
 static int
-audit(struct jit_worker *w, const char *host, const char *actor, const char *action,
-      const struct jit_request *request, const char *outcome, json_t *details)
+audit(struct jit_worker *w, const char *tenant, const char *host, const char *actor,
+      const char *action, const struct jit_request *request, const char *outcome, json_t *details)
 {
 	_cleanup_(jit_audit_event_freep) struct jit_audit_event *event = jit_audit_event_new();
 	if (!event) {
@@ -102,7 +110,7 @@ audit(struct jit_worker *w, const char *host, const char *actor, const char *act
 		json_object_set_new(event->details, "break_glass", json_true());
 	if (host && json_object_set_new(event->details, "host", json_string(host)) < 0)
 		return -ENOMEM;
-	return jit_store_audit_append(w->store, event);
+	return jit_store_audit_append(w->store, tenant, event);
 }
 
 /* Records a refused or failed attempt in a transaction of its own. */
@@ -117,14 +125,15 @@ must_move(struct jit_worker *w)
 }
 
 static void
-audit_alone(struct jit_worker *w, const char *host, const char *actor, const char *action,
-            const struct jit_request *request, const char *outcome, json_t *details)
+audit_alone(struct jit_worker *w, const char *tenant, const char *host, const char *actor,
+            const char *action, const struct jit_request *request, const char *outcome,
+            json_t *details)
 {
 	if (must_move(w) || jit_store_begin(w->store) < 0) {
 		json_decref(details);
 		return;
 	}
-	if (audit(w, host, actor, action, request, outcome, details) < 0 ||
+	if (audit(w, tenant, host, actor, action, request, outcome, details) < 0 ||
 	    jit_store_commit(w->store) < 0)
 		jit_store_rollback(w->store);
 }
@@ -148,6 +157,8 @@ reason_details(const char *key, const char *text)
 
 /* ---- policies ------------------------------------------------------------------------- */
 
+/* The policy set belongs to a tenant in principle; the server holds one, the default
+ * tenant's (compiled from its stored policies), the only tenant it serves today. */
 static int
 decide(struct jit_worker *w, enum jit_policy_type type, const char *email, const json_t *groups,
        const struct jit_request *request, const char *host, struct jit_decision *ret,
@@ -270,11 +281,11 @@ revoke_backoff_ns(const struct jit_config *config, int attempts)
  * outcome: cleared on success; on failure the attempt count grows and the next attempt is
  * scheduled with exponential backoff. */
 static int
-revoke_at_provider(struct jit_worker *w, const char *host, const char *id,
+revoke_at_provider(struct jit_worker *w, const char *tenant, const char *host, const char *id,
                    struct jit_status *status)
 {
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
-	int r = jit_store_request_get(w->store, id, &request);
+	int r = jit_store_request_get(w->store, tenant, id, &request);
 	if (r < 0)
 		return jit_status_set(status, r, "loading %s: %s", id, jit_strerror(r));
 	if (!request->revocation_pending)
@@ -293,15 +304,17 @@ revoke_at_provider(struct jit_worker *w, const char *host, const char *id,
 		return r;
 	jit_request_free(request);
 	request = NULL;
-	if ((r = jit_store_request_get(w->store, id, &request)) < 0 || !request->revocation_pending)
+	if ((r = jit_store_request_get(w->store, tenant, id, &request)) < 0 ||
+	    !request->revocation_pending)
 		goto out;
 	int64_t now = jit_now_realtime_ns();
 	request->updated_at = now;
 	if (pr == 0) {
 		request->revocation_pending = false;
 		request->revoke_next_attempt_at = 0;
-		if ((r = jit_store_request_update(w->store, request)) < 0 ||
-		    (r = audit(w, host, "system", "grant.revoked", request, "success", NULL)) < 0)
+		if ((r = jit_store_request_update(w->store, tenant, request)) < 0 ||
+		    (r = audit(w, tenant, host, "system", "grant.revoked", request, "success",
+		               NULL)) < 0)
 			goto out;
 	} else {
 		request->revoke_attempts++;
@@ -309,8 +322,8 @@ revoke_at_provider(struct jit_worker *w, const char *host, const char *id,
 		        now + revoke_backoff_ns(w->server->config, request->revoke_attempts);
 		json_t *details = json_pack("{s:s,s:i}", "error", error, "attempt",
 		                            (json_int_t)request->revoke_attempts);
-		if ((r = jit_store_request_update(w->store, request)) < 0 ||
-		    (r = audit(w, host, "system", "grant.revoke_failed", request, "failure",
+		if ((r = jit_store_request_update(w->store, tenant, request)) < 0 ||
+		    (r = audit(w, tenant, host, "system", "grant.revoke_failed", request, "failure",
 		               details)) < 0)
 			goto out;
 	}
@@ -454,9 +467,10 @@ grant_details(const struct jit_request *request)
 
 /* Loads the stored request for the answer (so it carries exactly what was committed). */
 static int
-reload(struct jit_worker *w, const char *id, struct jit_request **ret, struct jit_status *status)
+reload(struct jit_worker *w, const char *tenant, const char *id, struct jit_request **ret,
+       struct jit_status *status)
 {
-	int r = jit_store_request_get(w->store, id, ret);
+	int r = jit_store_request_get(w->store, tenant, id, ret);
 	if (r < 0)
 		return jit_status_set(status, r == JIT_ERR_NOT_FOUND ? JIT_ERR_INTERNAL : r,
 		                      "reading back %s: %s", id, jit_strerror(r));
@@ -503,8 +517,9 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 	struct jit_decision eligible = { 0 };
 	if ((r = decide(w, JIT_POLICY_ELIGIBILITY, caller->identity->email,
 	                caller->identity->groups, request, caller->host, &eligible, status)) < 0) {
-		audit_alone(w, caller_host(caller), caller_email(caller), "request.refused", NULL,
-		            "failure", reason_details("error", status->message));
+		audit_alone(w, tenant_of(caller), caller_host(caller), caller_email(caller),
+		            "request.refused", NULL, "failure",
+		            reason_details("error", status->message));
 		return r;
 	}
 	if (!eligible.allow) {
@@ -517,8 +532,8 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 			if (request->break_glass)
 				json_object_set_new(details, "break_glass", json_true());
 		}
-		audit_alone(w, caller_host(caller), caller_email(caller), "request.refused", NULL,
-		            "denied", details);
+		audit_alone(w, tenant_of(caller), caller_host(caller), caller_email(caller),
+		            "request.refused", NULL, "denied", details);
 		return jit_status_set(status, JIT_ERR_DENIED, "%s", eligible.reason);
 	}
 
@@ -546,8 +561,8 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 		r = issue_grant(w, request, &sealed, &sealed_len, &grant_status);
 		if (r < 0 && request->break_glass) {
 			json_t *details = reason_details("error", grant_status.message);
-			audit_alone(w, caller_host(caller), caller_email(caller), "grant.failed",
-			            request, "failure", details);
+			audit_alone(w, tenant_of(caller), caller_host(caller), caller_email(caller),
+			            "grant.failed", request, "failure", details);
 			*status = grant_status;
 			return r;
 		}
@@ -564,25 +579,27 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 		                                        : "approved by policy (auto tier)";
 		approval.approved_at = now;
 	}
-	if ((r = jit_store_request_insert(w->store, request)) < 0 ||
-	    (r = audit(w, caller_host(caller), caller_email(caller), "request.created", request,
-	               "success", created_details(request))) < 0)
+	if ((r = jit_store_request_insert(w->store, tenant_of(caller), request)) < 0 ||
+	    (r = audit(w, tenant_of(caller), caller_host(caller), caller_email(caller),
+	               "request.created", request, "success", created_details(request))) < 0)
 		goto fail;
 	if (granted) {
-		if ((r = jit_store_approval_add(w->store, request->id, &approval)) < 0 ||
-		    (r = jit_store_credentials_put(w->store, request->id, sealed, sealed_len)) <
-		            0 ||
-		    (r = audit(w, caller_host(caller),
+		if ((r = jit_store_approval_add(w->store, tenant_of(caller), request->id,
+		                                &approval)) < 0 ||
+		    (r = jit_store_credentials_put(w->store, tenant_of(caller), request->id, sealed,
+		                                   sealed_len)) < 0 ||
+		    (r = audit(w, tenant_of(caller), caller_host(caller),
 		               request->break_glass ? caller_email(caller) : "policy",
 		               "request.approved", request, "success",
 		               reason_details("tier", request->break_glass ? "break-glass"
 		                                                           : "auto"))) < 0 ||
-		    (r = audit(w, caller_host(caller), "system", "grant.issued", request, "success",
-		               grant_details(request))) < 0)
+		    (r = audit(w, tenant_of(caller), caller_host(caller), "system", "grant.issued",
+		               request, "success", grant_details(request))) < 0)
 			goto fail;
 	} else if (grant_now) {
-		if ((r = audit(w, caller_host(caller), "system", "grant.failed", request, "failure",
-		               reason_details("error", grant_status.message))) < 0)
+		if ((r = audit(w, tenant_of(caller), caller_host(caller), "system", "grant.failed",
+		               request, "failure", reason_details("error", grant_status.message))) <
+		    0)
 			goto fail;
 	}
 	if ((r = jit_store_commit(w->store)) < 0)
@@ -591,7 +608,7 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 	                 granted ? request->expires_at : request->pending_expires_at);
 	/* The answer is what was just committed; no need to read it back. */
 	if (granted && remember_approval(request, &approval) < 0)
-		return reload(w, request->id, ret_request, status);
+		return reload(w, tenant_of(caller), request->id, ret_request, status);
 	*ret_request = TAKE_PTR(request);
 	return 0;
 fail:
@@ -622,11 +639,11 @@ load_visible(struct jit_worker *w, const struct jit_caller *caller, const char *
 	if (!jit_id_valid(id))
 		return jit_status_set(status, JIT_ERR_INVALID, "id: not a request id");
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
-	int r = jit_store_request_get(w->store, id, &request);
+	int r = jit_store_request_get(w->store, tenant_of(caller), id, &request);
 	if (r == 0 && !may_see(w, caller, request)) {
 		if (refusal_action)
-			audit_alone(w, caller_host(caller), caller_email(caller), refusal_action,
-			            request, "denied",
+			audit_alone(w, tenant_of(caller), caller_host(caller), caller_email(caller),
+			            refusal_action, request, "denied",
 			            denial_details("not the requester, an approver or an admin"));
 		r = JIT_ERR_NOT_FOUND;
 	}
@@ -692,7 +709,8 @@ jit_wf_list(struct jit_worker *w, const struct jit_caller *caller,
 		filter.limit = all_visible ? want - count : LIST_SCAN_BATCH;
 		if (last[0])
 			filter.before_id = last;
-		if ((r = jit_store_request_list(w->store, &filter, &batch, &n)) < 0) {
+		if ((r = jit_store_request_list(w->store, tenant_of(caller), &filter, &batch, &n)) <
+		    0) {
 			jit_status_set(status, r, "listing requests: %s", jit_strerror(r));
 			break;
 		}
@@ -737,8 +755,8 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 		                      id,
 		                      jit_state_name(request->state) + strlen("REQUEST_STATE_"));
 	if (is_requester(caller, request)) {
-		audit_alone(w, caller_host(caller), caller_email(caller), "request.approve_refused",
-		            request, "denied",
+		audit_alone(w, tenant_of(caller), caller_host(caller), caller_email(caller),
+		            "request.approve_refused", request, "denied",
 		            denial_details("requester cannot approve their own request"));
 		return jit_status_set(status, JIT_ERR_DENIED,
 		                      "you cannot approve your own request");
@@ -748,8 +766,9 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 	                request, caller->host, &decision, status)) < 0)
 		return r;
 	if (!decision.allow) {
-		audit_alone(w, caller_host(caller), caller_email(caller), "request.approve_refused",
-		            request, "denied", denial_details(decision.reason));
+		audit_alone(w, tenant_of(caller), caller_host(caller), caller_email(caller),
+		            "request.approve_refused", request, "denied",
+		            denial_details(decision.reason));
 		return jit_status_set(status, JIT_ERR_DENIED, "%s", decision.reason);
 	}
 	for (size_t i = 0; i < request->approval_count; i++)
@@ -768,8 +787,9 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 	_cleanup_free_ uint8_t *sealed = NULL;
 	size_t sealed_len = 0;
 	if (complete && (r = issue_grant(w, request, &sealed, &sealed_len, status)) < 0) {
-		audit_alone(w, caller_host(caller), caller_email(caller), "grant.failed", request,
-		            "failure", reason_details("error", status->message));
+		audit_alone(w, tenant_of(caller), caller_host(caller), caller_email(caller),
+		            "grant.failed", request, "failure",
+		            reason_details("error", status->message));
 		return r;
 	}
 
@@ -781,7 +801,7 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 	if (begin(w, status) < 0)
 		goto undo;
 	/* The decision was made on what we read before; make sure it still holds. */
-	if ((r = jit_store_request_get(w->store, id, &current)) < 0)
+	if ((r = jit_store_request_get(w->store, tenant_of(caller), id, &current)) < 0)
 		goto fail;
 	if (current->state != JIT_STATE_PENDING ||
 	    current->approval_count != request->approval_count) {
@@ -797,21 +817,23 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 		current->issued_at = request->issued_at;
 		current->expires_at = request->expires_at;
 	}
-	if ((r = jit_store_approval_add(w->store, id, &approval)) < 0 ||
-	    (r = jit_store_request_update(w->store, current)) < 0 ||
-	    (r = audit(w, caller_host(caller), caller_email(caller),
+	if ((r = jit_store_approval_add(w->store, tenant_of(caller), id, &approval)) < 0 ||
+	    (r = jit_store_request_update(w->store, tenant_of(caller), current)) < 0 ||
+	    (r = audit(w, tenant_of(caller), caller_host(caller), caller_email(caller),
 	               complete ? "request.approved" : "request.approval_recorded", current,
 	               "success", comment ? reason_details("comment", comment) : NULL)) < 0)
 		goto fail;
-	if (complete && ((r = jit_store_credentials_put(w->store, id, sealed, sealed_len)) < 0 ||
-	                 (r = audit(w, caller_host(caller), "system", "grant.issued", current,
-	                            "success", grant_details(current))) < 0))
+	if (complete &&
+	    ((r = jit_store_credentials_put(w->store, tenant_of(caller), id, sealed, sealed_len)) <
+	             0 ||
+	     (r = audit(w, tenant_of(caller), caller_host(caller), "system", "grant.issued",
+	                current, "success", grant_details(current))) < 0))
 		goto fail;
 	if ((r = jit_store_commit(w->store)) < 0)
 		goto fail;
 	if (complete)
 		jit_sweeper_kick(w->server->sweeper, current->expires_at);
-	return reload(w, id, ret_request, status);
+	return reload(w, tenant_of(caller), id, ret_request, status);
 fail:
 	jit_store_rollback(w->store);
 	jit_status_set(status, r == JIT_ERR_CONFLICT ? r : JIT_ERR_INTERNAL,
@@ -843,8 +865,9 @@ jit_wf_deny(struct jit_worker *w, const struct jit_caller *caller, const char *i
 		                      "you cannot deny your own request; revoke it to withdraw it");
 	struct jit_decision decision = { 0 };
 	if (!may_approve(w, caller, request, &decision)) {
-		audit_alone(w, caller_host(caller), caller_email(caller), "request.deny_refused",
-		            request, "denied", denial_details(decision.reason));
+		audit_alone(w, tenant_of(caller), caller_host(caller), caller_email(caller),
+		            "request.deny_refused", request, "denied",
+		            denial_details(decision.reason));
 		return jit_status_set(status, JIT_ERR_DENIED, "%s",
 		                      decision.reason[0] ? decision.reason
 		                                         : "you may not decide on this request");
@@ -853,7 +876,7 @@ jit_wf_deny(struct jit_worker *w, const struct jit_caller *caller, const char *i
 		return r;
 	jit_request_free(request);
 	request = NULL;
-	if ((r = jit_store_request_get(w->store, id, &request)) < 0)
+	if ((r = jit_store_request_get(w->store, tenant_of(caller), id, &request)) < 0)
 		goto fail;
 	if (request->state != JIT_STATE_PENDING) {
 		jit_store_rollback(w->store);
@@ -868,12 +891,13 @@ jit_wf_deny(struct jit_worker *w, const struct jit_caller *caller, const char *i
 		r = -ENOMEM;
 		goto fail;
 	}
-	if ((r = jit_store_request_update(w->store, request)) < 0 ||
-	    (r = audit(w, caller_host(caller), caller_email(caller), "request.rejected", request,
-	               "success", reason_details("reason", reason))) < 0 ||
+	if ((r = jit_store_request_update(w->store, tenant_of(caller), request)) < 0 ||
+	    (r = audit(w, tenant_of(caller), caller_host(caller), caller_email(caller),
+	               "request.rejected", request, "success", reason_details("reason", reason))) <
+	            0 ||
 	    (r = jit_store_commit(w->store)) < 0)
 		goto fail;
-	return reload(w, id, ret_request, status);
+	return reload(w, tenant_of(caller), id, ret_request, status);
 fail:
 	jit_store_rollback(w->store);
 	return jit_status_set(status, JIT_ERR_INTERNAL, "recording the denial of %s failed: %s", id,
@@ -883,8 +907,8 @@ fail:
 /* Ends a request (REVOKED or EXPIRED) inside the open transaction: the sealed credentials go
  * at once, and a grant that was issued is marked for revocation at the provider. */
 static int
-end_request(struct jit_worker *w, struct jit_request *request, enum jit_request_state state,
-            const char *by, const char *reason, int64_t now)
+end_request(struct jit_worker *w, const char *tenant, struct jit_request *request,
+            enum jit_request_state state, const char *by, const char *reason, int64_t now)
 {
 	bool had_grant = request->state == JIT_STATE_APPROVED || request->state == JIT_STATE_ACTIVE;
 	int r;
@@ -899,10 +923,10 @@ end_request(struct jit_worker *w, struct jit_request *request, enum jit_request_
 	if (had_grant) {
 		request->revocation_pending = true;
 		request->revoke_next_attempt_at = now;
-		if ((r = jit_store_credentials_delete(w->store, request->id)) < 0)
+		if ((r = jit_store_credentials_delete(w->store, tenant, request->id)) < 0)
 			return r;
 	}
-	return jit_store_request_update(w->store, request);
+	return jit_store_request_update(w->store, tenant, request);
 }
 
 int
@@ -924,22 +948,23 @@ jit_wf_revoke(struct jit_worker *w, const struct jit_caller *caller, const char 
 		return r;
 	jit_request_free(request);
 	request = NULL;
-	if ((r = jit_store_request_get(w->store, id, &request)) < 0)
+	if ((r = jit_store_request_get(w->store, tenant_of(caller), id, &request)) < 0)
 		goto fail;
 	if (jit_state_terminal(request->state)) {
 		jit_store_rollback(w->store);
 		return jit_status_set(status, JIT_ERR_CONFLICT, "request %s is already %s", id,
 		                      jit_state_name(request->state) + strlen("REQUEST_STATE_"));
 	}
-	if ((r = end_request(w, request, JIT_STATE_REVOKED, caller->identity->email, reason,
-	                     jit_now_realtime_ns())) < 0 ||
-	    (r = audit(w, caller_host(caller), caller_email(caller), "request.revoked", request,
-	               "success", reason_details("reason", reason))) < 0 ||
+	if ((r = end_request(w, tenant_of(caller), request, JIT_STATE_REVOKED,
+	                     caller->identity->email, reason, jit_now_realtime_ns())) < 0 ||
+	    (r = audit(w, tenant_of(caller), caller_host(caller), caller_email(caller),
+	               "request.revoked", request, "success", reason_details("reason", reason))) <
+	            0 ||
 	    (r = jit_store_commit(w->store)) < 0)
 		goto fail;
 	if (request->revocation_pending)
-		revoke_at_provider(w, caller_host(caller), id, status);
-	return reload(w, id, ret_request, status);
+		revoke_at_provider(w, tenant_of(caller), caller_host(caller), id, status);
+	return reload(w, tenant_of(caller), id, ret_request, status);
 fail:
 	jit_store_rollback(w->store);
 	return jit_status_set(status, JIT_ERR_INTERNAL, "recording the revocation of %s failed: %s",
@@ -957,8 +982,8 @@ jit_wf_credentials(struct jit_worker *w, const struct jit_caller *caller, const 
 	if (r < 0)
 		return r;
 	if (!is_requester(caller, request)) {
-		audit_alone(w, caller_host(caller), caller_email(caller), "grant.fetch_refused",
-		            request, "denied",
+		audit_alone(w, tenant_of(caller), caller_host(caller), caller_email(caller),
+		            "grant.fetch_refused", request, "denied",
 		            denial_details("only the requester may fetch credentials"));
 		return jit_status_set(status, JIT_ERR_DENIED,
 		                      "only the requester may fetch the credentials of %s", id);
@@ -980,25 +1005,26 @@ jit_wf_credentials(struct jit_worker *w, const struct jit_caller *caller, const 
 		return r;
 	jit_request_free(request);
 	request = NULL;
-	if ((r = jit_store_request_get(w->store, id, &request)) < 0)
+	if ((r = jit_store_request_get(w->store, tenant_of(caller), id, &request)) < 0)
 		goto fail;
 	if ((request->state != JIT_STATE_APPROVED && request->state != JIT_STATE_ACTIVE) ||
 	    now >= request->expires_at) {
 		jit_store_rollback(w->store);
 		return jit_status_set(status, JIT_ERR_CONFLICT, "the grant of %s has ended", id);
 	}
-	if ((r = jit_store_credentials_get(w->store, id, &sealed, &sealed_len)) < 0)
+	if ((r = jit_store_credentials_get(w->store, tenant_of(caller), id, &sealed, &sealed_len)) <
+	    0)
 		goto fail;
 	if (request->state == JIT_STATE_APPROVED) {
 		request->state = JIT_STATE_ACTIVE;
 		request->updated_at = now;
-		if ((r = jit_store_request_update(w->store, request)) < 0 ||
-		    (r = audit(w, caller_host(caller), caller_email(caller), "request.activated",
-		               request, "success", NULL)) < 0)
+		if ((r = jit_store_request_update(w->store, tenant_of(caller), request)) < 0 ||
+		    (r = audit(w, tenant_of(caller), caller_host(caller), caller_email(caller),
+		               "request.activated", request, "success", NULL)) < 0)
 			goto fail;
 	}
-	if ((r = audit(w, caller_host(caller), caller_email(caller), "grant.fetched", request,
-	               "success", NULL)) < 0 ||
+	if ((r = audit(w, tenant_of(caller), caller_host(caller), caller_email(caller),
+	               "grant.fetched", request, "success", NULL)) < 0 ||
 	    (r = jit_store_commit(w->store)) < 0)
 		goto fail;
 
@@ -1024,27 +1050,30 @@ fail:
 /* ---- sweeper -------------------------------------------------------------------------- */
 
 static int
-sweep_one(struct jit_worker *w, const char *id, int64_t now, struct jit_status *status)
+sweep_one(struct jit_worker *w, const char *tenant, const char *id, int64_t now,
+          struct jit_status *status)
 {
 	int r;
 	if ((r = begin(w, status)) < 0)
 		return r;
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
-	if ((r = jit_store_request_get(w->store, id, &request)) < 0)
+	if ((r = jit_store_request_get(w->store, tenant, id, &request)) < 0)
 		goto fail;
 	bool changed = false;
 	if (request->state == JIT_STATE_PENDING && request->pending_expires_at > 0 &&
 	    request->pending_expires_at <= now) {
-		if ((r = end_request(w, request, JIT_STATE_EXPIRED, "system",
+		if ((r = end_request(w, tenant, request, JIT_STATE_EXPIRED, "system",
 		                     "no decision before the pending timeout", now)) < 0 ||
-		    (r = audit(w, NULL, "system", "request.expired", request, "success", NULL)) < 0)
+		    (r = audit(w, tenant, NULL, "system", "request.expired", request, "success",
+		               NULL)) < 0)
 			goto fail;
 		changed = true;
 	} else if ((request->state == JIT_STATE_APPROVED || request->state == JIT_STATE_ACTIVE) &&
 	           request->expires_at <= now) {
-		if ((r = end_request(w, request, JIT_STATE_EXPIRED, "system", "the grant expired",
-		                     now)) < 0 ||
-		    (r = audit(w, NULL, "system", "grant.expired", request, "success", NULL)) < 0)
+		if ((r = end_request(w, tenant, request, JIT_STATE_EXPIRED, "system",
+		                     "the grant expired", now)) < 0 ||
+		    (r = audit(w, tenant, NULL, "system", "grant.expired", request, "success",
+		               NULL)) < 0)
 			goto fail;
 		changed = true;
 	}
@@ -1053,7 +1082,7 @@ sweep_one(struct jit_worker *w, const char *id, int64_t now, struct jit_status *
 	if (!changed)
 		jit_store_rollback(w->store);
 	if (request->revocation_pending && request->revoke_next_attempt_at <= now)
-		return revoke_at_provider(w, NULL, id, status);
+		return revoke_at_provider(w, tenant, NULL, id, status);
 	return 0;
 fail:
 	jit_store_rollback(w->store);
@@ -1063,16 +1092,19 @@ fail:
 int
 jit_wf_sweep(struct jit_worker *w, int64_t now, struct jit_status *status)
 {
+	/* The default tenant's requests: the only tenant the server serves today. Serving
+	 * others, the sweeper goes through each tenant (or the store claims due work of all). */
+	const char *tenant = JIT_DEFAULT_TENANT_ID;
 	for (;;) {
 		char **ids = NULL;
 		size_t n = 0;
-		int r = jit_store_due_requests(w->store, now, SWEEP_BATCH, &ids, &n);
+		int r = jit_store_due_requests(w->store, tenant, now, SWEEP_BATCH, &ids, &n);
 		if (r < 0)
 			return jit_status_set(status, r, "finding due requests: %s",
 			                      jit_strerror(r));
 		int failed = 0;
 		for (size_t i = 0; i < n; i++) {
-			if (sweep_one(w, ids[i], now, status) < 0)
+			if (sweep_one(w, tenant, ids[i], now, status) < 0)
 				failed++;
 			free(ids[i]);
 		}
@@ -1105,8 +1137,8 @@ require_admin(struct jit_worker *w, const struct jit_caller *caller, const char 
 {
 	if (!caller || caller->admin)
 		return 0;
-	audit_alone(w, caller_host(caller), caller_email(caller), action, NULL, "denied",
-	            denial_details("not an administrator"));
+	audit_alone(w, tenant_of(caller), caller_host(caller), caller_email(caller), action, NULL,
+	            "denied", denial_details("not an administrator"));
 	return jit_status_set(status, JIT_ERR_DENIED, "only administrators may change policies");
 }
 
@@ -1114,7 +1146,7 @@ int
 jit_wf_policy_list(struct jit_worker *w, const struct jit_caller *caller,
                    struct jit_policy ***ret_list, size_t *ret_count, struct jit_status *status)
 {
-	int r = jit_store_policy_list(w->store, ret_list, ret_count);
+	int r = jit_store_policy_list(w->store, tenant_of(caller), ret_list, ret_count);
 	return r < 0 ? jit_status_set(status, r, "listing policies: %s", jit_strerror(r)) : 0;
 }
 
@@ -1122,7 +1154,7 @@ int
 jit_wf_policy_get(struct jit_worker *w, const struct jit_caller *caller, const char *id,
                   struct jit_policy **ret_policy, struct jit_status *status)
 {
-	int r = jit_store_policy_get(w->store, id, ret_policy);
+	int r = jit_store_policy_get(w->store, tenant_of(caller), id, ret_policy);
 	if (r == JIT_ERR_NOT_FOUND)
 		return jit_status_set(status, r, "policy %.64s not found", id);
 	return r < 0 ? jit_status_set(status, r, "reading policy: %s", jit_strerror(r)) : 0;
@@ -1131,12 +1163,13 @@ jit_wf_policy_get(struct jit_worker *w, const struct jit_caller *caller, const c
 /* Compiles the stored policies with `replace` put in place of the one of the same name (or
  * added) and `remove_id` left out, as the set that would be live after the change. */
 static int
-compile_prospective(struct jit_worker *w, const struct jit_policy *replace, const char *remove_id,
-                    struct jit_policy_set **ret_set, size_t *ret_count, struct jit_status *status)
+compile_prospective(struct jit_worker *w, const char *tenant, const struct jit_policy *replace,
+                    const char *remove_id, struct jit_policy_set **ret_set, size_t *ret_count,
+                    struct jit_status *status)
 {
 	struct jit_policy **list = NULL;
 	size_t count = 0;
-	int r = jit_store_policy_list(w->store, &list, &count);
+	int r = jit_store_policy_list(w->store, tenant, &list, &count);
 	if (r < 0)
 		return jit_status_set(status, r, "listing policies: %s", jit_strerror(r));
 	struct jit_policy **use = calloc(count + 1, sizeof(*use));
@@ -1182,9 +1215,9 @@ commit_policy_change(struct jit_worker *w, const struct jit_caller *caller,
 	int r = begin(w, status);
 	if (r < 0)
 		return r;
-	if ((r = deleting ? jit_store_policy_delete(w->store, policy->id)
-	                  : jit_store_policy_upsert(w->store, policy)) < 0 ||
-	    (r = audit(w, caller_host(caller), caller_email(caller),
+	if ((r = deleting ? jit_store_policy_delete(w->store, tenant_of(caller), policy->id)
+	                  : jit_store_policy_upsert(w->store, tenant_of(caller), policy)) < 0 ||
+	    (r = audit(w, tenant_of(caller), caller_host(caller), caller_email(caller),
 	               deleting ? "policy.deleted" : "policy.applied", NULL, "success",
 	               policy_details(policy))) < 0 ||
 	    (r = jit_store_commit(w->store)) < 0) {
@@ -1222,7 +1255,7 @@ jit_wf_policy_apply(struct jit_worker *w, const struct jit_caller *caller,
 
 	pthread_mutex_lock(&w->server->policy_write_lock);
 	struct jit_policy_set *set = NULL;
-	if ((r = compile_prospective(w, policy, NULL, &set, NULL, status)) < 0)
+	if ((r = compile_prospective(w, tenant_of(caller), policy, NULL, &set, NULL, status)) < 0)
 		goto out;
 	policy->updated_at = jit_now_realtime_ns();
 	free(policy->updated_by);
@@ -1247,14 +1280,14 @@ jit_wf_policy_delete(struct jit_worker *w, const struct jit_caller *caller, cons
 	pthread_mutex_lock(&w->server->policy_write_lock);
 	struct jit_policy_set *set = NULL;
 	_cleanup_(jit_policy_freep) struct jit_policy *policy = NULL;
-	if ((r = jit_store_policy_get(w->store, id, &policy)) < 0) {
+	if ((r = jit_store_policy_get(w->store, tenant_of(caller), id, &policy)) < 0) {
 		jit_status_set(status, r,
 		               r == JIT_ERR_NOT_FOUND ? "policy %.64s not found"
 		                                      : "reading policy %.64s failed",
 		               id);
 		goto out;
 	}
-	if ((r = compile_prospective(w, NULL, id, &set, NULL, status)) < 0)
+	if ((r = compile_prospective(w, tenant_of(caller), NULL, id, &set, NULL, status)) < 0)
 		goto out;
 	r = commit_policy_change(w, caller, policy, true, &set, status);
 out:
@@ -1289,13 +1322,13 @@ jit_wf_policy_reload(struct jit_worker *w, const struct jit_caller *caller, size
 	pthread_mutex_lock(&w->server->policy_write_lock);
 	struct jit_policy_set *set = NULL;
 	size_t loaded = 0;
-	if ((r = compile_prospective(w, NULL, NULL, &set, &loaded, status)) < 0)
+	if ((r = compile_prospective(w, tenant_of(caller), NULL, NULL, &set, &loaded, status)) < 0)
 		goto out;
 	if (caller) {
 		if ((r = begin(w, status)) < 0)
 			goto out;
-		if ((r = audit(w, caller_host(caller), caller_email(caller), "policy.reloaded",
-		               NULL, "success",
+		if ((r = audit(w, tenant_of(caller), caller_host(caller), caller_email(caller),
+		               "policy.reloaded", NULL, "success",
 		               json_pack("{s:I}", "policies_loaded", (json_int_t)loaded))) < 0 ||
 		    (r = jit_store_commit(w->store)) < 0) {
 			jit_store_rollback(w->store);
@@ -1314,6 +1347,8 @@ out:
 int
 jit_wf_load_default_policies(struct jit_worker *w, struct jit_status *status)
 {
+	/* The policies of config->policies_dir are the default tenant's. */
+	const char *tenant = JIT_DEFAULT_TENANT_ID;
 	_cleanup_free_ char *mark = NULL;
 	int r = jit_store_meta_get(w->store, "default_policies_loaded", &mark);
 	if (r == 0)
@@ -1334,8 +1369,8 @@ jit_wf_load_default_policies(struct jit_worker *w, struct jit_status *status)
 		list[i]->updated_at = jit_now_realtime_ns();
 		free(list[i]->updated_by);
 		list[i]->updated_by = strdup("system");
-		if ((r = jit_store_policy_upsert(w->store, list[i])) == 0)
-			r = audit(w, NULL, "system", "policy.applied", NULL, "success",
+		if ((r = jit_store_policy_upsert(w->store, tenant, list[i])) == 0)
+			r = audit(w, tenant, NULL, "system", "policy.applied", NULL, "success",
 			          policy_details(list[i]));
 	}
 	char now_text[JIT_RFC3339_MAX] = "";
@@ -1376,7 +1411,8 @@ event_visible(struct jit_worker *w, const struct jit_caller *caller,
 	if (*cache_count >= cache_max)
 		return -1;
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
-	bool visible = jit_store_request_get(w->store, event->request_id, &request) == 0 &&
+	bool visible = jit_store_request_get(w->store, tenant_of(caller), event->request_id,
+	                                     &request) == 0 &&
 	               may_see(w, caller, request);
 	snprintf(cache[*cache_count].id, sizeof(cache[0].id), "%s", event->request_id);
 	cache[(*cache_count)++].visible = visible;
@@ -1397,7 +1433,8 @@ jit_wf_audit_query(struct jit_worker *w, const struct jit_caller *caller,
 	jit_identity_fold(actor);
 	f.actor_identity = actor;
 	if (caller->admin) {
-		if ((r = jit_store_audit_query(w->store, &f, ret_list, ret_count)) < 0)
+		if ((r = jit_store_audit_query(w->store, tenant_of(caller), &f, ret_list,
+		                               ret_count)) < 0)
 			return jit_status_set(status, r, "reading the audit log: %s",
 			                      jit_strerror(r));
 		*ret_next_after = *ret_count == want ? (*ret_list)[*ret_count - 1]->id : 0;
@@ -1420,7 +1457,7 @@ jit_wf_audit_query(struct jit_worker *w, const struct jit_caller *caller,
 		size_t n = 0, i = 0;
 		f.after_id = last;
 		f.limit = want < SCAN_ROWS_MAX - scanned ? want : SCAN_ROWS_MAX - scanned;
-		if ((r = jit_store_audit_query(w->store, &f, &batch, &n)) < 0) {
+		if ((r = jit_store_audit_query(w->store, tenant_of(caller), &f, &batch, &n)) < 0) {
 			jit_status_set(status, r, "reading the audit log: %s", jit_strerror(r));
 			break;
 		}

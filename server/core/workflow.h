@@ -15,6 +15,7 @@
 #include "server/server.h"
 
 struct jit_caller {
+	const char *tenant_id; /* whose data the call sees and changes (never NULL) */
 	const struct jit_identity *identity;
 	bool admin;
 	const char *host; /* the jump host acting for the user, or NULL */

@@ -1,6 +1,7 @@
 /* The public store functions: each one dispatches to the handle's backend through its ops
  * table (store_backend.h), and jit_store_open picks the backend from the configuration. No
- * logic of its own beyond the meaning of an optional operation a backend leaves out. */
+ * logic of its own beyond the meaning of an optional operation a backend leaves out and the
+ * check of the tenant id that operations on tenant data take. */
 #include <stdio.h>
 #include <string.h>
 
@@ -100,126 +101,183 @@ jit_store_upkeep(struct jit_store *store)
 	return store->ops->upkeep ? store->ops->upkeep(store) : 0;
 }
 
-int
-jit_store_request_insert(struct jit_store *store, struct jit_request *request)
+/* The tenant every operation on tenant data names (store.h, "tenants"): checked here once
+ * for every backend, so that no backend ever sees a NULL that its queries might read as "no
+ * condition". */
+static bool
+tenant_id_ok(const char *tenant_id)
 {
-	return store->ops->request_insert(store, request);
+	return tenant_id && tenant_id[0] &&
+	       strnlen(tenant_id, JIT_MAX_TENANT_ID + 1) <= JIT_MAX_TENANT_ID;
 }
 
 int
-jit_store_request_update(struct jit_store *store, struct jit_request *request)
+jit_store_request_insert(struct jit_store *store, const char *tenant_id,
+                         struct jit_request *request)
 {
-	return store->ops->request_update(store, request);
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->request_insert(store, tenant_id, request);
 }
 
 int
-jit_store_request_get(struct jit_store *store, const char *id, struct jit_request **ret_request)
+jit_store_request_update(struct jit_store *store, const char *tenant_id,
+                         struct jit_request *request)
 {
-	return store->ops->request_get(store, id, ret_request);
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->request_update(store, tenant_id, request);
 }
 
 int
-jit_store_request_get_for_update(struct jit_store *store, const char *id,
+jit_store_request_get(struct jit_store *store, const char *tenant_id, const char *id,
+                      struct jit_request **ret_request)
+{
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->request_get(store, tenant_id, id, ret_request);
+}
+
+int
+jit_store_request_get_for_update(struct jit_store *store, const char *tenant_id, const char *id,
                                  struct jit_request **ret_request)
 {
-	return store->ops->request_get_for_update(store, id, ret_request);
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->request_get_for_update(store, tenant_id, id, ret_request);
 }
 
 int
-jit_store_request_list(struct jit_store *store, const struct jit_request_filter *filter,
-                       struct jit_request ***ret_list, size_t *ret_count)
-{
-	return store->ops->request_list(store, filter, ret_list, ret_count);
-}
-
-int
-jit_store_approval_add(struct jit_store *store, const char *request_id,
-                       const struct jit_approval *approval)
-{
-	return store->ops->approval_add(store, request_id, approval);
-}
-
-int
-jit_store_next_deadline(struct jit_store *store, int64_t *ret_at)
-{
-	return store->ops->next_deadline(store, ret_at);
-}
-
-int
-jit_store_due_requests(struct jit_store *store, int64_t now, size_t limit, char ***ret_ids,
+jit_store_request_list(struct jit_store *store, const char *tenant_id,
+                       const struct jit_request_filter *filter, struct jit_request ***ret_list,
                        size_t *ret_count)
 {
-	return store->ops->due_requests(store, now, limit, ret_ids, ret_count);
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->request_list(store, tenant_id, filter, ret_list, ret_count);
 }
 
 int
-jit_store_claim_due(struct jit_store *store, int64_t now, size_t limit, int64_t lease_until,
-                    char ***ret_ids, size_t *ret_count)
+jit_store_approval_add(struct jit_store *store, const char *tenant_id, const char *request_id,
+                       const struct jit_approval *approval)
 {
-	return store->ops->claim_due(store, now, limit, lease_until, ret_ids, ret_count);
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->approval_add(store, tenant_id, request_id, approval);
 }
 
 int
-jit_store_credentials_put(struct jit_store *store, const char *request_id, const uint8_t *sealed,
-                          size_t sealed_len)
+jit_store_next_deadline(struct jit_store *store, const char *tenant_id, int64_t *ret_at)
 {
-	return store->ops->credentials_put(store, request_id, sealed, sealed_len);
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->next_deadline(store, tenant_id, ret_at);
 }
 
 int
-jit_store_credentials_get(struct jit_store *store, const char *request_id, uint8_t **ret_sealed,
-                          size_t *ret_len)
+jit_store_due_requests(struct jit_store *store, const char *tenant_id, int64_t now, size_t limit,
+                       char ***ret_ids, size_t *ret_count)
 {
-	return store->ops->credentials_get(store, request_id, ret_sealed, ret_len);
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->due_requests(store, tenant_id, now, limit, ret_ids, ret_count);
 }
 
 int
-jit_store_credentials_delete(struct jit_store *store, const char *request_id)
+jit_store_claim_due(struct jit_store *store, const char *tenant_id, int64_t now, size_t limit,
+                    int64_t lease_until, char ***ret_ids, size_t *ret_count)
 {
-	return store->ops->credentials_delete(store, request_id);
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->claim_due(store, tenant_id, now, limit, lease_until, ret_ids, ret_count);
 }
 
 int
-jit_store_policy_list(struct jit_store *store, struct jit_policy ***ret_list, size_t *ret_count)
+jit_store_credentials_put(struct jit_store *store, const char *tenant_id, const char *request_id,
+                          const uint8_t *sealed, size_t sealed_len)
 {
-	return store->ops->policy_list(store, ret_list, ret_count);
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->credentials_put(store, tenant_id, request_id, sealed, sealed_len);
 }
 
 int
-jit_store_policy_get(struct jit_store *store, const char *id, struct jit_policy **ret)
+jit_store_credentials_get(struct jit_store *store, const char *tenant_id, const char *request_id,
+                          uint8_t **ret_sealed, size_t *ret_len)
 {
-	return store->ops->policy_get(store, id, ret);
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->credentials_get(store, tenant_id, request_id, ret_sealed, ret_len);
 }
 
 int
-jit_store_policy_get_by_name(struct jit_store *store, const char *name, struct jit_policy **ret)
+jit_store_credentials_delete(struct jit_store *store, const char *tenant_id, const char *request_id)
 {
-	return store->ops->policy_get_by_name(store, name, ret);
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->credentials_delete(store, tenant_id, request_id);
 }
 
 int
-jit_store_policy_upsert(struct jit_store *store, struct jit_policy *policy)
+jit_store_policy_list(struct jit_store *store, const char *tenant_id, struct jit_policy ***ret_list,
+                      size_t *ret_count)
 {
-	return store->ops->policy_upsert(store, policy);
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->policy_list(store, tenant_id, ret_list, ret_count);
 }
 
 int
-jit_store_policy_delete(struct jit_store *store, const char *id)
+jit_store_policy_get(struct jit_store *store, const char *tenant_id, const char *id,
+                     struct jit_policy **ret)
 {
-	return store->ops->policy_delete(store, id);
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->policy_get(store, tenant_id, id, ret);
 }
 
 int
-jit_store_audit_append(struct jit_store *store, struct jit_audit_event *event)
+jit_store_policy_get_by_name(struct jit_store *store, const char *tenant_id, const char *name,
+                             struct jit_policy **ret)
 {
-	return store->ops->audit_append(store, event);
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->policy_get_by_name(store, tenant_id, name, ret);
 }
 
 int
-jit_store_audit_query(struct jit_store *store, const struct jit_audit_filter *filter,
-                      struct jit_audit_event ***ret_list, size_t *ret_count)
+jit_store_policy_upsert(struct jit_store *store, const char *tenant_id, struct jit_policy *policy)
 {
-	return store->ops->audit_query(store, filter, ret_list, ret_count);
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->policy_upsert(store, tenant_id, policy);
+}
+
+int
+jit_store_policy_delete(struct jit_store *store, const char *tenant_id, const char *id)
+{
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->policy_delete(store, tenant_id, id);
+}
+
+int
+jit_store_audit_append(struct jit_store *store, const char *tenant_id,
+                       struct jit_audit_event *event)
+{
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->audit_append(store, tenant_id, event);
+}
+
+int
+jit_store_audit_query(struct jit_store *store, const char *tenant_id,
+                      const struct jit_audit_filter *filter, struct jit_audit_event ***ret_list,
+                      size_t *ret_count)
+{
+	if (!tenant_id_ok(tenant_id))
+		return JIT_ERR_INVALID;
+	return store->ops->audit_query(store, tenant_id, filter, ret_list, ret_count);
 }
 
 int

@@ -77,11 +77,26 @@ uint64_t jit_store_unsynced_mark(struct jit_store *store);
  * disk, bounded by the busy timeout for the lock. */
 int jit_store_make_durable(struct jit_store *store, uint64_t mark);
 
+/* ---- tenants -------------------------------------------------------------------------- */
+
+/* Requests, approvals, credentials, policies and audit events belong to a tenant (the
+ * tenants table; the default tenant, JIT_DEFAULT_TENANT_ID, is created by the schema
+ * migration and holds every row of an older database). Every operation on them takes the
+ * tenant as `tenant_id`, right after the handle, and sees and changes that tenant's rows
+ * only. NULL, "" or an id longer than JIT_MAX_TENANT_ID is JIT_ERR_INVALID; an unknown
+ * tenant has no rows (reads find nothing, JIT_ERR_NOT_FOUND where one row is asked for) and
+ * a write naming it is JIT_ERR_NOT_FOUND. No operation reads or writes "all tenants" except
+ * the audit chain's own (verify, rekey, head, hash_at), which cover the one chain that links
+ * the events of every tenant. Ids of requests and policies are unique over all tenants; an
+ * id of another tenant's row is "not found" (and, inserted again, JIT_ERR_CONFLICT). The
+ * meta table is the server's, not a tenant's. */
+
 /* ---- requests ------------------------------------------------------------------------- */
 
 /* Inserts a new request (its approvals are not stored by this call) and sets
  * request->version to 1. JIT_ERR_CONFLICT when the id exists. */
-int jit_store_request_insert(struct jit_store *store, struct jit_request *request);
+int jit_store_request_insert(struct jit_store *store, const char *tenant_id,
+                             struct jit_request *request);
 /* Rewrites every mutable column of the request with this id (state, times, tier, required
  * approvals, decided_by, decision_reason, revocation fields, host), provided the stored row
  * still has request->version, the version this writer read; then request->version is the
@@ -89,16 +104,17 @@ int jit_store_request_insert(struct jit_store *store, struct jit_request *reques
  * writer got there first: nothing is written, and the caller rolls back and may start over
  * from a fresh read); JIT_ERR_NOT_FOUND when there is no such request. So a decision is never
  * written over one it did not see, whatever the backend's locking. */
-int jit_store_request_update(struct jit_store *store, struct jit_request *request);
+int jit_store_request_update(struct jit_store *store, const char *tenant_id,
+                             struct jit_request *request);
 /* Loads one request with its approvals (oldest first), with its version. JIT_ERR_NOT_FOUND. */
-int jit_store_request_get(struct jit_store *store, const char *id,
+int jit_store_request_get(struct jit_store *store, const char *tenant_id, const char *id,
                           struct jit_request **ret_request);
 /* The same inside a write transaction, for a writer that will change the request: until the
  * transaction ends no other writer changes the row (SQLite: the transaction's write lock
  * already excludes every other writer; PostgreSQL: SELECT ... FOR UPDATE locks the row). A
  * re-check of the request's state made on what it returns therefore holds at commit.
  * JIT_ERR_INTERNAL outside a write transaction; JIT_ERR_NOT_FOUND. */
-int jit_store_request_get_for_update(struct jit_store *store, const char *id,
+int jit_store_request_get_for_update(struct jit_store *store, const char *tenant_id, const char *id,
                                      struct jit_request **ret_request);
 
 struct jit_request_filter {
@@ -109,22 +125,24 @@ struct jit_request_filter {
 };
 /* Requests matching the filter, newest first (by id), with their approvals. *ret_list is a
  * malloc'd array (free with jit_request_list_free), possibly empty. */
-int jit_store_request_list(struct jit_store *store, const struct jit_request_filter *filter,
-                           struct jit_request ***ret_list, size_t *ret_count);
+int jit_store_request_list(struct jit_store *store, const char *tenant_id,
+                           const struct jit_request_filter *filter, struct jit_request ***ret_list,
+                           size_t *ret_count);
 
-/* Records an approval. JIT_ERR_CONFLICT when this approver already approved this request. */
-int jit_store_approval_add(struct jit_store *store, const char *request_id,
+/* Records an approval. JIT_ERR_CONFLICT when this approver already approved this request;
+ * JIT_ERR_NOT_FOUND when the tenant has no request of this id. */
+int jit_store_approval_add(struct jit_store *store, const char *tenant_id, const char *request_id,
                            const struct jit_approval *approval);
 
 /* The earliest time at which the sweeper has work: the minimum over expires_at of APPROVED and
  * ACTIVE requests, pending_expires_at of PENDING ones, and revoke_next_attempt_at of requests
  * with revocation_pending. Returns 0 and sets *ret_at, or JIT_ERR_NOT_FOUND when none. */
-int jit_store_next_deadline(struct jit_store *store, int64_t *ret_at);
+int jit_store_next_deadline(struct jit_store *store, const char *tenant_id, int64_t *ret_at);
 /* Ids of requests with work due at `now` (same three conditions, at or before now), oldest
  * deadline first, at most `limit`. *ret_ids is a malloc'd array of malloc'd strings (free each
  * and the array). */
-int jit_store_due_requests(struct jit_store *store, int64_t now, size_t limit, char ***ret_ids,
-                           size_t *ret_count);
+int jit_store_due_requests(struct jit_store *store, const char *tenant_id, int64_t now,
+                           size_t limit, char ***ret_ids, size_t *ret_count);
 /* Claims the requests with work due at `now` (the due_requests conditions and order, at most
  * `limit`) for the caller until `lease_until` (>= now, else JIT_ERR_INVALID): until then no
  * other caller's claim returns them, so several sweepers share the due work instead of each
@@ -134,43 +152,49 @@ int jit_store_due_requests(struct jit_store *store, int64_t now, size_t limit, c
  * else claims and the claim is the due query itself. PostgreSQL: SELECT ... FOR UPDATE SKIP
  * LOCKED over due rows whose claim expired, recording the lease on them in the same
  * transaction, so replicas skip rows another one holds. *ret_ids as for due_requests. */
-int jit_store_claim_due(struct jit_store *store, int64_t now, size_t limit, int64_t lease_until,
-                        char ***ret_ids, size_t *ret_count);
+int jit_store_claim_due(struct jit_store *store, const char *tenant_id, int64_t now, size_t limit,
+                        int64_t lease_until, char ***ret_ids, size_t *ret_count);
 
 /* ---- credentials (sealed by the caller; the store never sees plaintext) ---------------- */
 
-int jit_store_credentials_put(struct jit_store *store, const char *request_id,
-                              const uint8_t *sealed, size_t sealed_len);
+/* JIT_ERR_NOT_FOUND when the tenant has no request of this id. */
+int jit_store_credentials_put(struct jit_store *store, const char *tenant_id,
+                              const char *request_id, const uint8_t *sealed, size_t sealed_len);
 /* *ret_sealed is malloc'd. JIT_ERR_NOT_FOUND when none are stored. */
-int jit_store_credentials_get(struct jit_store *store, const char *request_id, uint8_t **ret_sealed,
-                              size_t *ret_len);
+int jit_store_credentials_get(struct jit_store *store, const char *tenant_id,
+                              const char *request_id, uint8_t **ret_sealed, size_t *ret_len);
 /* Deletes (overwriting first) the sealed credentials; 0 also when there were none. */
-int jit_store_credentials_delete(struct jit_store *store, const char *request_id);
+int jit_store_credentials_delete(struct jit_store *store, const char *tenant_id,
+                                 const char *request_id);
 
 /* ---- policies -------------------------------------------------------------------------- */
 
-/* Every policy, ordered by name. */
-int jit_store_policy_list(struct jit_store *store, struct jit_policy ***ret_list,
-                          size_t *ret_count);
-int jit_store_policy_get(struct jit_store *store, const char *id, struct jit_policy **ret);
-int jit_store_policy_get_by_name(struct jit_store *store, const char *name,
+/* Every policy of the tenant, ordered by name (names are unique per tenant). */
+int jit_store_policy_list(struct jit_store *store, const char *tenant_id,
+                          struct jit_policy ***ret_list, size_t *ret_count);
+int jit_store_policy_get(struct jit_store *store, const char *tenant_id, const char *id,
+                         struct jit_policy **ret);
+int jit_store_policy_get_by_name(struct jit_store *store, const char *tenant_id, const char *name,
                                  struct jit_policy **ret);
-/* Inserts, or updates the policy of the same name (keeping its id and created_at; type, rego,
+/* Inserts, or updates the tenant's policy of the same name (keeping its id and created_at; type, rego,
  * description, enabled, updated_at and updated_by are replaced). On return policy->id and
  * created_at hold the stored values. */
-int jit_store_policy_upsert(struct jit_store *store, struct jit_policy *policy);
+int jit_store_policy_upsert(struct jit_store *store, const char *tenant_id,
+                            struct jit_policy *policy);
 /* JIT_ERR_NOT_FOUND when absent. */
-int jit_store_policy_delete(struct jit_store *store, const char *id);
+int jit_store_policy_delete(struct jit_store *store, const char *tenant_id, const char *id);
 
 /* ---- audit ----------------------------------------------------------------------------- */
 
-/* Appends an event inside the caller's write transaction: reads the last event's hash, seals
- * the event, inserts it and sets event->id. A keyed chain (see jit_store_audit_chain) is sealed
+/* Appends an event of the tenant inside the caller's write transaction: reads the last
+ * event's hash (the chain is one over all tenants), sets event->tenant_id, seals the event
+ * (its tenant included, see jit_audit_event_canonical), inserts it and sets event->id. A keyed chain (see jit_store_audit_chain) is sealed
  * with the process's chain key (jit_audit_chain_set_key, HMAC-SHA256); an unkeyed one, only
  * when the process has no key, with the old SHA-256 rule. Any other combination (a keyed chain
  * and no key or another key; a key and a chain not yet re-keyed) is refused with
  * JIT_ERR_DENIED: an event is never sealed by a rule the chain does not use. */
-int jit_store_audit_append(struct jit_store *store, struct jit_audit_event *event);
+int jit_store_audit_append(struct jit_store *store, const char *tenant_id,
+                           struct jit_audit_event *event);
 
 struct jit_audit_filter {
 	const char *actor_identity; /* NULL = any */
@@ -181,11 +205,12 @@ struct jit_audit_filter {
 	int64_t after_id; /* only ids > this (paging oldest first) */
 	size_t limit;     /* 1..10000 */
 };
-/* Matching events, oldest first (by id). */
-int jit_store_audit_query(struct jit_store *store, const struct jit_audit_filter *filter,
-                          struct jit_audit_event ***ret_list, size_t *ret_count);
+/* The tenant's matching events, oldest first (by id). */
+int jit_store_audit_query(struct jit_store *store, const char *tenant_id,
+                          const struct jit_audit_filter *filter, struct jit_audit_event ***ret_list,
+                          size_t *ret_count);
 
-/* Walks the whole chain in id order and recomputes every hash, by the chain's own rule (a
+/* Walks the whole chain (every tenant's events) in id order and recomputes every hash, by the chain's own rule (a
  * keyed chain needs the process's chain key: JIT_ERR_UNAUTHENTICATED with a detail when it is
  * not set or is not the key the chain was made with). Returns 0 when intact, or
  * JIT_ERR_DENIED with *ret_bad_id set to the first event that was altered, removed (a gap in

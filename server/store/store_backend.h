@@ -14,7 +14,9 @@ struct jit_store {
 };
 
 /* Each operation has the contract of the jit_store_* function of the same name in store.h,
- * and receives the handle its backend opened. Required operations are never NULL. The
+ * and receives the handle its backend opened. The operations on tenant data get a tenant id
+ * that store.c has checked (never NULL, never longer than JIT_MAX_TENANT_ID); they must
+ * read and change that tenant's rows only. Required operations are never NULL. The
  * optional ones may be NULL, with the meaning given beside each. */
 struct jit_store_ops {
 	const char *name; /* the database.driver value that selects the backend */
@@ -39,38 +41,46 @@ struct jit_store_ops {
 	/* Optional. NULL: the backend needs no upkeep (jit_store_upkeep returns 0). */
 	int (*upkeep)(struct jit_store *store);
 
-	int (*request_insert)(struct jit_store *store, struct jit_request *request);
-	int (*request_update)(struct jit_store *store, struct jit_request *request);
-	int (*request_get)(struct jit_store *store, const char *id,
+	int (*request_insert)(struct jit_store *store, const char *tenant_id,
+	                      struct jit_request *request);
+	int (*request_update)(struct jit_store *store, const char *tenant_id,
+	                      struct jit_request *request);
+	int (*request_get)(struct jit_store *store, const char *tenant_id, const char *id,
 	                   struct jit_request **ret_request);
-	int (*request_get_for_update)(struct jit_store *store, const char *id,
-	                              struct jit_request **ret_request);
-	int (*request_list)(struct jit_store *store, const struct jit_request_filter *filter,
-	                    struct jit_request ***ret_list, size_t *ret_count);
-	int (*approval_add)(struct jit_store *store, const char *request_id,
-	                    const struct jit_approval *approval);
-	int (*next_deadline)(struct jit_store *store, int64_t *ret_at);
-	int (*due_requests)(struct jit_store *store, int64_t now, size_t limit, char ***ret_ids,
+	int (*request_get_for_update)(struct jit_store *store, const char *tenant_id,
+	                              const char *id, struct jit_request **ret_request);
+	int (*request_list)(struct jit_store *store, const char *tenant_id,
+	                    const struct jit_request_filter *filter, struct jit_request ***ret_list,
 	                    size_t *ret_count);
-	int (*claim_due)(struct jit_store *store, int64_t now, size_t limit, int64_t lease_until,
-	                 char ***ret_ids, size_t *ret_count);
+	int (*approval_add)(struct jit_store *store, const char *tenant_id, const char *request_id,
+	                    const struct jit_approval *approval);
+	int (*next_deadline)(struct jit_store *store, const char *tenant_id, int64_t *ret_at);
+	int (*due_requests)(struct jit_store *store, const char *tenant_id, int64_t now,
+	                    size_t limit, char ***ret_ids, size_t *ret_count);
+	int (*claim_due)(struct jit_store *store, const char *tenant_id, int64_t now, size_t limit,
+	                 int64_t lease_until, char ***ret_ids, size_t *ret_count);
 
-	int (*credentials_put)(struct jit_store *store, const char *request_id,
-	                       const uint8_t *sealed, size_t sealed_len);
-	int (*credentials_get)(struct jit_store *store, const char *request_id,
-	                       uint8_t **ret_sealed, size_t *ret_len);
-	int (*credentials_delete)(struct jit_store *store, const char *request_id);
+	int (*credentials_put)(struct jit_store *store, const char *tenant_id,
+	                       const char *request_id, const uint8_t *sealed, size_t sealed_len);
+	int (*credentials_get)(struct jit_store *store, const char *tenant_id,
+	                       const char *request_id, uint8_t **ret_sealed, size_t *ret_len);
+	int (*credentials_delete)(struct jit_store *store, const char *tenant_id,
+	                          const char *request_id);
 
-	int (*policy_list)(struct jit_store *store, struct jit_policy ***ret_list,
-	                   size_t *ret_count);
-	int (*policy_get)(struct jit_store *store, const char *id, struct jit_policy **ret);
-	int (*policy_get_by_name)(struct jit_store *store, const char *name,
+	int (*policy_list)(struct jit_store *store, const char *tenant_id,
+	                   struct jit_policy ***ret_list, size_t *ret_count);
+	int (*policy_get)(struct jit_store *store, const char *tenant_id, const char *id,
+	                  struct jit_policy **ret);
+	int (*policy_get_by_name)(struct jit_store *store, const char *tenant_id, const char *name,
 	                          struct jit_policy **ret);
-	int (*policy_upsert)(struct jit_store *store, struct jit_policy *policy);
-	int (*policy_delete)(struct jit_store *store, const char *id);
+	int (*policy_upsert)(struct jit_store *store, const char *tenant_id,
+	                     struct jit_policy *policy);
+	int (*policy_delete)(struct jit_store *store, const char *tenant_id, const char *id);
 
-	int (*audit_append)(struct jit_store *store, struct jit_audit_event *event);
-	int (*audit_query)(struct jit_store *store, const struct jit_audit_filter *filter,
+	int (*audit_append)(struct jit_store *store, const char *tenant_id,
+	                    struct jit_audit_event *event);
+	int (*audit_query)(struct jit_store *store, const char *tenant_id,
+	                   const struct jit_audit_filter *filter,
 	                   struct jit_audit_event ***ret_list, size_t *ret_count);
 	int (*audit_verify)(struct jit_store *store, int64_t *ret_bad_id, size_t *ret_count,
 	                    char *detail, size_t detail_size);

@@ -22,6 +22,8 @@
 #include "server/audit/audit_chain.h"
 #include "server/store/sqlite/sqlite.h"
 
+#define TENANT JIT_DEFAULT_TENANT_ID
+
 #define T0 (1774022400LL * JIT_NSEC_PER_SEC) /* 2026-03-20T16:00:00Z */
 
 struct fixture {
@@ -122,7 +124,7 @@ static int
 append(struct jit_store *store, int n)
 {
 	_cleanup_(jit_audit_event_freep) struct jit_audit_event *event = sample_event(n);
-	return jit_store_audit_append(store, event);
+	return jit_store_audit_append(store, TENANT, event);
 }
 
 /* ---- the seal ----------------------------------------------------------------------------- */

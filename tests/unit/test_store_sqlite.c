@@ -26,7 +26,8 @@
 #define T0 (1774022400LL * JIT_NSEC_PER_SEC) /* 2026-03-20T16:00:00Z */
 #define T0_MS 1774022400000ULL
 /* The migrations sqlite.c has (schema_migrations gets one row each). */
-#define MIGRATIONS 2
+#define MIGRATIONS 3
+#define TENANT JIT_DEFAULT_TENANT_ID /* the tenant of every test but the scoping ones */
 
 struct fixture {
 	char dir[64];
@@ -128,7 +129,7 @@ make_request(uint64_t ms, const char *requester, enum jit_request_state state)
 static void
 insert(struct jit_store *store, struct jit_request *request)
 {
-	assert_int_equal(jit_store_request_insert(store, request), 0);
+	assert_int_equal(jit_store_request_insert(store, TENANT, request), 0);
 }
 
 /* ---- open, migrations ------------------------------------------------------------------ */
@@ -157,7 +158,7 @@ test_open_ping_reopen(void **state)
 	assert_int_equal(open_store(f->path, &f->store), 0);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_migrations"), MIGRATIONS);
 	_cleanup_(jit_request_freep) struct jit_request *loaded = NULL;
-	assert_int_equal(jit_store_request_get(f->store, request->id, &loaded), 0);
+	assert_int_equal(jit_store_request_get(f->store, TENANT, request->id, &loaded), 0);
 }
 
 static void
@@ -191,7 +192,7 @@ open_in_thread(void *data)
 		struct jit_request_filter filter = { .limit = 1 };
 		struct jit_request **list = NULL;
 		size_t count = 0;
-		opener->result = jit_store_request_list(store, &filter, &list, &count);
+		opener->result = jit_store_request_list(store, TENANT, &filter, &list, &count);
 		jit_request_list_free(list, count);
 	} else {
 		print_error("open: %s\n", error);
@@ -310,17 +311,17 @@ test_request_roundtrip(void **state)
 	insert(f->store, request);
 
 	_cleanup_(jit_request_freep) struct jit_request *loaded = NULL;
-	assert_int_equal(jit_store_request_get(f->store, request->id, &loaded), 0);
+	assert_int_equal(jit_store_request_get(f->store, TENANT, request->id, &loaded), 0);
 	assert_requests_equal(loaded, request);
 	assert_null(loaded->decided_by);
 	assert_int_equal(loaded->approval_count, 0);
 	/* Copies, not pointers into SQLite's buffers. */
 	assert_ptr_not_equal(loaded->reason, request->reason);
 
-	assert_int_equal(jit_store_request_insert(f->store, request), JIT_ERR_CONFLICT);
+	assert_int_equal(jit_store_request_insert(f->store, TENANT, request), JIT_ERR_CONFLICT);
 	struct jit_request *missing = NULL;
 	assert_int_equal(
-	        jit_store_request_get(f->store, "req_00000000000000000000000000", &missing),
+	        jit_store_request_get(f->store, TENANT, "req_00000000000000000000000000", &missing),
 	        JIT_ERR_NOT_FOUND);
 	assert_null(missing);
 
@@ -342,10 +343,10 @@ test_request_roundtrip(void **state)
 	request->host = NULL;
 	free(request->reason);
 	request->reason = strdup("changed reason is not stored");
-	assert_int_equal(jit_store_request_update(f->store, request), 0);
+	assert_int_equal(jit_store_request_update(f->store, TENANT, request), 0);
 	jit_request_free(loaded);
 	loaded = NULL;
-	assert_int_equal(jit_store_request_get(f->store, request->id, &loaded), 0);
+	assert_int_equal(jit_store_request_get(f->store, TENANT, request->id, &loaded), 0);
 	assert_string_equal(loaded->reason, "Investigating P1 ECS crash");
 	free(request->reason);
 	request->reason = strdup("Investigating P1 ECS crash");
@@ -353,7 +354,7 @@ test_request_roundtrip(void **state)
 	assert_null(loaded->host);
 
 	memcpy(request->id, "req_00000000000000000000000000", JIT_ID_LENGTH + 1);
-	assert_int_equal(jit_store_request_update(f->store, request), JIT_ERR_NOT_FOUND);
+	assert_int_equal(jit_store_request_update(f->store, TENANT, request), JIT_ERR_NOT_FOUND);
 }
 
 static void
@@ -365,16 +366,16 @@ test_request_states_roundtrip(void **state)
 		        make_request((uint64_t)s, "a@x", (enum jit_request_state)s);
 		insert(f->store, request);
 		_cleanup_(jit_request_freep) struct jit_request *loaded = NULL;
-		assert_int_equal(jit_store_request_get(f->store, request->id, &loaded), 0);
+		assert_int_equal(jit_store_request_get(f->store, TENANT, request->id, &loaded), 0);
 		assert_int_equal(loaded->state, s);
 	}
 	/* An invalid state or a missing required field is refused, not stored. */
 	_cleanup_(jit_request_freep) struct jit_request *bad = make_request(50, "a@x", 0);
-	assert_int_equal(jit_store_request_insert(f->store, bad), JIT_ERR_INVALID);
+	assert_int_equal(jit_store_request_insert(f->store, TENANT, bad), JIT_ERR_INVALID);
 	bad->state = JIT_STATE_PENDING;
 	free(bad->reason);
 	bad->reason = NULL;
-	assert_int_equal(jit_store_request_insert(f->store, bad), JIT_ERR_INVALID);
+	assert_int_equal(jit_store_request_insert(f->store, TENANT, bad), JIT_ERR_INVALID);
 }
 
 static void
@@ -389,16 +390,18 @@ test_approvals(void **state)
 	struct jit_approval first = { .approver_identity = "bob@example.com",
 		                      .comment = "looks fine",
 		                      .approved_at = T0 + 10 };
-	assert_int_equal(jit_store_approval_add(f->store, request->id, &second), 0);
-	assert_int_equal(jit_store_approval_add(f->store, request->id, &first), 0);
+	assert_int_equal(jit_store_approval_add(f->store, TENANT, request->id, &second), 0);
+	assert_int_equal(jit_store_approval_add(f->store, TENANT, request->id, &first), 0);
 	struct jit_approval again = { .approver_identity = "bob@example.com",
 		                      .approved_at = T0 + 30 };
-	assert_int_equal(jit_store_approval_add(f->store, request->id, &again), JIT_ERR_CONFLICT);
-	assert_int_equal(jit_store_approval_add(f->store, "req_00000000000000000000000000", &first),
-	                 JIT_ERR_NOT_FOUND);
+	assert_int_equal(jit_store_approval_add(f->store, TENANT, request->id, &again),
+	                 JIT_ERR_CONFLICT);
+	assert_int_equal(
+	        jit_store_approval_add(f->store, TENANT, "req_00000000000000000000000000", &first),
+	        JIT_ERR_NOT_FOUND);
 
 	_cleanup_(jit_request_freep) struct jit_request *loaded = NULL;
-	assert_int_equal(jit_store_request_get(f->store, request->id, &loaded), 0);
+	assert_int_equal(jit_store_request_get(f->store, TENANT, request->id, &loaded), 0);
 	assert_int_equal(loaded->approval_count, 2);
 	assert_string_equal(loaded->approvals[0].approver_identity, "bob@example.com");
 	assert_string_equal(loaded->approvals[0].comment, "looks fine");
@@ -411,7 +414,7 @@ test_approvals(void **state)
 	_cleanup_(jit_request_freep) struct jit_request *other =
 	        make_request(2, "alice@example.com", JIT_STATE_PENDING);
 	insert(f->store, other);
-	assert_int_equal(jit_store_approval_add(f->store, other->id, &first), 0);
+	assert_int_equal(jit_store_approval_add(f->store, TENANT, other->id, &first), 0);
 }
 
 /* Ten requests at ms 1..10: even ones by alice, odd by bob; states cycle. */
@@ -429,7 +432,8 @@ populate(struct jit_store *store, char ids[10][JIT_ID_LENGTH + 1])
 			snprintf(approver, sizeof(approver), "approver%d@x", k);
 			struct jit_approval approval = { .approver_identity = approver,
 				                         .approved_at = T0 + k };
-			assert_int_equal(jit_store_approval_add(store, request->id, &approval), 0);
+			assert_int_equal(
+			        jit_store_approval_add(store, TENANT, request->id, &approval), 0);
 		}
 	}
 }
@@ -444,7 +448,7 @@ test_list_filters(void **state)
 	populate(f->store, ids);
 
 	struct jit_request_filter all = { .limit = 100 };
-	assert_int_equal(jit_store_request_list(f->store, &all, &list, &count), 0);
+	assert_int_equal(jit_store_request_list(f->store, TENANT, &all, &list, &count), 0);
 	assert_int_equal(count, 10);
 	for (size_t i = 0; i < count; i++) {
 		int index = 9 - (int)i; /* newest first */
@@ -459,7 +463,7 @@ test_list_filters(void **state)
 	jit_request_list_free(list, count);
 
 	struct jit_request_filter mine = { .requester_identity = "alice@x", .limit = 100 };
-	assert_int_equal(jit_store_request_list(f->store, &mine, &list, &count), 0);
+	assert_int_equal(jit_store_request_list(f->store, TENANT, &mine, &list, &count), 0);
 	assert_int_equal(count, 5);
 	for (size_t i = 0; i < count; i++) {
 		assert_string_equal(list[i]->requester_identity, "alice@x");
@@ -468,7 +472,7 @@ test_list_filters(void **state)
 	jit_request_list_free(list, count);
 
 	struct jit_request_filter pending = { .state = JIT_STATE_PENDING, .limit = 100 };
-	assert_int_equal(jit_store_request_list(f->store, &pending, &list, &count), 0);
+	assert_int_equal(jit_store_request_list(f->store, TENANT, &pending, &list, &count), 0);
 	assert_int_equal(count, 4); /* 0, 3, 6, 9 */
 	assert_string_equal(list[0]->id, ids[9]);
 	assert_string_equal(list[3]->id, ids[0]);
@@ -477,7 +481,7 @@ test_list_filters(void **state)
 	struct jit_request_filter both = { .requester_identity = "alice@x",
 		                           .state = JIT_STATE_PENDING,
 		                           .limit = 100 };
-	assert_int_equal(jit_store_request_list(f->store, &both, &list, &count), 0);
+	assert_int_equal(jit_store_request_list(f->store, TENANT, &both, &list, &count), 0);
 	assert_int_equal(count, 2); /* 0, 6 */
 	assert_string_equal(list[0]->id, ids[6]);
 	assert_string_equal(list[1]->id, ids[0]);
@@ -490,7 +494,7 @@ test_list_filters(void **state)
 	char before[JIT_ID_LENGTH + 1] = "";
 	for (;;) {
 		page.before_id = before[0] ? before : NULL;
-		assert_int_equal(jit_store_request_list(f->store, &page, &list, &count), 0);
+		assert_int_equal(jit_store_request_list(f->store, TENANT, &page, &list, &count), 0);
 		assert_true(count <= 4);
 		for (size_t i = 0; i < count; i++)
 			memcpy(seen[total++], list[i]->id, JIT_ID_LENGTH + 1);
@@ -507,20 +511,22 @@ test_list_filters(void **state)
 	struct jit_request_filter paged_mine = { .requester_identity = "bob@x",
 		                                 .before_id = ids[5],
 		                                 .limit = 1 };
-	assert_int_equal(jit_store_request_list(f->store, &paged_mine, &list, &count), 0);
+	assert_int_equal(jit_store_request_list(f->store, TENANT, &paged_mine, &list, &count), 0);
 	assert_int_equal(count, 1);
 	assert_string_equal(list[0]->id, ids[3]);
 	jit_request_list_free(list, count);
 
 	struct jit_request_filter nobody = { .requester_identity = "nobody", .limit = 10 };
-	assert_int_equal(jit_store_request_list(f->store, &nobody, &list, &count), 0);
+	assert_int_equal(jit_store_request_list(f->store, TENANT, &nobody, &list, &count), 0);
 	assert_int_equal(count, 0);
 	jit_request_list_free(list, count);
 
 	struct jit_request_filter bad = { .limit = 0 };
-	assert_int_equal(jit_store_request_list(f->store, &bad, &list, &count), JIT_ERR_INVALID);
+	assert_int_equal(jit_store_request_list(f->store, TENANT, &bad, &list, &count),
+	                 JIT_ERR_INVALID);
 	bad.limit = 1001;
-	assert_int_equal(jit_store_request_list(f->store, &bad, &list, &count), JIT_ERR_INVALID);
+	assert_int_equal(jit_store_request_list(f->store, TENANT, &bad, &list, &count),
+	                 JIT_ERR_INVALID);
 }
 
 /* ---- deadlines ------------------------------------------------------------------------- */
@@ -540,8 +546,8 @@ test_deadlines(void **state)
 	int64_t at = 0;
 	char **ids = NULL;
 	size_t count = 0;
-	assert_int_equal(jit_store_next_deadline(f->store, &at), JIT_ERR_NOT_FOUND);
-	assert_int_equal(jit_store_due_requests(f->store, T0 * 2, 10, &ids, &count), 0);
+	assert_int_equal(jit_store_next_deadline(f->store, TENANT, &at), JIT_ERR_NOT_FOUND);
+	assert_int_equal(jit_store_due_requests(f->store, TENANT, T0 * 2, 10, &ids, &count), 0);
 	assert_int_equal(count, 0);
 	free_ids(ids, count);
 
@@ -570,21 +576,21 @@ test_deadlines(void **state)
 	insert(f->store, revoked_done);
 	insert(f->store, pending_unset);
 
-	assert_int_equal(jit_store_next_deadline(f->store, &at), 0);
+	assert_int_equal(jit_store_next_deadline(f->store, TENANT, &at), 0);
 	assert_int_equal(at, T0 + 50);
 
-	assert_int_equal(jit_store_due_requests(f->store, T0 + 49, 10, &ids, &count), 0);
+	assert_int_equal(jit_store_due_requests(f->store, TENANT, T0 + 49, 10, &ids, &count), 0);
 	assert_int_equal(count, 0);
 	free_ids(ids, count);
 
 	/* At or before now; oldest deadline first. */
-	assert_int_equal(jit_store_due_requests(f->store, T0 + 70, 10, &ids, &count), 0);
+	assert_int_equal(jit_store_due_requests(f->store, TENANT, T0 + 70, 10, &ids, &count), 0);
 	assert_int_equal(count, 2);
 	assert_string_equal(ids[0], active->id);
 	assert_string_equal(ids[1], revoking->id);
 	free_ids(ids, count);
 
-	assert_int_equal(jit_store_due_requests(f->store, T0 + 1000, 10, &ids, &count), 0);
+	assert_int_equal(jit_store_due_requests(f->store, TENANT, T0 + 1000, 10, &ids, &count), 0);
 	assert_int_equal(count, 4);
 	assert_string_equal(ids[0], active->id);
 	assert_string_equal(ids[1], revoking->id);
@@ -592,17 +598,18 @@ test_deadlines(void **state)
 	assert_string_equal(ids[3], approved->id);
 	free_ids(ids, count);
 
-	assert_int_equal(jit_store_due_requests(f->store, T0 + 1000, 3, &ids, &count), 0);
+	assert_int_equal(jit_store_due_requests(f->store, TENANT, T0 + 1000, 3, &ids, &count), 0);
 	assert_int_equal(count, 3);
 	assert_string_equal(ids[2], pending->id);
 	free_ids(ids, count);
-	assert_int_equal(jit_store_due_requests(f->store, T0, 0, &ids, &count), JIT_ERR_INVALID);
+	assert_int_equal(jit_store_due_requests(f->store, TENANT, T0, 0, &ids, &count),
+	                 JIT_ERR_INVALID);
 
 	/* A request both expiring and pending revocation is listed once. */
 	active->revocation_pending = true;
 	active->revoke_next_attempt_at = T0 + 60;
-	assert_int_equal(jit_store_request_update(f->store, active), 0);
-	assert_int_equal(jit_store_due_requests(f->store, T0 + 1000, 10, &ids, &count), 0);
+	assert_int_equal(jit_store_request_update(f->store, TENANT, active), 0);
+	assert_int_equal(jit_store_due_requests(f->store, TENANT, T0 + 1000, 10, &ids, &count), 0);
 	assert_int_equal(count, 4);
 	assert_string_equal(ids[0], active->id);
 	free_ids(ids, count);
@@ -611,15 +618,15 @@ test_deadlines(void **state)
 	active->state = JIT_STATE_EXPIRED;
 	active->revocation_pending = false;
 	revoking->revocation_pending = false;
-	assert_int_equal(jit_store_request_update(f->store, active), 0);
-	assert_int_equal(jit_store_request_update(f->store, revoking), 0);
-	assert_int_equal(jit_store_next_deadline(f->store, &at), 0);
+	assert_int_equal(jit_store_request_update(f->store, TENANT, active), 0);
+	assert_int_equal(jit_store_request_update(f->store, TENANT, revoking), 0);
+	assert_int_equal(jit_store_next_deadline(f->store, TENANT, &at), 0);
 	assert_int_equal(at, T0 + 100);
 	pending->state = JIT_STATE_EXPIRED;
 	approved->state = JIT_STATE_REVOKED;
-	assert_int_equal(jit_store_request_update(f->store, pending), 0);
-	assert_int_equal(jit_store_request_update(f->store, approved), 0);
-	assert_int_equal(jit_store_next_deadline(f->store, &at), JIT_ERR_NOT_FOUND);
+	assert_int_equal(jit_store_request_update(f->store, TENANT, pending), 0);
+	assert_int_equal(jit_store_request_update(f->store, TENANT, approved), 0);
+	assert_int_equal(jit_store_next_deadline(f->store, TENANT, &at), JIT_ERR_NOT_FOUND);
 }
 
 /* Claims are the due query (one sweeper per database): the same ids inside and outside a
@@ -640,36 +647,42 @@ test_claim_due(void **state)
 	insert(f->store, active);
 	insert(f->store, later);
 
-	assert_int_equal(jit_store_claim_due(f->store, T0 + 200, 10, T0 + 300, &ids, &count), 0);
+	assert_int_equal(
+	        jit_store_claim_due(f->store, TENANT, T0 + 200, 10, T0 + 300, &ids, &count), 0);
 	assert_int_equal(count, 2);
 	assert_string_equal(ids[0], active->id);
 	assert_string_equal(ids[1], pending->id);
 	free_ids(ids, count);
 
 	assert_int_equal(jit_store_begin(f->store), 0);
-	assert_int_equal(jit_store_claim_due(f->store, T0 + 200, 1, T0 + 200, &ids, &count), 0);
+	assert_int_equal(jit_store_claim_due(f->store, TENANT, T0 + 200, 1, T0 + 200, &ids, &count),
+	                 0);
 	assert_int_equal(count, 1);
 	assert_string_equal(ids[0], active->id);
 	free_ids(ids, count);
 	/* Within the transaction the claimer sees its own change: the request is no longer due. */
 	struct jit_request *locked = NULL;
-	assert_int_equal(jit_store_request_get_for_update(f->store, active->id, &locked), 0);
+	assert_int_equal(jit_store_request_get_for_update(f->store, TENANT, active->id, &locked),
+	                 0);
 	locked->state = JIT_STATE_EXPIRED;
-	assert_int_equal(jit_store_request_update(f->store, locked), 0);
+	assert_int_equal(jit_store_request_update(f->store, TENANT, locked), 0);
 	jit_request_free(locked);
-	assert_int_equal(jit_store_claim_due(f->store, T0 + 200, 10, T0 + 300, &ids, &count), 0);
+	assert_int_equal(
+	        jit_store_claim_due(f->store, TENANT, T0 + 200, 10, T0 + 300, &ids, &count), 0);
 	assert_int_equal(count, 1);
 	assert_string_equal(ids[0], pending->id);
 	free_ids(ids, count);
 	assert_int_equal(jit_store_commit(f->store), 0);
 
 	ids = NULL;
-	assert_int_equal(jit_store_claim_due(f->store, T0 + 200, 10, T0 + 199, &ids, &count),
+	assert_int_equal(
+	        jit_store_claim_due(f->store, TENANT, T0 + 200, 10, T0 + 199, &ids, &count),
+	        JIT_ERR_INVALID);
+	assert_int_equal(jit_store_claim_due(f->store, TENANT, T0 + 200, 0, T0 + 300, &ids, &count),
 	                 JIT_ERR_INVALID);
-	assert_int_equal(jit_store_claim_due(f->store, T0 + 200, 0, T0 + 300, &ids, &count),
-	                 JIT_ERR_INVALID);
-	assert_int_equal(jit_store_claim_due(f->store, T0 + 200, 10001, T0 + 300, &ids, &count),
-	                 JIT_ERR_INVALID);
+	assert_int_equal(
+	        jit_store_claim_due(f->store, TENANT, T0 + 200, 10001, T0 + 300, &ids, &count),
+	        JIT_ERR_INVALID);
 	assert_null(ids);
 }
 
@@ -718,25 +731,25 @@ test_conditional_update(void **state)
 
 	_cleanup_(jit_request_freep) struct jit_request *first = NULL;
 	_cleanup_(jit_request_freep) struct jit_request *second = NULL;
-	assert_int_equal(jit_store_request_get(f->store, request->id, &first), 0);
-	assert_int_equal(jit_store_request_get(f->store, request->id, &second), 0);
+	assert_int_equal(jit_store_request_get(f->store, TENANT, request->id, &first), 0);
+	assert_int_equal(jit_store_request_get(f->store, TENANT, request->id, &second), 0);
 	assert_int_equal(first->version, 1);
 
 	/* The first writer approves. */
 	assert_int_equal(jit_store_begin(f->store), 0);
 	first->state = JIT_STATE_APPROVED;
-	assert_int_equal(jit_store_request_update(f->store, first), 0);
+	assert_int_equal(jit_store_request_update(f->store, TENANT, first), 0);
 	assert_int_equal(first->version, 2);
 	assert_int_equal(jit_store_commit(f->store), 0);
 
 	/* The second, holding the older copy, would reject: refused, the approval stays. */
 	assert_int_equal(jit_store_begin(f->store), 0);
 	second->state = JIT_STATE_REJECTED;
-	assert_int_equal(jit_store_request_update(f->store, second), JIT_ERR_CONFLICT);
+	assert_int_equal(jit_store_request_update(f->store, TENANT, second), JIT_ERR_CONFLICT);
 	assert_int_equal(second->version, 1);
 	jit_store_rollback(f->store);
 	_cleanup_(jit_request_freep) struct jit_request *stored = NULL;
-	assert_int_equal(jit_store_request_get(f->store, request->id, &stored), 0);
+	assert_int_equal(jit_store_request_get(f->store, TENANT, request->id, &stored), 0);
 	assert_int_equal(stored->state, JIT_STATE_APPROVED);
 	assert_int_equal(stored->version, 2);
 
@@ -744,49 +757,104 @@ test_conditional_update(void **state)
 	assert_int_equal(jit_store_begin(f->store), 0);
 	jit_request_free(second);
 	second = NULL;
-	assert_int_equal(jit_store_request_get_for_update(f->store, request->id, &second), 0);
+	assert_int_equal(jit_store_request_get_for_update(f->store, TENANT, request->id, &second),
+	                 0);
 	assert_int_equal(second->state, JIT_STATE_APPROVED);
 	second->state = JIT_STATE_ACTIVE;
-	assert_int_equal(jit_store_request_update(f->store, second), 0);
+	assert_int_equal(jit_store_request_update(f->store, TENANT, second), 0);
 	assert_int_equal(jit_store_commit(f->store), 0);
 	assert_int_equal(raw_int(f->path, "SELECT version FROM requests"), 3);
 
 	/* A change made behind the store's back counts as well. */
 	raw_exec(f->path, "UPDATE requests SET version = version + 1");
 	second->state = JIT_STATE_REVOKED;
-	assert_int_equal(jit_store_request_update(f->store, second), JIT_ERR_CONFLICT);
+	assert_int_equal(jit_store_request_update(f->store, TENANT, second), JIT_ERR_CONFLICT);
 	assert_int_equal(raw_int(f->path, "SELECT state FROM requests"), JIT_STATE_ACTIVE);
 
 	/* For update only inside a write transaction; an unknown id is not found. */
 	struct jit_request *none = NULL;
-	assert_int_equal(jit_store_request_get_for_update(f->store, request->id, &none),
+	assert_int_equal(jit_store_request_get_for_update(f->store, TENANT, request->id, &none),
 	                 JIT_ERR_INTERNAL);
 	assert_int_equal(jit_store_begin(f->store), 0);
-	assert_int_equal(
-	        jit_store_request_get_for_update(f->store, "01ARZ3NDEKTSV4RRFFQ69G5FAV", &none),
-	        JIT_ERR_NOT_FOUND);
+	assert_int_equal(jit_store_request_get_for_update(f->store, TENANT,
+	                                                  "01ARZ3NDEKTSV4RRFFQ69G5FAV", &none),
+	                 JIT_ERR_NOT_FOUND);
 	jit_store_rollback(f->store);
 	assert_null(none);
 }
 
 /* A database from before row versions gets the column at open, every row at version 1. */
+/* The schema of a seed-000 database (migration 1 of sqlite.c, which never changes). */
+static const char v1_schema[] =
+        "CREATE TABLE requests (id TEXT PRIMARY KEY NOT NULL, state INTEGER NOT NULL CHECK"
+        " (state BETWEEN 1 AND 6), requester_identity TEXT NOT NULL, provider TEXT NOT NULL,"
+        " role TEXT NOT NULL, resource_scope TEXT NOT NULL, duration_seconds INTEGER NOT NULL,"
+        " reason TEXT NOT NULL, break_glass INTEGER NOT NULL, metadata TEXT NOT NULL,"
+        " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, pending_expires_at"
+        " INTEGER NOT NULL, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+        " approver_tier TEXT, required_approvals INTEGER NOT NULL, decided_by TEXT,"
+        " decision_reason TEXT, revocation_pending INTEGER NOT NULL, revoke_attempts INTEGER"
+        " NOT NULL, revoke_next_attempt_at INTEGER NOT NULL, host TEXT);"
+        "CREATE INDEX requests_by_state ON requests(state, id);"
+        "CREATE INDEX requests_by_requester ON requests(requester_identity, id);"
+        "CREATE INDEX requests_pending_deadline ON requests(pending_expires_at) WHERE state = 1;"
+        "CREATE INDEX requests_grant_deadline ON requests(expires_at) WHERE state IN (2, 4);"
+        "CREATE INDEX requests_revoke_deadline ON requests(revoke_next_attempt_at)"
+        " WHERE revocation_pending = 1;"
+        "CREATE TABLE approvals (id INTEGER PRIMARY KEY, request_id TEXT NOT NULL REFERENCES"
+        " requests(id), approver_identity TEXT NOT NULL, comment TEXT, approved_at INTEGER"
+        " NOT NULL, UNIQUE (request_id, approver_identity));"
+        "CREATE TABLE credentials (request_id TEXT PRIMARY KEY NOT NULL REFERENCES"
+        " requests(id), sealed BLOB NOT NULL);"
+        "CREATE TABLE policies (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL UNIQUE,"
+        " type INTEGER NOT NULL CHECK (type IN (1, 2)), rego TEXT NOT NULL, description TEXT,"
+        " enabled INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+        " updated_by TEXT);"
+        "CREATE TABLE audit_events (id INTEGER PRIMARY KEY AUTOINCREMENT, timestamp INTEGER"
+        " NOT NULL, actor_identity TEXT NOT NULL, action TEXT NOT NULL, request_id TEXT,"
+        " provider TEXT, resource_scope TEXT, outcome TEXT NOT NULL, details TEXT NOT NULL,"
+        " prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+        "CREATE INDEX audit_by_request ON audit_events(request_id);"
+        "CREATE INDEX audit_by_actor ON audit_events(actor_identity);"
+        "CREATE INDEX audit_by_timestamp ON audit_events(timestamp);"
+        "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);"
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY NOT NULL,"
+        " applied_at INTEGER NOT NULL);"
+        "INSERT INTO schema_migrations VALUES (1, 0);";
+
+/* Replaces the fixture's database with a seed-000 one holding a request with id `id`
+ * (PENDING, made at T0 + ms). */
+static void
+make_v1_database(struct fixture *f, uint64_t ms, char id[JIT_ID_LENGTH + 1])
+{
+	char sql[1024];
+	jit_store_close(f->store);
+	f->store = NULL;
+	unlink(f->path);
+	assert_int_equal(jit_id_new_at(T0_MS + ms, id, JIT_ID_LENGTH + 1), 0);
+	raw_exec(f->path, v1_schema);
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO requests VALUES ('%s', 1, 'a@x', 'aws', 'prod-infra-admin',"
+	         " '123456789012', 3600, 'why', 0, '{}', %lld, %lld, %lld, 0, 0, 'human', 1,"
+	         " NULL, NULL, 0, 0, 0, NULL)",
+	         id, (long long)T0, (long long)T0, (long long)(T0 + 60 * JIT_NSEC_PER_SEC));
+	raw_exec(f->path, sql);
+}
+
 static void
 test_migration_adds_versions(void **state)
 {
 	struct fixture *f = *state;
-	_cleanup_(jit_request_freep) struct jit_request *request = make_request(1, "a@x", 1);
-	insert(f->store, request);
-	jit_store_close(f->store);
-	f->store = NULL;
-	raw_exec(f->path, "ALTER TABLE requests DROP COLUMN version;"
-	                  "DELETE FROM schema_migrations WHERE version >= 2");
+	_cleanup_(jit_request_freep) struct jit_request *request = jit_request_new();
+	assert_non_null(request);
+	make_v1_database(f, 1, request->id);
 	assert_int_equal(open_store(f->path, &f->store), 0);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_migrations"), MIGRATIONS);
 	_cleanup_(jit_request_freep) struct jit_request *loaded = NULL;
-	assert_int_equal(jit_store_request_get(f->store, request->id, &loaded), 0);
+	assert_int_equal(jit_store_request_get(f->store, TENANT, request->id, &loaded), 0);
 	assert_int_equal(loaded->version, 1);
 	loaded->state = JIT_STATE_REJECTED;
-	assert_int_equal(jit_store_request_update(f->store, loaded), 0);
+	assert_int_equal(jit_store_request_update(f->store, TENANT, loaded), 0);
 	assert_int_equal(loaded->version, 2);
 }
 
@@ -821,26 +889,30 @@ test_credentials(void **state)
 	uint8_t *got = NULL;
 	size_t len = 0;
 
-	assert_int_equal(jit_store_credentials_get(f->store, request->id, &got, &len),
+	assert_int_equal(jit_store_credentials_get(f->store, TENANT, request->id, &got, &len),
 	                 JIT_ERR_NOT_FOUND);
-	assert_int_equal(jit_store_credentials_put(f->store, request->id, sealed, sizeof(sealed)),
-	                 0);
-	assert_int_equal(jit_store_credentials_get(f->store, request->id, &got, &len), 0);
+	assert_int_equal(
+	        jit_store_credentials_put(f->store, TENANT, request->id, sealed, sizeof(sealed)),
+	        0);
+	assert_int_equal(jit_store_credentials_get(f->store, TENANT, request->id, &got, &len), 0);
 	assert_int_equal(len, sizeof(sealed));
 	assert_memory_equal(got, sealed, sizeof(sealed));
 	free(got);
 	/* put replaces */
-	assert_int_equal(jit_store_credentials_put(f->store, request->id, other, sizeof(other)), 0);
-	assert_int_equal(jit_store_credentials_get(f->store, request->id, &got, &len), 0);
+	assert_int_equal(
+	        jit_store_credentials_put(f->store, TENANT, request->id, other, sizeof(other)), 0);
+	assert_int_equal(jit_store_credentials_get(f->store, TENANT, request->id, &got, &len), 0);
 	assert_int_equal(len, sizeof(other));
 	assert_memory_equal(got, other, sizeof(other));
 	free(got);
-	assert_int_equal(jit_store_credentials_put(f->store, request->id, sealed, sizeof(sealed)),
-	                 0);
+	assert_int_equal(
+	        jit_store_credentials_put(f->store, TENANT, request->id, sealed, sizeof(sealed)),
+	        0);
 
 	/* Credentials of an unknown request are refused. */
-	assert_int_equal(jit_store_credentials_put(f->store, "req_00000000000000000000000000",
-	                                           sealed, sizeof(sealed)),
+	assert_int_equal(jit_store_credentials_put(f->store, TENANT,
+	                                           "req_00000000000000000000000000", sealed,
+	                                           sizeof(sealed)),
 	                 JIT_ERR_NOT_FOUND);
 
 	/* The search below finds the bytes while they are stored. */
@@ -849,14 +921,15 @@ test_credentials(void **state)
 	assert_true(file_contains(f->path, sealed, sizeof(sealed)) ||
 	            file_contains(wal, sealed, sizeof(sealed)));
 
-	assert_int_equal(jit_store_credentials_delete(f->store, request->id), 0);
+	assert_int_equal(jit_store_credentials_delete(f->store, TENANT, request->id), 0);
 	got = NULL;
-	assert_int_equal(jit_store_credentials_get(f->store, request->id, &got, &len),
+	assert_int_equal(jit_store_credentials_get(f->store, TENANT, request->id, &got, &len),
 	                 JIT_ERR_NOT_FOUND);
 	assert_null(got);
-	assert_int_equal(jit_store_credentials_delete(f->store, request->id), 0);
-	assert_int_equal(jit_store_credentials_delete(f->store, "req_00000000000000000000000000"),
-	                 0);
+	assert_int_equal(jit_store_credentials_delete(f->store, TENANT, request->id), 0);
+	assert_int_equal(
+	        jit_store_credentials_delete(f->store, TENANT, "req_00000000000000000000000000"),
+	        0);
 
 	/* Once checkpointed (closing the last connection does it), the sealed bytes are gone
 	 * from the file: overwritten, then the freed page cleared. */
@@ -889,13 +962,13 @@ test_policies(void **state)
 	struct fixture *f = *state;
 	struct jit_policy **list = NULL;
 	size_t count = 99;
-	assert_int_equal(jit_store_policy_list(f->store, &list, &count), 0);
+	assert_int_equal(jit_store_policy_list(f->store, TENANT, &list, &count), 0);
 	assert_int_equal(count, 0);
 	jit_policy_list_free(list, count);
 
 	_cleanup_(jit_policy_freep) struct jit_policy *b =
 	        make_policy("b-approval", JIT_POLICY_APPROVAL, "package jitsudo.approval\n", T0);
-	assert_int_equal(jit_store_policy_upsert(f->store, b), 0);
+	assert_int_equal(jit_store_policy_upsert(f->store, TENANT, b), 0);
 	assert_int_equal(strlen(b->id), JIT_POLICY_ID_LENGTH);
 	assert_memory_equal(b->id, "pol_", 4);
 	assert_int_equal(b->created_at, T0);
@@ -904,7 +977,7 @@ test_policies(void **state)
 
 	_cleanup_(jit_policy_freep) struct jit_policy *a = make_policy(
 	        "a-eligibility", JIT_POLICY_ELIGIBILITY, "package jitsudo.eligibility\n", T0 + 5);
-	assert_int_equal(jit_store_policy_upsert(f->store, a), 0);
+	assert_int_equal(jit_store_policy_upsert(f->store, TENANT, a), 0);
 	assert_string_not_equal(a->id, b->id);
 
 	/* Upsert by name: same id and created_at, everything else replaced. */
@@ -915,12 +988,12 @@ test_policies(void **state)
 	b2->enabled = false;
 	free(b2->updated_by);
 	b2->updated_by = strdup("other@x");
-	assert_int_equal(jit_store_policy_upsert(f->store, b2), 0);
+	assert_int_equal(jit_store_policy_upsert(f->store, TENANT, b2), 0);
 	assert_string_equal(b2->id, first_id);
 	assert_int_equal(b2->created_at, T0);
 
 	_cleanup_(jit_policy_freep) struct jit_policy *got = NULL;
-	assert_int_equal(jit_store_policy_get(f->store, first_id, &got), 0);
+	assert_int_equal(jit_store_policy_get(f->store, TENANT, first_id, &got), 0);
 	assert_string_equal(got->name, "b-approval");
 	assert_int_equal(got->type, JIT_POLICY_ELIGIBILITY);
 	assert_string_equal(got->rego, "package x\n");
@@ -931,17 +1004,20 @@ test_policies(void **state)
 	assert_string_equal(got->updated_by, "other@x");
 
 	_cleanup_(jit_policy_freep) struct jit_policy *by_name = NULL;
-	assert_int_equal(jit_store_policy_get_by_name(f->store, "a-eligibility", &by_name), 0);
+	assert_int_equal(jit_store_policy_get_by_name(f->store, TENANT, "a-eligibility", &by_name),
+	                 0);
 	assert_string_equal(by_name->id, a->id);
 	assert_int_equal(by_name->type, JIT_POLICY_ELIGIBILITY);
 	assert_true(by_name->enabled);
 	assert_int_equal(by_name->created_at, T0 + 5);
 	struct jit_policy *none = NULL;
-	assert_int_equal(jit_store_policy_get_by_name(f->store, "zzz", &none), JIT_ERR_NOT_FOUND);
-	assert_int_equal(jit_store_policy_get(f->store, "pol_nope", &none), JIT_ERR_NOT_FOUND);
+	assert_int_equal(jit_store_policy_get_by_name(f->store, TENANT, "zzz", &none),
+	                 JIT_ERR_NOT_FOUND);
+	assert_int_equal(jit_store_policy_get(f->store, TENANT, "pol_nope", &none),
+	                 JIT_ERR_NOT_FOUND);
 	assert_null(none);
 
-	assert_int_equal(jit_store_policy_list(f->store, &list, &count), 0);
+	assert_int_equal(jit_store_policy_list(f->store, TENANT, &list, &count), 0);
 	assert_int_equal(count, 2);
 	assert_string_equal(list[0]->name, "a-eligibility");
 	assert_string_equal(list[1]->name, "b-approval");
@@ -952,19 +1028,19 @@ test_policies(void **state)
 	        make_policy("c", JIT_POLICY_APPROVAL, "package c\n", T0 + 7);
 	memcpy(c->id, "pol_01J8KZ4F2EMNQZ3V7XKQYBD4WX", 31);
 	c->created_at = T0 + 1;
-	assert_int_equal(jit_store_policy_upsert(f->store, c), 0);
+	assert_int_equal(jit_store_policy_upsert(f->store, TENANT, c), 0);
 	assert_string_equal(c->id, "pol_01J8KZ4F2EMNQZ3V7XKQYBD4WX");
 	assert_int_equal(c->created_at, T0 + 1);
 	_cleanup_(jit_policy_freep) struct jit_policy *d =
 	        make_policy("d", JIT_POLICY_APPROVAL, "package d\n", T0 + 8);
 	memcpy(d->id, c->id, sizeof(d->id));
-	assert_int_equal(jit_store_policy_upsert(f->store, d), JIT_ERR_CONFLICT);
+	assert_int_equal(jit_store_policy_upsert(f->store, TENANT, d), JIT_ERR_CONFLICT);
 	assert_int_equal(d->created_at, 0); /* untouched on failure */
 
-	assert_int_equal(jit_store_policy_delete(f->store, a->id), 0);
-	assert_int_equal(jit_store_policy_delete(f->store, a->id), JIT_ERR_NOT_FOUND);
-	assert_int_equal(jit_store_policy_get(f->store, a->id, &none), JIT_ERR_NOT_FOUND);
-	assert_int_equal(jit_store_policy_list(f->store, &list, &count), 0);
+	assert_int_equal(jit_store_policy_delete(f->store, TENANT, a->id), 0);
+	assert_int_equal(jit_store_policy_delete(f->store, TENANT, a->id), JIT_ERR_NOT_FOUND);
+	assert_int_equal(jit_store_policy_get(f->store, TENANT, a->id, &none), JIT_ERR_NOT_FOUND);
+	assert_int_equal(jit_store_policy_list(f->store, TENANT, &list, &count), 0);
 	assert_int_equal(count, 2);
 	jit_policy_list_free(list, count);
 }
@@ -987,7 +1063,7 @@ append(struct jit_store *store, int64_t timestamp, const char *actor, const char
 	json_object_set_new(event->details, "n", json_integer(timestamp - T0));
 	json_object_set_new(event->details, "text", json_string("caf\xc3\xa9 \"quoted\" \\ /"));
 	assert_int_equal(jit_store_begin(store), 0);
-	assert_int_equal(jit_store_audit_append(store, event), 0);
+	assert_int_equal(jit_store_audit_append(store, TENANT, event), 0);
 	assert_int_equal(jit_store_commit(store), 0);
 	assert_true(event->id > 0);
 	assert_int_equal(strlen(event->hash), 64);
@@ -1014,7 +1090,7 @@ query_count(struct jit_store *store, const struct jit_audit_filter *filter, int6
 {
 	struct jit_audit_event **list = NULL;
 	size_t count = 0;
-	assert_int_equal(jit_store_audit_query(store, filter, &list, &count), 0);
+	assert_int_equal(jit_store_audit_query(store, TENANT, filter, &list, &count), 0);
 	for (size_t i = 1; i < count; i++)
 		assert_true(list[i]->id > list[i - 1]->id);
 	if (ret_first)
@@ -1032,7 +1108,7 @@ test_audit_chain_and_query(void **state)
 	struct jit_audit_event **list = NULL;
 	size_t count = 0;
 	struct jit_audit_filter all = { .limit = 100 };
-	assert_int_equal(jit_store_audit_query(f->store, &all, &list, &count), 0);
+	assert_int_equal(jit_store_audit_query(f->store, TENANT, &all, &list, &count), 0);
 	assert_int_equal(count, 8);
 	assert_string_equal(list[0]->prev_hash, "");
 	for (size_t i = 0; i < count; i++) {
@@ -1092,9 +1168,11 @@ test_audit_chain_and_query(void **state)
 	};
 	assert_int_equal(query_count(f->store, &nothing, NULL), 0);
 	struct jit_audit_filter bad = { .limit = 0 };
-	assert_int_equal(jit_store_audit_query(f->store, &bad, &list, &count), JIT_ERR_INVALID);
+	assert_int_equal(jit_store_audit_query(f->store, TENANT, &bad, &list, &count),
+	                 JIT_ERR_INVALID);
 	bad.limit = 10001;
-	assert_int_equal(jit_store_audit_query(f->store, &bad, &list, &count), JIT_ERR_INVALID);
+	assert_int_equal(jit_store_audit_query(f->store, TENANT, &bad, &list, &count),
+	                 JIT_ERR_INVALID);
 
 	/* Outside a transaction the append makes one of its own and still chains. */
 	_cleanup_(jit_audit_event_freep) struct jit_audit_event *alone = jit_audit_event_new();
@@ -1102,7 +1180,7 @@ test_audit_chain_and_query(void **state)
 	alone->actor_identity = strdup("system");
 	alone->action = strdup("policy.reloaded");
 	alone->outcome = strdup("success");
-	assert_int_equal(jit_store_audit_append(f->store, alone), 0);
+	assert_int_equal(jit_store_audit_append(f->store, TENANT, alone), 0);
 	assert_int_equal(alone->id, 9);
 
 	int64_t bad_id = -1;
@@ -1199,33 +1277,37 @@ static void
 test_audit_verify_forged_row(void **state)
 {
 	/* Chains to the last hash and takes the next id, but its own hash is made up. */
-	expect_tampered(*state,
-	                "INSERT INTO audit_events (id, timestamp, actor_identity, action, outcome, "
-	                "details, prev_hash, hash) SELECT 9, timestamp + 1, 'mallory@x', "
-	                "'request.approved', 'success', '{}', hash, "
-	                "'0000000000000000000000000000000000000000000000000000000000000000' "
-	                "FROM audit_events WHERE id = 8",
-	                9, "altered");
+	expect_tampered(
+	        *state,
+	        "INSERT INTO audit_events (id, tenant_id, timestamp, actor_identity, action, "
+	        "outcome, details, prev_hash, hash) SELECT 9, tenant_id, timestamp + 1, "
+	        "'mallory@x', 'request.approved', 'success', '{}', hash, "
+	        "'0000000000000000000000000000000000000000000000000000000000000000' "
+	        "FROM audit_events WHERE id = 8",
+	        9, "altered");
 }
 
 static void
 test_audit_verify_forged_row_bad_link(void **state)
 {
-	expect_tampered(*state,
-	                "INSERT INTO audit_events (id, timestamp, actor_identity, action, outcome, "
-	                "details, prev_hash, hash) VALUES (9, 1, 'mallory@x', 'x', 'success', "
-	                "'{}', 'abc', 'def')",
-	                9, "prev_hash");
+	expect_tampered(
+	        *state,
+	        "INSERT INTO audit_events (id, tenant_id, timestamp, actor_identity, action, "
+	        "outcome, details, prev_hash, hash) VALUES (9, 'default', 1, 'mallory@x', "
+	        "'x', 'success', '{}', 'abc', 'def')",
+	        9, "prev_hash");
 }
 
 static void
 test_audit_verify_forged_row_far_id(void **state)
 {
-	expect_tampered(*state,
-	                "INSERT INTO audit_events (id, timestamp, actor_identity, action, outcome, "
-	                "details, prev_hash, hash) SELECT 1000, timestamp, actor_identity, "
-	                "action, outcome, details, hash, hash FROM audit_events WHERE id = 8",
-	                1000, "inserted");
+	expect_tampered(
+	        *state,
+	        "INSERT INTO audit_events (id, tenant_id, timestamp, actor_identity, action, "
+	        "outcome, details, prev_hash, hash) SELECT 1000, tenant_id, timestamp, "
+	        "actor_identity, action, outcome, details, hash, hash FROM audit_events "
+	        "WHERE id = 8",
+	        1000, "inserted");
 }
 
 static void
@@ -1237,6 +1319,301 @@ test_audit_verify_rehashed_row(void **state)
 	                "'1111111111111111111111111111111111111111111111111111111111111111' "
 	                "WHERE id = 5",
 	                5, "altered");
+}
+
+/* ---- tenants --------------------------------------------------------------------------- */
+
+#define OTHER "6f1c2a4e-8d3b-4c5a-9e7f-0a1b2c3d4e5f"
+
+/* A seed-000 database with an approval, credentials, a policy and a chain of three events
+ * (the unkeyed rule, as the store seals without a key) comes out with every row in the
+ * default tenant, the chain and its sequence intact, and foreign keys on again. */
+static void
+test_migration_tenants_from_v1(void **state)
+{
+	struct fixture *f = *state;
+	char id[JIT_ID_LENGTH + 1], sql[1024], prev[65] = "";
+	make_v1_database(f, 1, id);
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO approvals (request_id, approver_identity, comment, approved_at)"
+	         " VALUES ('%s', 'b@x', 'ok', 1);"
+	         "INSERT INTO credentials VALUES ('%s', x'0102');"
+	         "INSERT INTO policies VALUES ('pol_00000000000000000000000001', 'p', 1,"
+	         " 'package p', NULL, 1, 1, 1, 'admin@x')",
+	         id, id);
+	raw_exec(f->path, sql);
+	for (int i = 1; i <= 3; i++) {
+		_cleanup_(jit_audit_event_freep) struct jit_audit_event *event =
+		        jit_audit_event_new();
+		assert_non_null(event);
+		event->timestamp = T0 + i;
+		event->actor_identity = strdup("a@x");
+		event->action = strdup("request.created");
+		event->request_id = strdup(id);
+		event->outcome = strdup("success");
+		assert_int_equal(jit_audit_event_seal(event, prev), 0);
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO audit_events (timestamp, actor_identity, action, request_id,"
+		         " outcome, details, prev_hash, hash) VALUES (%lld, 'a@x', "
+		         "'request.created',"
+		         " '%s', 'success', '{}', '%s', '%s')",
+		         (long long)event->timestamp, id, prev, event->hash);
+		raw_exec(f->path, sql);
+		memcpy(prev, event->hash, sizeof(prev));
+	}
+	assert_int_equal(open_store(f->path, &f->store), 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_migrations"), MIGRATIONS);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM tenants WHERE id = 'default'"), 1);
+	static const char *const tables[] = { "requests", "approvals", "credentials", "policies",
+		                              "audit_events" };
+	for (size_t i = 0; i < JIT_ARRAY_SIZE(tables); i++) {
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE tenant_id = 'default'",
+		         tables[i]);
+		assert_int_equal(raw_int(f->path, sql), i == 4 ? 3 : 1);
+		snprintf(sql, sizeof(sql),
+		         "SELECT count(*) FROM pragma_table_info('%s')"
+		         " WHERE name = 'tenant_id' AND \"notnull\" = 1",
+		         tables[i]);
+		assert_int_equal(raw_int(f->path, sql), 1);
+	}
+	assert_int_equal(raw_int(f->path, "SELECT seq FROM sqlite_sequence WHERE name = "
+	                                  "'audit_events'"),
+	                 3);
+	_cleanup_(jit_request_freep) struct jit_request *loaded = NULL;
+	assert_int_equal(jit_store_request_get(f->store, TENANT, id, &loaded), 0);
+	assert_int_equal(loaded->version, 1);
+	assert_int_equal(loaded->approval_count, 1);
+	assert_string_equal(loaded->approvals[0].approver_identity, "b@x");
+	_cleanup_free_ uint8_t *sealed = NULL;
+	size_t sealed_len = 0;
+	assert_int_equal(jit_store_credentials_get(f->store, TENANT, id, &sealed, &sealed_len), 0);
+	assert_int_equal(sealed_len, 2);
+	_cleanup_(jit_policy_freep) struct jit_policy *policy = NULL;
+	assert_int_equal(jit_store_policy_get_by_name(f->store, TENANT, "p", &policy), 0);
+	int64_t bad_id = 0;
+	size_t checked = 0;
+	char detail[256] = "";
+	assert_int_equal(
+	        jit_store_audit_verify(f->store, &bad_id, &checked, detail, sizeof(detail)), 0);
+	assert_int_equal(checked, 3);
+	/* The old events kept their hashes: the default tenant is not part of the text. */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM audit_events WHERE prev_hash = ''"),
+	                 1);
+	/* References are enforced again: an approval of no request is refused. */
+	struct jit_approval approval = { .approver_identity = "c@x", .approved_at = 1 };
+	assert_int_equal(jit_store_approval_add(f->store, TENANT, "req_00000000000000000000000000",
+	                                        &approval),
+	                 JIT_ERR_NOT_FOUND);
+}
+
+/* Rows of another tenant, written through the store, are never seen or changed by calls
+ * in the default tenant, and the other way round; the tenant is checked before any SQL. */
+static void
+test_tenant_scoping(void **state)
+{
+	struct fixture *f = *state;
+	raw_exec(f->path,
+	         "INSERT INTO tenants (id, name, created_at) VALUES ('" OTHER "', 'o', 1)");
+	_cleanup_(jit_request_freep) struct jit_request *mine = make_request(1, "a@x", 1);
+	_cleanup_(jit_request_freep) struct jit_request *theirs = make_request(2, "a@x", 1);
+	mine->pending_expires_at = theirs->pending_expires_at = T0 + 10;
+	assert_int_equal(jit_store_request_insert(f->store, TENANT, mine), 0);
+	assert_int_equal(jit_store_request_insert(f->store, OTHER, theirs), 0);
+	/* The same id in another tenant is still the same id. */
+	assert_int_equal(jit_store_request_insert(f->store, OTHER, mine), JIT_ERR_CONFLICT);
+
+	/* get, list */
+	_cleanup_(jit_request_freep) struct jit_request *got = NULL;
+	assert_int_equal(jit_store_request_get(f->store, TENANT, theirs->id, &got),
+	                 JIT_ERR_NOT_FOUND);
+	assert_int_equal(jit_store_request_get(f->store, OTHER, mine->id, &got), JIT_ERR_NOT_FOUND);
+	assert_int_equal(jit_store_request_get(f->store, OTHER, theirs->id, &got), 0);
+	struct jit_request_filter filters[] = {
+		{ .limit = 10 },
+		{ .requester_identity = "a@x", .limit = 10 },
+		{ .state = JIT_STATE_PENDING, .limit = 10 },
+		{ .before_id = "req_ZZZZZZZZZZZZZZZZZZZZZZZZZZ", .limit = 10 },
+	};
+	for (size_t i = 0; i < JIT_ARRAY_SIZE(filters); i++) {
+		struct jit_request **list = NULL;
+		size_t count = 0;
+		assert_int_equal(
+		        jit_store_request_list(f->store, TENANT, &filters[i], &list, &count), 0);
+		assert_int_equal(count, 1);
+		assert_string_equal(list[0]->id, mine->id);
+		jit_request_list_free(list, count);
+	}
+
+	/* update, approvals, credentials of the other tenant's request */
+	assert_int_equal(jit_store_begin(f->store), 0);
+	struct jit_request *update = got;
+	update->state = JIT_STATE_REJECTED;
+	assert_int_equal(jit_store_request_update(f->store, TENANT, update), JIT_ERR_NOT_FOUND);
+	assert_int_equal(jit_store_request_get_for_update(f->store, TENANT, theirs->id, &got),
+	                 JIT_ERR_NOT_FOUND);
+	struct jit_approval approval = { .approver_identity = "b@x", .approved_at = T0 };
+	assert_int_equal(jit_store_approval_add(f->store, TENANT, theirs->id, &approval),
+	                 JIT_ERR_NOT_FOUND);
+	assert_int_equal(jit_store_approval_add(f->store, OTHER, theirs->id, &approval), 0);
+	const uint8_t blob[] = { 1, 2, 3 };
+	assert_int_equal(jit_store_credentials_put(f->store, TENANT, theirs->id, blob, 3),
+	                 JIT_ERR_NOT_FOUND);
+	assert_int_equal(jit_store_credentials_put(f->store, OTHER, theirs->id, blob, 3), 0);
+	assert_int_equal(jit_store_credentials_delete(f->store, TENANT, theirs->id), 0);
+	assert_int_equal(jit_store_commit(f->store), 0);
+	_cleanup_free_ uint8_t *sealed = NULL;
+	size_t sealed_len = 0;
+	assert_int_equal(
+	        jit_store_credentials_get(f->store, TENANT, theirs->id, &sealed, &sealed_len),
+	        JIT_ERR_NOT_FOUND);
+	assert_int_equal(
+	        jit_store_credentials_get(f->store, OTHER, theirs->id, &sealed, &sealed_len), 0);
+	assert_int_equal(sealed_len, 3);
+	assert_memory_equal(sealed, blob, 3); /* not even zeroed by the other tenant's delete */
+	jit_request_free(got);
+	got = NULL;
+	assert_int_equal(jit_store_request_get(f->store, OTHER, theirs->id, &got), 0);
+	assert_int_equal(got->state, JIT_STATE_PENDING);
+	assert_int_equal(got->approval_count, 1);
+	{
+		/* Their approval is not listed with our requests either. */
+		struct jit_request **list = NULL;
+		size_t count = 0;
+		struct jit_request_filter all = { .limit = 10 };
+		assert_int_equal(jit_store_request_list(f->store, OTHER, &all, &list, &count), 0);
+		assert_int_equal(count, 1);
+		assert_int_equal(list[0]->approval_count, 1);
+		jit_request_list_free(list, count);
+		jit_request_free(got);
+		got = NULL;
+		assert_int_equal(jit_store_request_get(f->store, TENANT, mine->id, &got), 0);
+		assert_int_equal(got->approval_count, 0);
+	}
+
+	/* deadlines */
+	int64_t at = 0;
+	char **ids = NULL;
+	size_t n = 0;
+	assert_int_equal(jit_store_next_deadline(f->store, TENANT, &at), 0);
+	assert_int_equal(at, T0 + 10);
+	assert_int_equal(jit_store_due_requests(f->store, TENANT, T0 + 20, 10, &ids, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], mine->id);
+	free(ids[0]);
+	free(ids);
+	assert_int_equal(jit_store_claim_due(f->store, OTHER, T0 + 20, 10, T0 + 30, &ids, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], theirs->id);
+	free(ids[0]);
+	free(ids);
+
+	/* policies: names are per tenant */
+	_cleanup_(jit_policy_freep) struct jit_policy *a = jit_policy_new();
+	_cleanup_(jit_policy_freep) struct jit_policy *b = jit_policy_new();
+	a->name = strdup("same");
+	b->name = strdup("same");
+	a->rego = strdup("package a");
+	b->rego = strdup("package b");
+	a->type = b->type = JIT_POLICY_ELIGIBILITY;
+	a->updated_at = b->updated_at = T0;
+	assert_int_equal(jit_store_policy_upsert(f->store, TENANT, a), 0);
+	assert_int_equal(jit_store_policy_upsert(f->store, OTHER, b), 0);
+	assert_string_not_equal(a->id, b->id);
+	_cleanup_(jit_policy_freep) struct jit_policy *p = NULL;
+	assert_int_equal(jit_store_policy_get(f->store, TENANT, b->id, &p), JIT_ERR_NOT_FOUND);
+	assert_int_equal(jit_store_policy_get_by_name(f->store, OTHER, "same", &p), 0);
+	assert_string_equal(p->rego, "package b");
+	/* An upsert naming the other tenant's policy id does not take it over. */
+	_cleanup_(jit_policy_freep) struct jit_policy *steal = jit_policy_new();
+	memcpy(steal->id, b->id, sizeof(steal->id));
+	steal->name = strdup("stolen");
+	steal->rego = strdup("package s");
+	steal->type = JIT_POLICY_ELIGIBILITY;
+	assert_int_equal(jit_store_policy_upsert(f->store, TENANT, steal), JIT_ERR_CONFLICT);
+	assert_int_equal(jit_store_policy_delete(f->store, TENANT, b->id), JIT_ERR_NOT_FOUND);
+	struct jit_policy **policies = NULL;
+	size_t policy_count = 0;
+	assert_int_equal(jit_store_policy_list(f->store, TENANT, &policies, &policy_count), 0);
+	assert_int_equal(policy_count, 1);
+	assert_string_equal(policies[0]->id, a->id);
+	jit_policy_list_free(policies, policy_count);
+	assert_int_equal(jit_store_policy_list(f->store, OTHER, &policies, &policy_count), 0);
+	assert_int_equal(policy_count, 1);
+	assert_string_equal(policies[0]->rego, "package b");
+	jit_policy_list_free(policies, policy_count);
+
+	/* audit: one chain, queried per tenant */
+	_cleanup_(jit_audit_event_freep) struct jit_audit_event *event = jit_audit_event_new();
+	event->timestamp = T0;
+	event->actor_identity = strdup("a@x");
+	event->action = strdup("request.created");
+	event->request_id = strdup(theirs->id);
+	event->outcome = strdup("success");
+	assert_int_equal(jit_store_audit_append(f->store, OTHER, event), 0);
+	assert_string_equal(event->tenant_id, OTHER);
+	append(f->store, T0 + 1, "a@x", "request.created", mine->id, "aws", NULL);
+	struct jit_audit_filter audit_filters[] = {
+		{ .limit = 10 },
+		{ .actor_identity = "a@x", .limit = 10 },
+		{ .request_id = theirs->id, .limit = 10 },
+		{ .since = T0 - 1, .until = T0 + 5, .limit = 10 },
+	};
+	for (size_t i = 0; i < JIT_ARRAY_SIZE(audit_filters); i++) {
+		struct jit_audit_event **events = NULL;
+		size_t count = 0;
+		assert_int_equal(
+		        jit_store_audit_query(f->store, TENANT, &audit_filters[i], &events, &count),
+		        0);
+		assert_int_equal(count, i == 2 ? 0 : 1);
+		for (size_t j = 0; j < count; j++) {
+			assert_int_equal(events[j]->id, 2);
+			assert_string_equal(events[j]->tenant_id, TENANT);
+		}
+		jit_audit_event_list_free(events, count);
+	}
+	int64_t bad_id = 0;
+	size_t checked = 0;
+	char detail[256] = "";
+	assert_int_equal(
+	        jit_store_audit_verify(f->store, &bad_id, &checked, detail, sizeof(detail)), 0);
+	assert_int_equal(checked, 2);
+	/* An event moved to another tenant no longer has its hash. */
+	raw_exec(f->path, "UPDATE audit_events SET tenant_id = 'default' WHERE id = 1");
+	assert_int_equal(
+	        jit_store_audit_verify(f->store, &bad_id, &checked, detail, sizeof(detail)),
+	        JIT_ERR_DENIED);
+	assert_int_equal(bad_id, 1);
+	raw_exec(f->path, "UPDATE audit_events SET tenant_id = '" OTHER "' WHERE id = 1;"
+	                  "UPDATE audit_events SET tenant_id = '" OTHER "' WHERE id = 2");
+	assert_int_equal(
+	        jit_store_audit_verify(f->store, &bad_id, &checked, detail, sizeof(detail)),
+	        JIT_ERR_DENIED);
+	assert_int_equal(bad_id, 2);
+
+	/* No tenant, an empty or over-long one: refused; an unknown one: nothing there, and no
+	 * write. */
+	char long_id[JIT_MAX_TENANT_ID + 2];
+	memset(long_id, 'x', sizeof(long_id) - 1);
+	long_id[sizeof(long_id) - 1] = '\0';
+	const char *bad[] = { NULL, "", long_id };
+	for (size_t i = 0; i < JIT_ARRAY_SIZE(bad); i++) {
+		struct jit_request **list = NULL;
+		size_t count = 0;
+		assert_int_equal(jit_store_request_get(f->store, bad[i], mine->id, &got),
+		                 JIT_ERR_INVALID);
+		assert_int_equal(
+		        jit_store_request_list(f->store, bad[i], &filters[0], &list, &count),
+		        JIT_ERR_INVALID);
+		assert_int_equal(jit_store_policy_list(f->store, bad[i], &policies, &policy_count),
+		                 JIT_ERR_INVALID);
+		assert_int_equal(jit_store_next_deadline(f->store, bad[i], &at), JIT_ERR_INVALID);
+		assert_int_equal(jit_store_audit_append(f->store, bad[i], event), JIT_ERR_INVALID);
+	}
+	assert_int_equal(jit_store_request_get(f->store, "nobody", mine->id, &got),
+	                 JIT_ERR_NOT_FOUND);
+	_cleanup_(jit_request_freep) struct jit_request *stray = make_request(3, "a@x", 1);
+	assert_int_equal(jit_store_request_insert(f->store, "nobody", stray), JIT_ERR_NOT_FOUND);
+	assert_int_equal(jit_store_next_deadline(f->store, "nobody", &at), JIT_ERR_NOT_FOUND);
 }
 
 /* ---- transactions, metadata, busy ------------------------------------------------------ */
@@ -1285,14 +1662,16 @@ group_writer(void *p)
 		request->created_at = request->updated_at = T0;
 		if (jit_id_new_at(T0_MS + (uint64_t)(a->index * GROUP_COMMITS + i), request->id,
 		                  sizeof(request->id)) < 0 ||
-		    jit_store_begin(store) < 0 || jit_store_request_insert(store, request) < 0 ||
-		    jit_store_audit_append(store, event) < 0 || jit_store_commit(store) < 0) {
+		    jit_store_begin(store) < 0 ||
+		    jit_store_request_insert(store, TENANT, request) < 0 ||
+		    jit_store_audit_append(store, TENANT, event) < 0 ||
+		    jit_store_commit(store) < 0) {
 			jit_store_rollback(store);
 			a->failures++;
 		} else {
 			uint64_t seq = jit_store_unsynced_mark(store);
 			struct jit_request *back = NULL;
-			if (jit_store_request_get(store, request->id, &back) < 0)
+			if (jit_store_request_get(store, TENANT, request->id, &back) < 0)
 				a->failures++;
 			jit_request_free(back);
 			if (a->deferred && (seq == 0 || jit_store_unsynced_mark(store) != 0 ||
@@ -1375,16 +1754,16 @@ test_snapshot_reuse(void **state)
 	_cleanup_(jit_request_freep) struct jit_request *request = make_request(1, "a@x", 1);
 	insert(f->store, request);
 	struct jit_request *got = NULL;
-	assert_int_equal(jit_store_request_get(reader, request->id, &got), 0);
+	assert_int_equal(jit_store_request_get(reader, TENANT, request->id, &got), 0);
 	assert_int_equal(got->state, JIT_STATE_PENDING);
 	jit_request_free(got);
 
 	/* A commit of this process: seen at once. */
 	request->state = JIT_STATE_REJECTED;
 	assert_int_equal(jit_store_begin(f->store), 0);
-	assert_int_equal(jit_store_request_update(f->store, request), 0);
+	assert_int_equal(jit_store_request_update(f->store, TENANT, request), 0);
 	assert_int_equal(jit_store_commit(f->store), 0);
-	assert_int_equal(jit_store_request_get(reader, request->id, &got), 0);
+	assert_int_equal(jit_store_request_get(reader, TENANT, request->id, &got), 0);
 	assert_int_equal(got->state, JIT_STATE_REJECTED);
 	jit_request_free(got);
 
@@ -1392,23 +1771,23 @@ test_snapshot_reuse(void **state)
 	char sql[160];
 	snprintf(sql, sizeof(sql), "UPDATE requests SET state = 5 WHERE id = '%s'", request->id);
 	raw_exec(f->path, sql);
-	assert_int_equal(jit_store_request_get(reader, request->id, &got), 0);
+	assert_int_equal(jit_store_request_get(reader, TENANT, request->id, &got), 0);
 	assert_int_equal(got->state, JIT_STATE_REJECTED);
 	jit_request_free(got);
 	jit_store_read_session_end(reader);
-	assert_int_equal(jit_store_request_get(reader, request->id, &got), 0);
+	assert_int_equal(jit_store_request_get(reader, TENANT, request->id, &got), 0);
 	assert_int_equal(got->state, JIT_STATE_EXPIRED);
 	jit_request_free(got);
 
 	/* A write on a handle in a read session ends its snapshot first. */
 	jit_store_read_session_begin(reader);
-	assert_int_equal(jit_store_request_get(reader, request->id, &got), 0);
+	assert_int_equal(jit_store_request_get(reader, TENANT, request->id, &got), 0);
 	jit_request_free(got);
 	request->state = JIT_STATE_REVOKED;
 	assert_int_equal(jit_store_begin(reader), 0);
-	assert_int_equal(jit_store_request_update(reader, request), 0);
+	assert_int_equal(jit_store_request_update(reader, TENANT, request), 0);
 	assert_int_equal(jit_store_commit(reader), 0);
-	assert_int_equal(jit_store_request_get(f->store, request->id, &got), 0);
+	assert_int_equal(jit_store_request_get(f->store, TENANT, request->id, &got), 0);
 	assert_int_equal(got->state, JIT_STATE_REVOKED);
 	jit_request_free(got);
 	jit_store_close(reader);
@@ -1427,16 +1806,16 @@ test_transactions(void **state)
 	assert_int_equal(jit_store_begin(f->store), JIT_ERR_INTERNAL); /* no nesting */
 	insert(f->store, request);
 	struct jit_approval approval = { .approver_identity = "b@x", .approved_at = T0 };
-	assert_int_equal(jit_store_approval_add(f->store, request->id, &approval), 0);
+	assert_int_equal(jit_store_approval_add(f->store, TENANT, request->id, &approval), 0);
 	uint8_t sealed[4] = { 1, 2, 3, 4 };
-	assert_int_equal(jit_store_credentials_put(f->store, request->id, sealed, 4), 0);
+	assert_int_equal(jit_store_credentials_put(f->store, TENANT, request->id, sealed, 4), 0);
 	assert_int_equal(jit_store_meta_set(f->store, "k", "v"), 0);
 	_cleanup_(jit_audit_event_freep) struct jit_audit_event *created = jit_audit_event_new();
 	created->timestamp = T0;
 	created->actor_identity = strdup("a@x");
 	created->action = strdup("request.created");
 	created->outcome = strdup("success");
-	assert_int_equal(jit_store_audit_append(f->store, created), 0);
+	assert_int_equal(jit_store_audit_append(f->store, TENANT, created), 0);
 	assert_int_equal(created->id, 1);
 	assert_int_equal(jit_store_commit(f->store), 0);
 
@@ -1444,26 +1823,27 @@ test_transactions(void **state)
 	_cleanup_(jit_request_freep) struct jit_request *second = make_request(2, "a@x", 1);
 	assert_int_equal(jit_store_begin(f->store), 0);
 	insert(f->store, second);
-	assert_int_equal(jit_store_credentials_put(f->store, second->id, sealed, 4), 0);
-	assert_int_equal(jit_store_approval_add(f->store, second->id, &approval), 0);
+	assert_int_equal(jit_store_credentials_put(f->store, TENANT, second->id, sealed, 4), 0);
+	assert_int_equal(jit_store_approval_add(f->store, TENANT, second->id, &approval), 0);
 	assert_int_equal(jit_store_meta_set(f->store, "k", "changed"), 0);
 	_cleanup_(jit_audit_event_freep) struct jit_audit_event *event = jit_audit_event_new();
 	event->timestamp = T0 + 1;
 	event->actor_identity = strdup("a@x");
 	event->action = strdup("request.created");
 	event->outcome = strdup("success");
-	assert_int_equal(jit_store_audit_append(f->store, event), 0);
+	assert_int_equal(jit_store_audit_append(f->store, TENANT, event), 0);
 	assert_int_equal(event->id, 2);
 	/* Reads inside the transaction see its changes. */
 	_cleanup_(jit_request_freep) struct jit_request *inside = NULL;
-	assert_int_equal(jit_store_request_get(f->store, second->id, &inside), 0);
+	assert_int_equal(jit_store_request_get(f->store, TENANT, second->id, &inside), 0);
 	jit_store_rollback(f->store);
 
 	struct jit_request *gone = NULL;
-	assert_int_equal(jit_store_request_get(f->store, second->id, &gone), JIT_ERR_NOT_FOUND);
+	assert_int_equal(jit_store_request_get(f->store, TENANT, second->id, &gone),
+	                 JIT_ERR_NOT_FOUND);
 	uint8_t *got = NULL;
 	size_t len = 0;
-	assert_int_equal(jit_store_credentials_get(f->store, second->id, &got, &len),
+	assert_int_equal(jit_store_credentials_get(f->store, TENANT, second->id, &got, &len),
 	                 JIT_ERR_NOT_FOUND);
 	_cleanup_free_ char *value = NULL;
 	assert_int_equal(jit_store_meta_get(f->store, "k", &value), 0);
@@ -1471,7 +1851,7 @@ test_transactions(void **state)
 	struct jit_audit_filter all = { .limit = 10 };
 	struct jit_audit_event **list = NULL;
 	size_t count = 0;
-	assert_int_equal(jit_store_audit_query(f->store, &all, &list, &count), 0);
+	assert_int_equal(jit_store_audit_query(f->store, TENANT, &all, &list, &count), 0);
 	assert_int_equal(count, 1);
 	jit_audit_event_list_free(list, count);
 	/* The id of the rolled-back event is used again, and the chain stays intact. */
@@ -1487,9 +1867,9 @@ test_transactions(void **state)
 
 	/* The committed first transaction is all there. */
 	_cleanup_(jit_request_freep) struct jit_request *kept = NULL;
-	assert_int_equal(jit_store_request_get(f->store, request->id, &kept), 0);
+	assert_int_equal(jit_store_request_get(f->store, TENANT, request->id, &kept), 0);
 	assert_int_equal(kept->approval_count, 1);
-	assert_int_equal(jit_store_credentials_get(f->store, request->id, &got, &len), 0);
+	assert_int_equal(jit_store_credentials_get(f->store, TENANT, request->id, &got, &len), 0);
 	free(got);
 }
 
@@ -1553,6 +1933,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_approvals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadlines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_tenants_from_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tenant_scoping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_chain_and_query, setup, teardown),

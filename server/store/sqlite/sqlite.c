@@ -111,17 +111,148 @@ static const char migration_1[] =
 static const char migration_2[] =
         "ALTER TABLE requests ADD COLUMN version INTEGER NOT NULL DEFAULT 1;";
 
+/* Tenants. Every table of tenant data gets a NOT NULL tenant_id referencing tenants, and
+ * every row of a seed-000 database goes to the default tenant, which this migration creates.
+ * SQLite cannot add a constraint to a table, so the tables are rebuilt (create the new one,
+ * copy, drop the old, rename; foreign keys are off meanwhile and checked before the commit).
+ * Ids stay global (request and policy ids are unique over all tenants); what is unique per
+ * tenant becomes so (a policy's name). Approvals and credentials reference their request
+ * together with its tenant, so a row can never name a request of another tenant. The audit
+ * log stays one chain over all tenants: the ids, hashes and AUTOINCREMENT sequence are kept
+ * as they are, and an event's tenant is part of what its hash covers (model.h). Indexes lead
+ * with tenant_id, since every query of tenant data filters by it. */
+static const char migration_3[] =
+        "CREATE TABLE tenants ("
+        " id TEXT PRIMARY KEY NOT NULL,"
+        " name TEXT NOT NULL,"
+        " created_at INTEGER NOT NULL);"
+        "INSERT INTO tenants (id, name, created_at) VALUES ('" JIT_DEFAULT_TENANT_ID "',"
+        " 'Default', CAST(strftime('%s', 'now') AS INTEGER) * 1000000000);"
+        "CREATE TABLE requests_new ("
+        " tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+        " id TEXT PRIMARY KEY NOT NULL,"
+        " state INTEGER NOT NULL CHECK (state BETWEEN 1 AND 6),"
+        " requester_identity TEXT NOT NULL,"
+        " provider TEXT NOT NULL,"
+        " role TEXT NOT NULL,"
+        " resource_scope TEXT NOT NULL,"
+        " duration_seconds INTEGER NOT NULL,"
+        " reason TEXT NOT NULL,"
+        " break_glass INTEGER NOT NULL,"
+        " metadata TEXT NOT NULL,"
+        " created_at INTEGER NOT NULL,"
+        " updated_at INTEGER NOT NULL,"
+        " pending_expires_at INTEGER NOT NULL,"
+        " issued_at INTEGER NOT NULL,"
+        " expires_at INTEGER NOT NULL,"
+        " approver_tier TEXT,"
+        " required_approvals INTEGER NOT NULL,"
+        " decided_by TEXT,"
+        " decision_reason TEXT,"
+        " revocation_pending INTEGER NOT NULL,"
+        " revoke_attempts INTEGER NOT NULL,"
+        " revoke_next_attempt_at INTEGER NOT NULL,"
+        " host TEXT,"
+        " version INTEGER NOT NULL DEFAULT 1);"
+        "INSERT INTO requests_new SELECT '" JIT_DEFAULT_TENANT_ID "', id, state,"
+        " requester_identity, provider, role, resource_scope, duration_seconds, reason,"
+        " break_glass, metadata, created_at, updated_at, pending_expires_at, issued_at,"
+        " expires_at, approver_tier, required_approvals, decided_by, decision_reason,"
+        " revocation_pending, revoke_attempts, revoke_next_attempt_at, host, version"
+        " FROM requests;"
+        "CREATE TABLE approvals_new ("
+        " id INTEGER PRIMARY KEY,"
+        " tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+        " request_id TEXT NOT NULL,"
+        " approver_identity TEXT NOT NULL,"
+        " comment TEXT,"
+        " approved_at INTEGER NOT NULL,"
+        " UNIQUE (tenant_id, request_id, approver_identity),"
+        " FOREIGN KEY (tenant_id, request_id) REFERENCES requests(tenant_id, id));"
+        "INSERT INTO approvals_new SELECT id, '" JIT_DEFAULT_TENANT_ID "', request_id,"
+        " approver_identity, comment, approved_at FROM approvals;"
+        "CREATE TABLE credentials_new ("
+        " tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+        " request_id TEXT NOT NULL,"
+        " sealed BLOB NOT NULL,"
+        " PRIMARY KEY (tenant_id, request_id),"
+        " FOREIGN KEY (tenant_id, request_id) REFERENCES requests(tenant_id, id));"
+        "INSERT INTO credentials_new SELECT '" JIT_DEFAULT_TENANT_ID "', request_id, sealed"
+        " FROM credentials;"
+        "CREATE TABLE policies_new ("
+        " tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+        " id TEXT PRIMARY KEY NOT NULL,"
+        " name TEXT NOT NULL,"
+        " type INTEGER NOT NULL CHECK (type IN (1, 2)),"
+        " rego TEXT NOT NULL,"
+        " description TEXT,"
+        " enabled INTEGER NOT NULL,"
+        " created_at INTEGER NOT NULL,"
+        " updated_at INTEGER NOT NULL,"
+        " updated_by TEXT,"
+        " UNIQUE (tenant_id, name));"
+        "INSERT INTO policies_new SELECT '" JIT_DEFAULT_TENANT_ID "', id, name, type, rego,"
+        " description, enabled, created_at, updated_at, updated_by FROM policies;"
+        "CREATE TABLE audit_events_new ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+        " timestamp INTEGER NOT NULL,"
+        " actor_identity TEXT NOT NULL,"
+        " action TEXT NOT NULL,"
+        " request_id TEXT,"
+        " provider TEXT,"
+        " resource_scope TEXT,"
+        " outcome TEXT NOT NULL,"
+        " details TEXT NOT NULL,"
+        " prev_hash TEXT NOT NULL,"
+        " hash TEXT NOT NULL);"
+        "INSERT INTO audit_events_new SELECT id, '" JIT_DEFAULT_TENANT_ID "', timestamp,"
+        " actor_identity, action, request_id, provider, resource_scope, outcome, details,"
+        " prev_hash, hash FROM audit_events ORDER BY id;"
+        /* The last id handed out, which verify compares with the last event's. */
+        "DELETE FROM sqlite_sequence WHERE name = 'audit_events_new';"
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'audit_events_new', seq"
+        " FROM sqlite_sequence WHERE name = 'audit_events';"
+        "DROP TABLE approvals;"
+        "DROP TABLE credentials;"
+        "DROP TABLE requests;"
+        "DROP TABLE policies;"
+        "DROP TABLE audit_events;"
+        "ALTER TABLE requests_new RENAME TO requests;"
+        "ALTER TABLE approvals_new RENAME TO approvals;"
+        "ALTER TABLE credentials_new RENAME TO credentials;"
+        "ALTER TABLE policies_new RENAME TO policies;"
+        "ALTER TABLE audit_events_new RENAME TO audit_events;"
+        /* The parent key of approvals' and credentials' reference, and the unfiltered list. */
+        "CREATE UNIQUE INDEX requests_by_tenant ON requests(tenant_id, id);"
+        "CREATE INDEX requests_by_state ON requests(tenant_id, state, id);"
+        "CREATE INDEX requests_by_requester ON requests(tenant_id, requester_identity, id);"
+        "CREATE INDEX requests_pending_deadline ON requests(tenant_id, pending_expires_at)"
+        " WHERE state = 1;"
+        "CREATE INDEX requests_grant_deadline ON requests(tenant_id, expires_at)"
+        " WHERE state IN (2, 4);"
+        "CREATE INDEX requests_revoke_deadline ON requests(tenant_id, revoke_next_attempt_at)"
+        " WHERE revocation_pending = 1;"
+        /* In id order within a tenant (an index ends with the rowid). */
+        "CREATE INDEX audit_by_tenant ON audit_events(tenant_id);"
+        "CREATE INDEX audit_by_request ON audit_events(tenant_id, request_id);"
+        "CREATE INDEX audit_by_actor ON audit_events(tenant_id, actor_identity);"
+        "CREATE INDEX audit_by_timestamp ON audit_events(tenant_id, timestamp);";
+
 struct migration {
 	int version;
 	const char *sql;
+	/* Rebuilds tables: runs with foreign keys off, which are checked before it commits. */
+	bool rebuilds_tables;
 };
 
 static const struct migration migrations[] = {
-	{ 1, migration_1 },
-	{ 2, migration_2 },
+	{ 1, migration_1, false },
+	{ 2, migration_2, false },
+	{ 3, migration_3, true },
 };
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* ---- statements ----------------------------------------------------------------------- */
 
@@ -142,7 +273,7 @@ static const struct migration migrations[] = {
 
 #define AUDIT_COLUMNS                                                                   \
 	"id, timestamp, actor_identity, action, request_id, provider, resource_scope, " \
-	"outcome, details, prev_hash, hash"
+	"outcome, details, prev_hash, hash, tenant_id"
 
 enum stmt_id {
 	ST_BEGIN_WRITE,
@@ -188,68 +319,82 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_RELEASE] = "RELEASE op",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO op",
 	[ST_PING] = "SELECT 1",
-	[ST_REQUEST_INSERT] = "INSERT INTO requests (" REQUEST_COLUMNS ") VALUES (?1, ?2, ?3, "
-	                      "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-	                      "?18, ?19, ?20, ?21, ?22, ?23)",
-	[ST_REQUEST_UPDATE] = "UPDATE requests SET state = ?2, updated_at = ?3, "
-	                      "pending_expires_at = ?4, issued_at = ?5, expires_at = ?6, "
-	                      "approver_tier = ?7, required_approvals = ?8, decided_by = ?9, "
-	                      "decision_reason = ?10, revocation_pending = ?11, "
-	                      "revoke_attempts = ?12, revoke_next_attempt_at = ?13, host = ?14, "
-	                      "version = version + 1 WHERE id = ?1 AND version = ?15",
-	[ST_REQUEST_EXISTS] = "SELECT 1 FROM requests WHERE id = ?1",
+	[ST_REQUEST_INSERT] = "INSERT INTO requests (" REQUEST_COLUMNS ", tenant_id) VALUES (?1, "
+	                      "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+	                      "?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+	[ST_REQUEST_UPDATE] =
+	        "UPDATE requests SET state = ?2, updated_at = ?3, "
+	        "pending_expires_at = ?4, issued_at = ?5, expires_at = ?6, "
+	        "approver_tier = ?7, required_approvals = ?8, decided_by = ?9, "
+	        "decision_reason = ?10, revocation_pending = ?11, "
+	        "revoke_attempts = ?12, revoke_next_attempt_at = ?13, host = ?14, "
+	        "version = version + 1 WHERE id = ?1 AND tenant_id = ?16 AND version = ?15",
+	[ST_REQUEST_EXISTS] = "SELECT 1 FROM requests WHERE id = ?1 AND tenant_id = ?2",
 	/* One statement, so one snapshot without a transaction of its own: the request, then its
 	 * approvals one per row (none: one row of NULLs). */
 	[ST_REQUEST_GET] = "SELECT r.id, " REQUEST_READ_COLUMNS_AFTER_ID ", a.approver_identity, "
 	                   "a.comment, a.approved_at FROM requests r LEFT JOIN approvals a "
-	                   "ON a.request_id = r.id WHERE r.id = ?1 ORDER BY a.approved_at, a.id",
+	                   "ON a.tenant_id = r.tenant_id AND a.request_id = r.id "
+	                   "WHERE r.id = ?1 AND r.tenant_id = ?2 ORDER BY a.approved_at, a.id",
 	[ST_APPROVALS_OF_LIST] = "SELECT request_id, approver_identity, comment, approved_at "
-	                         "FROM approvals WHERE request_id IN "
+	                         "FROM approvals WHERE tenant_id = ?2 AND request_id IN "
 	                         "(SELECT value FROM json_each(?1)) "
 	                         "ORDER BY request_id, approved_at, id",
 	[ST_APPROVAL_ADD] = "INSERT INTO approvals (request_id, approver_identity, comment, "
-	                    "approved_at) VALUES (?1, ?2, ?3, ?4)",
+	                    "approved_at, tenant_id) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_NEXT_DEADLINE] = "SELECT MIN(at) FROM ("
 	                     "SELECT MIN(pending_expires_at) AS at"
 	                     " FROM requests INDEXED BY requests_pending_deadline"
-	                     " WHERE state = 1 AND pending_expires_at > 0 "
+	                     " WHERE tenant_id = ?1 AND state = 1 AND pending_expires_at > 0 "
 	                     "UNION ALL SELECT MIN(expires_at)"
 	                     " FROM requests INDEXED BY requests_grant_deadline"
-	                     " WHERE state IN (2, 4) AND expires_at > 0 "
+	                     " WHERE tenant_id = ?1 AND state IN (2, 4) AND expires_at > 0 "
 	                     "UNION ALL SELECT MIN(revoke_next_attempt_at)"
 	                     " FROM requests INDEXED BY requests_revoke_deadline"
-	                     " WHERE revocation_pending = 1)",
+	                     " WHERE tenant_id = ?1 AND revocation_pending = 1)",
 	[ST_DUE] = "SELECT id FROM ("
 	           "SELECT id, pending_expires_at AS at"
 	           " FROM requests INDEXED BY requests_pending_deadline"
-	           " WHERE state = 1 AND pending_expires_at > 0 AND pending_expires_at <= ?1 "
+	           " WHERE tenant_id = ?3 AND state = 1 AND pending_expires_at > 0"
+	           " AND pending_expires_at <= ?1 "
 	           "UNION ALL SELECT id, expires_at"
 	           " FROM requests INDEXED BY requests_grant_deadline"
-	           " WHERE state IN (2, 4) AND expires_at > 0 AND expires_at <= ?1 "
+	           " WHERE tenant_id = ?3 AND state IN (2, 4) AND expires_at > 0"
+	           " AND expires_at <= ?1 "
 	           "UNION ALL SELECT id, revoke_next_attempt_at"
 	           " FROM requests INDEXED BY requests_revoke_deadline"
-	           " WHERE revocation_pending = 1 AND revoke_next_attempt_at <= ?1) "
+	           " WHERE tenant_id = ?3 AND revocation_pending = 1"
+	           " AND revoke_next_attempt_at <= ?1) "
 	           "GROUP BY id ORDER BY MIN(at), id LIMIT ?2",
-	[ST_CREDENTIALS_PUT] = "INSERT INTO credentials (request_id, sealed) VALUES (?1, ?2) "
-	                       "ON CONFLICT (request_id) DO UPDATE SET sealed = excluded.sealed",
-	[ST_CREDENTIALS_GET] = "SELECT sealed FROM credentials WHERE request_id = ?1",
+	[ST_CREDENTIALS_PUT] = "INSERT INTO credentials (request_id, sealed, tenant_id) "
+	                       "VALUES (?1, ?2, ?3) ON CONFLICT (tenant_id, request_id) "
+	                       "DO UPDATE SET sealed = excluded.sealed",
+	[ST_CREDENTIALS_GET] = "SELECT sealed FROM credentials WHERE tenant_id = ?2 AND "
+	                       "request_id = ?1",
 	[ST_CREDENTIALS_ZERO] = "UPDATE credentials SET sealed = zeroblob(length(sealed)) "
-	                        "WHERE request_id = ?1",
-	[ST_CREDENTIALS_DELETE] = "DELETE FROM credentials WHERE request_id = ?1",
-	[ST_POLICY_LIST] = "SELECT " POLICY_COLUMNS " FROM policies ORDER BY name",
-	[ST_POLICY_GET] = "SELECT " POLICY_COLUMNS " FROM policies WHERE id = ?1",
-	[ST_POLICY_GET_BY_NAME] = "SELECT " POLICY_COLUMNS " FROM policies WHERE name = ?1",
-	[ST_POLICY_UPSERT] = "INSERT INTO policies (" POLICY_COLUMNS ") VALUES (?1, ?2, ?3, ?4, "
-	                     "?5, ?6, ?7, ?8, ?9) ON CONFLICT (name) DO UPDATE SET "
+	                        "WHERE tenant_id = ?2 AND request_id = ?1",
+	[ST_CREDENTIALS_DELETE] = "DELETE FROM credentials WHERE tenant_id = ?2 AND "
+	                          "request_id = ?1",
+	[ST_POLICY_LIST] = "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = ?1 "
+	                   "ORDER BY name",
+	[ST_POLICY_GET] = "SELECT " POLICY_COLUMNS " FROM policies WHERE id = ?1 AND "
+	                  "tenant_id = ?2",
+	[ST_POLICY_GET_BY_NAME] = "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = ?2 "
+	                          "AND name = ?1",
+	/* A policy id of another tenant is a conflict on the primary key, not this one. */
+	[ST_POLICY_UPSERT] = "INSERT INTO policies (" POLICY_COLUMNS ", tenant_id) VALUES (?1, "
+	                     "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+	                     "ON CONFLICT (tenant_id, name) DO UPDATE SET "
 	                     "type = excluded.type, rego = excluded.rego, "
 	                     "description = excluded.description, enabled = excluded.enabled, "
 	                     "updated_at = excluded.updated_at, updated_by = excluded.updated_by "
 	                     "RETURNING id, created_at",
-	[ST_POLICY_DELETE] = "DELETE FROM policies WHERE id = ?1",
+	[ST_POLICY_DELETE] = "DELETE FROM policies WHERE id = ?1 AND tenant_id = ?2",
 	[ST_AUDIT_LAST] = "SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1",
 	[ST_AUDIT_INSERT] = "INSERT INTO audit_events (timestamp, actor_identity, action, "
 	                    "request_id, provider, resource_scope, outcome, details, prev_hash, "
-	                    "hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	                    "hash, tenant_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+	                    "?11)",
 	[ST_AUDIT_ALL] = "SELECT " AUDIT_COLUMNS " FROM audit_events ORDER BY id",
 	[ST_AUDIT_SEQUENCE] = "SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'",
 	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
@@ -634,12 +779,38 @@ check_version(int version, char *error, size_t error_size)
 	return 0;
 }
 
+/* A rebuilt table must leave every reference resolving: JIT_ERR_INTERNAL with a message
+ * naming the first table whose rows do not. */
+static int
+foreign_keys_check(sqlite3 *db, const char *what, char *error, size_t error_size)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *table = (const char *)sqlite3_column_text(st, 0);
+		snprintf(error, error_size, "%s: rows of %s refer to rows that do not exist", what,
+		         table ? table : "?");
+		sqlite3_finalize(st);
+		return JIT_ERR_INTERNAL;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(error, error_size, "%s: checking references: %s", what,
+		         sqlite3_errmsg(db));
+		return map_error(sqlite3_extended_errcode(db));
+	}
+	return 0;
+}
+
 /* Applies each missing migration in a transaction of its own. Several processes or threads
  * may open the database at once: each migration re-reads the version under the write lock. */
 static int
 migrate(sqlite3 *db, char *error, size_t error_size)
 {
 	int version = 0, r;
+	bool keys_off = false;
 	if ((r = schema_version(db, &version, error, error_size)) < 0 ||
 	    (r = check_version(version, error, error_size)) < 0)
 		return r;
@@ -647,8 +818,13 @@ migrate(sqlite3 *db, char *error, size_t error_size)
 		const struct migration *m = &migrations[i];
 		if (m->version <= version)
 			continue;
-		if ((r = exec_sql(db, "BEGIN IMMEDIATE", error, error_size, "migrating")) < 0)
+		/* The pragma has no effect inside a transaction. */
+		if (m->rebuilds_tables && (r = exec_sql(db, "PRAGMA foreign_keys = OFF", error,
+		                                        error_size, "migrating")) < 0)
 			return r;
+		keys_off = m->rebuilds_tables;
+		if ((r = exec_sql(db, "BEGIN IMMEDIATE", error, error_size, "migrating")) < 0)
+			goto fail;
 		if ((r = exec_sql(db,
 		                  "CREATE TABLE IF NOT EXISTS schema_migrations ("
 		                  " version INTEGER PRIMARY KEY NOT NULL,"
@@ -666,16 +842,26 @@ migrate(sqlite3 *db, char *error, size_t error_size)
 			char what[64];
 			snprintf(what, sizeof(what), "migration %d", m->version);
 			if ((r = exec_sql(db, m->sql, error, error_size, what)) < 0 ||
+			    (m->rebuilds_tables &&
+			     (r = foreign_keys_check(db, what, error, error_size)) < 0) ||
 			    (r = exec_sql(db, record, error, error_size, what)) < 0)
 				goto fail;
 			version = m->version;
 		}
 		if ((r = exec_sql(db, "COMMIT", error, error_size, "migrating")) < 0)
 			goto fail;
+		if (keys_off) {
+			keys_off = false;
+			if ((r = exec_sql(db, "PRAGMA foreign_keys = ON", error, error_size,
+			                  "migrating")) < 0)
+				return r;
+		}
 	}
 	return 0;
 fail:
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (keys_off)
+		sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	return r;
 }
 
@@ -1258,7 +1444,8 @@ sqlite_store_upkeep(struct jit_store *base)
 /* ---- requests ------------------------------------------------------------------------- */
 
 static int
-sqlite_store_request_insert(struct jit_store *base, struct jit_request *request)
+sqlite_store_request_insert(struct jit_store *base, const char *tenant_id,
+                            struct jit_request *request)
 {
 	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
@@ -1293,6 +1480,7 @@ sqlite_store_request_insert(struct jit_store *base, struct jit_request *request)
 	rc |= sqlite3_bind_int(st, 21, request->revoke_attempts);
 	rc |= sqlite3_bind_int64(st, 22, request->revoke_next_attempt_at);
 	rc |= bind_text(st, 23, request->host);
+	rc |= bind_text(st, 24, tenant_id);
 	if (rc != SQLITE_OK)
 		return last_error(store);
 	if ((r = step_done(st)) < 0)
@@ -1302,7 +1490,8 @@ sqlite_store_request_insert(struct jit_store *base, struct jit_request *request)
 }
 
 static int
-sqlite_store_request_update(struct jit_store *base, struct jit_request *request)
+sqlite_store_request_update(struct jit_store *base, const char *tenant_id,
+                            struct jit_request *request)
 {
 	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
@@ -1321,6 +1510,7 @@ sqlite_store_request_update(struct jit_store *base, struct jit_request *request)
 	rc |= bind_text(st, 9, request->decided_by);
 	rc |= bind_text(st, 10, request->decision_reason);
 	rc |= sqlite3_bind_int(st, 11, request->revocation_pending ? 1 : 0);
+	rc |= bind_text(st, 16, tenant_id);
 	rc |= sqlite3_bind_int(st, 12, request->revoke_attempts);
 	rc |= sqlite3_bind_int64(st, 13, request->revoke_next_attempt_at);
 	rc |= bind_text(st, 14, request->host);
@@ -1337,7 +1527,8 @@ sqlite_store_request_update(struct jit_store *base, struct jit_request *request)
 	_cleanup_reset_ sqlite3_stmt *exists = NULL;
 	if ((r = stmt_get(store, ST_REQUEST_EXISTS, &exists)) < 0)
 		return r;
-	if (bind_text(exists, 1, request->id) != SQLITE_OK)
+	if (bind_text(exists, 1, request->id) != SQLITE_OK ||
+	    bind_text(exists, 2, tenant_id) != SQLITE_OK)
 		return last_error(store);
 	int rc2 = sqlite3_step(exists);
 	if (rc2 == SQLITE_ROW)
@@ -1407,7 +1598,8 @@ read_approval(sqlite3_stmt *st, int first, struct jit_request *request)
 }
 
 static int
-sqlite_store_request_get(struct jit_store *base, const char *id, struct jit_request **ret_request)
+sqlite_store_request_get(struct jit_store *base, const char *tenant_id, const char *id,
+                         struct jit_request **ret_request)
 {
 	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
@@ -1416,7 +1608,7 @@ sqlite_store_request_get(struct jit_store *base, const char *id, struct jit_requ
 	int r, rc;
 	if ((r = stmt_get(store, ST_REQUEST_GET, &st)) < 0)
 		return r;
-	if (bind_text(st, 1, id) != SQLITE_OK)
+	if (bind_text(st, 1, id) != SQLITE_OK || bind_text(st, 2, tenant_id) != SQLITE_OK)
 		return last_error(store);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!request && (r = read_request(st, &request)) < 0)
@@ -1437,12 +1629,12 @@ sqlite_store_request_get(struct jit_store *base, const char *id, struct jit_requ
  * writer lock (BEGIN IMMEDIATE on the one writer connection), so a plain read is a locked
  * read; the conditional update still checks the version. */
 static int
-sqlite_store_request_get_for_update(struct jit_store *base, const char *id,
+sqlite_store_request_get_for_update(struct jit_store *base, const char *tenant_id, const char *id,
                                     struct jit_request **ret_request)
 {
 	if (!sqlite_of(base)->writing)
 		return JIT_ERR_INTERNAL;
-	return sqlite_store_request_get(base, id, ret_request);
+	return sqlite_store_request_get(base, tenant_id, id, ret_request);
 }
 
 static int
@@ -1450,8 +1642,9 @@ list_stmt(struct sqlite_store *store, unsigned variant, sqlite3_stmt **ret)
 {
 	if (!store->list_stmts[variant]) {
 		char sql[1024];
-		const char *joiner = " WHERE ";
-		size_t n = (size_t)snprintf(sql, sizeof(sql), "SELECT %s FROM requests",
+		const char *joiner = " AND ";
+		size_t n = (size_t)snprintf(sql, sizeof(sql),
+		                            "SELECT %s FROM requests WHERE tenant_id = ?5",
 		                            REQUEST_READ_COLUMNS);
 		if (variant & LIST_FILTER_REQUESTER) {
 			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%srequester_identity = ?1",
@@ -1496,7 +1689,8 @@ find_descending(struct jit_request **list, size_t count, const char *id)
 
 /* Loads the approvals of every listed request with one query. */
 static int
-read_approvals_of_list(struct sqlite_store *store, struct jit_request **list, size_t count)
+read_approvals_of_list(struct sqlite_store *store, const char *tenant_id, struct jit_request **list,
+                       size_t count)
 {
 	_cleanup_(jit_json_decrefp) json_t *ids = json_array();
 	_cleanup_free_ char *ids_text = NULL;
@@ -1511,7 +1705,7 @@ read_approvals_of_list(struct sqlite_store *store, struct jit_request **list, si
 		return -ENOMEM;
 	if ((r = stmt_get(store, ST_APPROVALS_OF_LIST, &st)) < 0)
 		return r;
-	if (bind_text(st, 1, ids_text) != SQLITE_OK)
+	if (bind_text(st, 1, ids_text) != SQLITE_OK || bind_text(st, 2, tenant_id) != SQLITE_OK)
 		return last_error(store);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
@@ -1523,8 +1717,9 @@ read_approvals_of_list(struct sqlite_store *store, struct jit_request **list, si
 }
 
 static int
-sqlite_store_request_list(struct jit_store *base, const struct jit_request_filter *filter,
-                          struct jit_request ***ret_list, size_t *ret_count)
+sqlite_store_request_list(struct jit_store *base, const char *tenant_id,
+                          const struct jit_request_filter *filter, struct jit_request ***ret_list,
+                          size_t *ret_count)
 {
 	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
@@ -1553,6 +1748,7 @@ sqlite_store_request_list(struct jit_store *base, const struct jit_request_filte
 		rc |= sqlite3_bind_int(st, 2, (int)filter->state);
 		rc |= bind_text(st, 3, filter->before_id);
 		rc |= sqlite3_bind_int64(st, 4, (sqlite3_int64)filter->limit);
+		rc |= bind_text(st, 5, tenant_id);
 		if (rc != SQLITE_OK) {
 			r = last_error(store);
 			goto out;
@@ -1568,7 +1764,7 @@ sqlite_store_request_list(struct jit_store *base, const struct jit_request_filte
 		}
 	}
 	if (count > 0)
-		r = read_approvals_of_list(store, list, count);
+		r = read_approvals_of_list(store, tenant_id, list, count);
 out:
 	read_end(store, opened);
 	if (r < 0) {
@@ -1581,7 +1777,7 @@ out:
 }
 
 static int
-sqlite_store_approval_add(struct jit_store *base, const char *request_id,
+sqlite_store_approval_add(struct jit_store *base, const char *tenant_id, const char *request_id,
                           const struct jit_approval *approval)
 {
 	struct sqlite_store *store = sqlite_of(base);
@@ -1594,13 +1790,14 @@ sqlite_store_approval_add(struct jit_store *base, const char *request_id,
 	rc |= bind_text(st, 2, approval->approver_identity);
 	rc |= bind_text(st, 3, approval->comment);
 	rc |= sqlite3_bind_int64(st, 4, approval->approved_at);
+	rc |= bind_text(st, 5, tenant_id);
 	if (rc != SQLITE_OK)
 		return last_error(store);
 	return step_done(st);
 }
 
 static int
-sqlite_store_next_deadline(struct jit_store *base, int64_t *ret_at)
+sqlite_store_next_deadline(struct jit_store *base, const char *tenant_id, int64_t *ret_at)
 {
 	struct sqlite_store *store = sqlite_of(base);
 	/* The sweeper's view must include every change the workflow kicked it for. */
@@ -1611,6 +1808,8 @@ sqlite_store_next_deadline(struct jit_store *base, int64_t *ret_at)
 	int r, rc;
 	if ((r = stmt_get(store, ST_NEXT_DEADLINE, &st)) < 0)
 		return r;
+	if (bind_text(st, 1, tenant_id) != SQLITE_OK)
+		return last_error(store);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
 		return map_error(rc);
 	if (sqlite3_column_type(st, 0) == SQLITE_NULL)
@@ -1620,8 +1819,8 @@ sqlite_store_next_deadline(struct jit_store *base, int64_t *ret_at)
 }
 
 static int
-sqlite_store_due_requests(struct jit_store *base, int64_t now, size_t limit, char ***ret_ids,
-                          size_t *ret_count)
+sqlite_store_due_requests(struct jit_store *base, const char *tenant_id, int64_t now, size_t limit,
+                          char ***ret_ids, size_t *ret_count)
 {
 	struct sqlite_store *store = sqlite_of(base);
 	/* The sweeper's view must include every change the workflow kicked it for. */
@@ -1638,6 +1837,7 @@ sqlite_store_due_requests(struct jit_store *base, int64_t now, size_t limit, cha
 		return r;
 	rc = sqlite3_bind_int64(st, 1, now);
 	rc |= sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	rc |= bind_text(st, 3, tenant_id);
 	if (rc != SQLITE_OK)
 		return last_error(store);
 	if (!(ids = calloc(limit, sizeof(*ids))))
@@ -1669,19 +1869,19 @@ fail:
  * no other claimer, so a claim is the due query itself, under the write lock when the caller
  * holds it, and the lease needs no record. */
 static int
-sqlite_store_claim_due(struct jit_store *base, int64_t now, size_t limit, int64_t lease_until,
-                       char ***ret_ids, size_t *ret_count)
+sqlite_store_claim_due(struct jit_store *base, const char *tenant_id, int64_t now, size_t limit,
+                       int64_t lease_until, char ***ret_ids, size_t *ret_count)
 {
 	if (lease_until < now)
 		return JIT_ERR_INVALID;
-	return sqlite_store_due_requests(base, now, limit, ret_ids, ret_count);
+	return sqlite_store_due_requests(base, tenant_id, now, limit, ret_ids, ret_count);
 }
 
 /* ---- credentials ---------------------------------------------------------------------- */
 
 static int
-sqlite_store_credentials_put(struct jit_store *base, const char *request_id, const uint8_t *sealed,
-                             size_t sealed_len)
+sqlite_store_credentials_put(struct jit_store *base, const char *tenant_id, const char *request_id,
+                             const uint8_t *sealed, size_t sealed_len)
 {
 	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
@@ -1694,14 +1894,15 @@ sqlite_store_credentials_put(struct jit_store *base, const char *request_id, con
 	int rc = bind_text(st, 1, request_id);
 	rc |= sqlite3_bind_blob(st, 2, sealed_len ? (const void *)sealed : "", (int)sealed_len,
 	                        SQLITE_STATIC);
+	rc |= bind_text(st, 3, tenant_id);
 	if (rc != SQLITE_OK)
 		return last_error(store);
 	return step_done(st);
 }
 
 static int
-sqlite_store_credentials_get(struct jit_store *base, const char *request_id, uint8_t **ret_sealed,
-                             size_t *ret_len)
+sqlite_store_credentials_get(struct jit_store *base, const char *tenant_id, const char *request_id,
+                             uint8_t **ret_sealed, size_t *ret_len)
 {
 	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
@@ -1709,7 +1910,7 @@ sqlite_store_credentials_get(struct jit_store *base, const char *request_id, uin
 	int r, rc;
 	if ((r = stmt_get(store, ST_CREDENTIALS_GET, &st)) < 0)
 		return r;
-	if (bind_text(st, 1, request_id) != SQLITE_OK)
+	if (bind_text(st, 1, request_id) != SQLITE_OK || bind_text(st, 2, tenant_id) != SQLITE_OK)
 		return last_error(store);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
@@ -1731,7 +1932,8 @@ sqlite_store_credentials_get(struct jit_store *base, const char *request_id, uin
 }
 
 static int
-sqlite_store_credentials_delete(struct jit_store *base, const char *request_id)
+sqlite_store_credentials_delete(struct jit_store *base, const char *tenant_id,
+                                const char *request_id)
 {
 	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
@@ -1742,7 +1944,8 @@ sqlite_store_credentials_delete(struct jit_store *base, const char *request_id)
 		_cleanup_reset_ sqlite3_stmt *st = NULL;
 		if ((r = stmt_get(store, ST_CREDENTIALS_ZERO, &st)) < 0)
 			return r;
-		if (bind_text(st, 1, request_id) != SQLITE_OK)
+		if (bind_text(st, 1, request_id) != SQLITE_OK ||
+		    bind_text(st, 2, tenant_id) != SQLITE_OK)
 			return last_error(store);
 		if ((r = step_done(st)) < 0)
 			return r;
@@ -1750,7 +1953,7 @@ sqlite_store_credentials_delete(struct jit_store *base, const char *request_id)
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	if ((r = stmt_get(store, ST_CREDENTIALS_DELETE, &st)) < 0)
 		return r;
-	if (bind_text(st, 1, request_id) != SQLITE_OK)
+	if (bind_text(st, 1, request_id) != SQLITE_OK || bind_text(st, 2, tenant_id) != SQLITE_OK)
 		return last_error(store);
 	return step_done(st);
 }
@@ -1779,7 +1982,8 @@ read_policy(sqlite3_stmt *st, struct jit_policy **ret)
 }
 
 static int
-sqlite_store_policy_list(struct jit_store *base, struct jit_policy ***ret_list, size_t *ret_count)
+sqlite_store_policy_list(struct jit_store *base, const char *tenant_id,
+                         struct jit_policy ***ret_list, size_t *ret_count)
 {
 	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
@@ -1789,6 +1993,8 @@ sqlite_store_policy_list(struct jit_store *base, struct jit_policy ***ret_list, 
 	int r = 0, rc;
 	if ((r = stmt_get(store, ST_POLICY_LIST, &st)) < 0)
 		return r;
+	if (bind_text(st, 1, tenant_id) != SQLITE_OK)
+		return last_error(store);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (count == capacity) {
 			size_t grown_capacity = capacity ? capacity * 2 : 16;
@@ -1823,13 +2029,14 @@ fail:
 }
 
 static int
-policy_get_by(struct sqlite_store *store, enum stmt_id id, const char *key, struct jit_policy **ret)
+policy_get_by(struct sqlite_store *store, const char *tenant_id, enum stmt_id id, const char *key,
+              struct jit_policy **ret)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r, rc;
 	if ((r = stmt_get(store, id, &st)) < 0)
 		return r;
-	if (bind_text(st, 1, key) != SQLITE_OK)
+	if (bind_text(st, 1, key) != SQLITE_OK || bind_text(st, 2, tenant_id) != SQLITE_OK)
 		return last_error(store);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
@@ -1840,23 +2047,25 @@ policy_get_by(struct sqlite_store *store, enum stmt_id id, const char *key, stru
 }
 
 static int
-sqlite_store_policy_get(struct jit_store *base, const char *id, struct jit_policy **ret)
+sqlite_store_policy_get(struct jit_store *base, const char *tenant_id, const char *id,
+                        struct jit_policy **ret)
 {
 	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
-	return policy_get_by(store, ST_POLICY_GET, id, ret);
+	return policy_get_by(store, tenant_id, ST_POLICY_GET, id, ret);
 }
 
 static int
-sqlite_store_policy_get_by_name(struct jit_store *base, const char *name, struct jit_policy **ret)
+sqlite_store_policy_get_by_name(struct jit_store *base, const char *tenant_id, const char *name,
+                                struct jit_policy **ret)
 {
 	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
-	return policy_get_by(store, ST_POLICY_GET_BY_NAME, name, ret);
+	return policy_get_by(store, tenant_id, ST_POLICY_GET_BY_NAME, name, ret);
 }
 
 static int
-sqlite_store_policy_upsert(struct jit_store *base, struct jit_policy *policy)
+sqlite_store_policy_upsert(struct jit_store *base, const char *tenant_id, struct jit_policy *policy)
 {
 	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
@@ -1884,6 +2093,7 @@ sqlite_store_policy_upsert(struct jit_store *base, struct jit_policy *policy)
 	rc |= sqlite3_bind_int64(st, 7, created_at);
 	rc |= sqlite3_bind_int64(st, 8, policy->updated_at);
 	rc |= bind_text(st, 9, policy->updated_by);
+	rc |= bind_text(st, 10, tenant_id);
 	if (rc != SQLITE_OK)
 		return last_error(store);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
@@ -1899,7 +2109,7 @@ sqlite_store_policy_upsert(struct jit_store *base, struct jit_policy *policy)
 }
 
 static int
-sqlite_store_policy_delete(struct jit_store *base, const char *id)
+sqlite_store_policy_delete(struct jit_store *base, const char *tenant_id, const char *id)
 {
 	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
@@ -1907,7 +2117,7 @@ sqlite_store_policy_delete(struct jit_store *base, const char *id)
 	int r;
 	if ((r = stmt_get(store, ST_POLICY_DELETE, &st)) < 0)
 		return r;
-	if (bind_text(st, 1, id) != SQLITE_OK)
+	if (bind_text(st, 1, id) != SQLITE_OK || bind_text(st, 2, tenant_id) != SQLITE_OK)
 		return last_error(store);
 	if ((r = step_done(st)) < 0)
 		return r;
@@ -2026,7 +2236,8 @@ read_event(sqlite3_stmt *st, struct jit_audit_event **ret)
 	    (r = column_strdup(st, 7, &event->outcome)) < 0 ||
 	    (r = column_json_object(st, 8, &event->details)) < 0 ||
 	    (r = column_copy(st, 9, event->prev_hash, sizeof(event->prev_hash))) < 0 ||
-	    (r = column_copy(st, 10, event->hash, sizeof(event->hash))) < 0)
+	    (r = column_copy(st, 10, event->hash, sizeof(event->hash))) < 0 ||
+	    (r = column_copy(st, 11, event->tenant_id, sizeof(event->tenant_id))) < 0)
 		return r;
 	*ret = TAKE_PTR(event);
 	return 0;
@@ -2079,10 +2290,16 @@ audit_seal(struct sqlite_store *store, struct jit_audit_event *event, const char
 }
 
 static int
-audit_insert(struct sqlite_store *store, struct jit_audit_event *event, int64_t *ret_id)
+audit_insert(struct sqlite_store *store, const char *tenant_id, struct jit_audit_event *event,
+             int64_t *ret_id)
 {
 	char prev_hash[sizeof(event->prev_hash)];
+	size_t tenant_len = tenant_id ? strnlen(tenant_id, sizeof(event->tenant_id)) : 0;
 	int r;
+	/* The tenant is sealed with the event. */
+	if (tenant_len == 0 || tenant_len >= sizeof(event->tenant_id))
+		return JIT_ERR_INVALID;
+	memcpy(event->tenant_id, tenant_id, tenant_len + 1);
 	if ((r = audit_last_hash(store, prev_hash, sizeof(prev_hash))) < 0 ||
 	    (r = audit_seal(store, event, prev_hash)) < 0)
 		return r;
@@ -2103,6 +2320,7 @@ audit_insert(struct sqlite_store *store, struct jit_audit_event *event, int64_t 
 	rc |= bind_text(st, 8, details);
 	rc |= bind_text(st, 9, event->prev_hash);
 	rc |= bind_text(st, 10, event->hash);
+	rc |= bind_text(st, 11, event->tenant_id);
 	if (rc != SQLITE_OK)
 		return last_error(store);
 	if ((r = step_done(st)) < 0)
@@ -2112,7 +2330,8 @@ audit_insert(struct sqlite_store *store, struct jit_audit_event *event, int64_t 
 }
 
 static int
-sqlite_store_audit_append(struct jit_store *base, struct jit_audit_event *event)
+sqlite_store_audit_append(struct jit_store *base, const char *tenant_id,
+                          struct jit_audit_event *event)
 {
 	struct sqlite_store *store = sqlite_of(base);
 	/* The chain needs the write lock between reading the last hash and inserting; a caller
@@ -2122,7 +2341,7 @@ sqlite_store_audit_append(struct jit_store *base, struct jit_audit_event *event)
 	int r;
 	if (own && (r = sqlite_store_begin(&store->base)) < 0)
 		return r;
-	r = audit_insert(use(store), event, &id);
+	r = audit_insert(use(store), tenant_id, event, &id);
 	if (own) {
 		if (r == 0)
 			r = sqlite_store_commit(&store->base);
@@ -2141,7 +2360,8 @@ audit_stmt(struct sqlite_store *store, unsigned variant, sqlite3_stmt **ret)
 	if (!store->audit_stmts[variant]) {
 		char sql[1024];
 		size_t n = (size_t)snprintf(sql, sizeof(sql),
-		                            "SELECT %s FROM audit_events WHERE id > ?6",
+		                            "SELECT %s FROM audit_events WHERE tenant_id = ?8 "
+		                            "AND id > ?6",
 		                            AUDIT_COLUMNS);
 		if (variant & AUDIT_FILTER_ACTOR)
 			n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND actor_identity = ?1");
@@ -2166,8 +2386,9 @@ audit_stmt(struct sqlite_store *store, unsigned variant, sqlite3_stmt **ret)
 }
 
 static int
-sqlite_store_audit_query(struct jit_store *base, const struct jit_audit_filter *filter,
-                         struct jit_audit_event ***ret_list, size_t *ret_count)
+sqlite_store_audit_query(struct jit_store *base, const char *tenant_id,
+                         const struct jit_audit_filter *filter, struct jit_audit_event ***ret_list,
+                         size_t *ret_count)
 {
 	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
@@ -2197,6 +2418,7 @@ sqlite_store_audit_query(struct jit_store *base, const struct jit_audit_filter *
 	rc |= sqlite3_bind_int64(st, 5, filter->until);
 	rc |= sqlite3_bind_int64(st, 6, filter->after_id);
 	rc |= sqlite3_bind_int64(st, 7, (sqlite3_int64)filter->limit);
+	rc |= bind_text(st, 8, tenant_id);
 	if (rc != SQLITE_OK)
 		return last_error(store);
 	if (!(list = calloc(filter->limit, sizeof(*list))))
