@@ -264,18 +264,6 @@ jit_cli_parse_count_flag(const char *flag, const char *value, int64_t max, int64
 	return 0;
 }
 
-void
-jit_cli_print_failure(const char *format, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	va_start(ap, format);
-	vsnprintf(line, sizeof line, format, ap);
-	va_end(ap);
-	fprintf(stderr, "jitsudo: %s\n", line);
-}
-
 int
 jit_cli_usage(const struct jit_cli *cli, const char *format, ...)
 {

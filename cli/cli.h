@@ -161,18 +161,6 @@ int jit_cli_parse_count_flag(const char *flag, const char *value, int64_t max, i
  * Anything else is a usage error naming `what`. */
 int jit_cli_check_id(const struct jit_cli *cli, const char *id, const char *what);
 
-/* Prints "jitsudo: <message>" (one line) to stderr. */
-void jit_cli_print_failure(const char *format, ...) __attribute__((format(printf, 1, 2)));
-/* jit_cli_fail(error, format, ...): prints "jitsudo: <message>" (one line) to stderr and
- * evaluates to `error` (evaluated once, before the message). A macro, so that callers and the
- * static analyzer, which does not follow calls into variadic functions, see which code comes
- * back. */
-#define jit_cli_fail(error, ...)                    \
-	({                                          \
-		int _failure = (error);             \
-		jit_cli_print_failure(__VA_ARGS__); \
-		_failure;                           \
-	})
 /* A usage error for the current command: the message and a hint to --help; JIT_ERR_INVALID. */
 int jit_cli_usage(const struct jit_cli *cli, const char *format, ...)
         __attribute__((format(printf, 2, 3)));
@@ -232,6 +220,19 @@ int jit_cli_query_add(char *buf, size_t size, const char *name, const char *valu
 int jit_cli_url_escape(const char *text, char *buf, size_t size);
 
 /* ---- output (output.c) -------------------------------------------------------------------- */
+
+/* Prints "jitsudo: <message>" (one line) to stderr. */
+void jit_cli_print_failure(const char *format, ...) __attribute__((format(printf, 1, 2)));
+/* jit_cli_fail(error, format, ...): prints "jitsudo: <message>" (one line) to stderr and
+ * evaluates to `error` (evaluated once, before the message). A macro, so that callers and the
+ * static analyzer, which does not follow calls into variadic functions, see which code comes
+ * back. */
+#define jit_cli_fail(error, ...)                    \
+	({                                          \
+		int _failure = (error);             \
+		jit_cli_print_failure(__VA_ARGS__); \
+		_failure;                           \
+	})
 
 /* Prints `json` as the chosen machine format (JSON indented, keys in the API's order; or YAML
  * through libyaml's emitter) to `out`. Returns 0 or a negative error. */

@@ -1,9 +1,11 @@
 /* Output: the API's objects as indented JSON or as YAML (libyaml's emitter, strings quoted
- * whenever a YAML reader could take them for another type), aligned tables, and the request
- * block of seed 001. Text from the server is printed with control characters replaced. */
+ * whenever a YAML reader could take them for another type), aligned tables, the request
+ * block of seed 001, and the one-line failure messages on stderr. Text from the server is
+ * printed with control characters replaced. */
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,18 @@
 
 #define CELL_MAX 200
 #define YAML_MAX_DEPTH 64
+
+void
+jit_cli_print_failure(const char *format, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(line, sizeof line, format, ap);
+	va_end(ap);
+	fprintf(stderr, "jitsudo: %s\n", line);
+}
 
 int
 jit_cli_print_json(FILE *out, const json_t *json)

@@ -253,6 +253,10 @@ struct agent {
 void agent_serve_connection(struct agent *agent, int fd, enum agent_socket_kind kind,
                             uid_t peer_uid);
 
+/* ---- log lines (log.c) ------------------------------------------------------------------ */
+
+/* One line "jitsudo-agent: <level>: <text>" on stderr, at most 1023 bytes of text, control
+ * characters shown as '?'. Never fails, never blocks but on stderr. */
 void agent_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A warning about a refused client, written only if agent_limits_log_due allows it (with the
  * count of the lines of that reason held back since the last one). */
