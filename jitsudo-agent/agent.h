@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "lib/agentproto/agentproto.h"
+#include "lib/common/errors.h"
 
 #define AGENT_VERSION "0.1.0"
 #define AGENT_DEFAULT_CONFIG "/etc/jitsudo/agent.yaml"
@@ -102,8 +103,8 @@ int agent_user_by_uid(const struct agent_config *config, uid_t uid, struct agent
  * JIT_ERR_UNAUTHENTICATED (the host was refused); JIT_ERR_PROTOCOL (an unreadable answer).
  * `message` receives the server's message on failure. */
 struct agent_server;
-int agent_server_new(const struct agent_config *config, struct agent_server **ret, char *error,
-                     size_t error_size);
+int agent_server_new(const struct agent_config *config, struct agent_server **ret,
+                     struct jit_error *error);
 void agent_server_free(struct agent_server *server);
 /* The user's requests in any of the states APPROVED, ACTIVE, PENDING (at most `max`). */
 int agent_server_list(struct agent_server *server, const struct agent_user *user,
@@ -128,8 +129,8 @@ int agent_server_revoke(struct agent_server *server, const struct agent_user *us
  * jitsudo-agent-call, next to the agent's executable, does what needs TLS or the host key
  * (jitsudo-agent/call/): the agent itself loads neither libcurl nor OpenSSL. */
 
-/* Finds the helper; fails (with a message) if it is missing. */
-int agent_helper_init(char *error, size_t error_size);
+/* Finds the helper; fails (with error set) if it is missing. */
+int agent_helper_init(struct jit_error *error);
 const char *agent_helper_path(void);
 /* Runs the helper with argv, feeds it input, collects its standard output (malloc'd,
  * NUL-terminated) and exit code. The helper is killed and reaped at deadline_ns (monotonic):
@@ -143,8 +144,8 @@ int agent_helper_run(const char *const argv[], const char *input, size_t input_l
  * expiry thread deletes session directories and forgets credentials at expiry. */
 
 struct agent_state;
-int agent_state_open(const struct agent_config *config, struct agent_state **ret, char *error,
-                     size_t error_size);
+int agent_state_open(const struct agent_config *config, struct agent_state **ret,
+                     struct jit_error *error);
 void agent_state_close(struct agent_state *state);
 
 /* Finds a grant of uid matching provider/role (scope if non-NULL) in one of `states`

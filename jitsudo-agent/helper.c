@@ -25,14 +25,14 @@ extern char **environ;
 static char helper_path[PATH_MAX];
 
 int
-agent_helper_init(char *error, size_t error_size)
+agent_helper_init(struct jit_error *error)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0) {
-		snprintf(error, error_size, "cannot find the agent's executable: %s",
-		         strerror(errno));
-		return -errno;
+		int r = -errno;
+		return jit_error_set(error, r, "cannot find the agent's executable: %s",
+		                     strerror(-r));
 	}
 	self[n] = '\0';
 	char *slash = strrchr(self, '/');
@@ -44,8 +44,7 @@ agent_helper_init(char *error, size_t error_size)
 		return -ENAMETOOLONG;
 	if (access(helper_path, X_OK) < 0) {
 		int r = -errno;
-		snprintf(error, error_size, "helper %s: %s", helper_path, strerror(-r));
-		return r;
+		return jit_error_set(error, r, "helper %s: %s", helper_path, strerror(-r));
 	}
 	return 0;
 }

@@ -273,7 +273,7 @@ run(const char *config_path, const char *pam_path, const char *user_path)
 {
 	struct agent a = { 0 };
 	struct refused refused[REFUSED_MAX];
-	char error[512] = "";
+	struct jit_error error = { 0 };
 	int pam_fd = -1, user_fd = -1, sfd = -1, r;
 	sigset_t mask;
 
@@ -292,8 +292,8 @@ run(const char *config_path, const char *pam_path, const char *user_path)
 	sigaddset(&mask, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	sigdelset(&mask, SIGPIPE);
-	if (agent_config_load(config_path, &a.config, error, sizeof(error)) < 0) {
-		fprintf(stderr, "jitsudo-agent: %s\n", error);
+	if (agent_config_load(config_path, &a.config, error.message, sizeof(error.message)) < 0) {
+		fprintf(stderr, "jitsudo-agent: %s\n", error.message);
 		return 1;
 	}
 	if ((r = agent_limits_new(a.config, &a.limits)) < 0) {
@@ -301,9 +301,9 @@ run(const char *config_path, const char *pam_path, const char *user_path)
 		agent_config_free(a.config);
 		return 1;
 	}
-	if (agent_server_new(a.config, &a.server, error, sizeof(error)) < 0 ||
-	    agent_state_open(a.config, &a.state, error, sizeof(error)) < 0) {
-		fprintf(stderr, "jitsudo-agent: %s\n", error);
+	if (agent_server_new(a.config, &a.server, &error) < 0 ||
+	    agent_state_open(a.config, &a.state, &error) < 0) {
+		fprintf(stderr, "jitsudo-agent: %s\n", error.message);
 		agent_server_free(a.server);
 		agent_limits_free(a.limits);
 		agent_config_free(a.config);
@@ -446,13 +446,13 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (keygen) {
-		char error[512] = "";
+		struct jit_error error = { 0 };
 		if (!out) {
 			fprintf(stderr, "jitsudo-agent keygen: --out FILE is required\n");
 			return 2;
 		}
-		if (agent_helper_init(error, sizeof(error)) < 0) {
-			fprintf(stderr, "jitsudo-agent keygen: %s\n", error);
+		if (agent_helper_init(&error) < 0) {
+			fprintf(stderr, "jitsudo-agent keygen: %s\n", error.message);
 			return 1;
 		}
 		/* The helper has OpenSSL; the agent does not. */

@@ -120,25 +120,24 @@ agent_user_by_uid(const struct agent_config *config, uid_t uid, struct agent_use
 /* ---- calls through the helper --------------------------------------------------------- */
 
 int
-agent_server_new(const struct agent_config *config, struct agent_server **ret, char *error,
-                 size_t error_size)
+agent_server_new(const struct agent_config *config, struct agent_server **ret,
+                 struct jit_error *error)
 {
 	const char *argv[] = { AGENT_CALL_HELPER, "check-key", config->key_file, NULL };
 	char *out = NULL;
 	size_t len = 0;
 	int code = 0, r;
 
-	if ((r = agent_helper_init(error, error_size)) < 0)
+	if ((r = agent_helper_init(error)) < 0)
 		return r;
 	/* The key is read by the helper at every call; checked once here so that a wrong key
 	 * stops the agent at start with the helper's message (on standard error). */
 	r = agent_helper_run(argv, "", 0, jit_ap_deadline_ms(10000), &out, &len, &code);
 	free(out);
-	if (r < 0 || code != 0) {
-		msg(error, error_size, "host key %s is not usable (see the message above)",
-		    config->key_file);
-		return r < 0 ? r : JIT_ERR_INVALID;
-	}
+	if (r < 0 || code != 0)
+		return jit_error_set(error, r < 0 ? r : JIT_ERR_INVALID,
+		                     "host key %s is not usable (see the message above)",
+		                     config->key_file);
 	struct agent_server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;

@@ -370,8 +370,8 @@ expiry_main(void *arg)
 }
 
 int
-agent_state_open(const struct agent_config *config, struct agent_state **ret, char *error,
-                 size_t error_size)
+agent_state_open(const struct agent_config *config, struct agent_state **ret,
+                 struct jit_error *error)
 {
 	struct agent_state *st = calloc(1, sizeof(*st));
 	if (!st)
@@ -381,24 +381,21 @@ agent_state_open(const struct agent_config *config, struct agent_state **ret, ch
 	pthread_cond_init(&st->wake, NULL);
 	if (mkdir(config->state_dir, 0700) < 0 && errno != EEXIST) {
 		int r = -errno;
-		snprintf(error, error_size, "%s: %s", config->state_dir, strerror(-r));
 		free(st);
-		return r;
+		return jit_error_set(error, r, "%s: %s", config->state_dir, strerror(-r));
 	}
 	if (mkdir(config->runtime_dir, 0755) < 0 && errno != EEXIST) {
 		int r = -errno;
-		snprintf(error, error_size, "%s: %s", config->runtime_dir, strerror(-r));
 		free(st);
-		return r;
+		return jit_error_set(error, r, "%s: %s", config->runtime_dir, strerror(-r));
 	}
 	load_state(st);
 	pthread_mutex_lock(&st->lock);
 	expire_locked(st, now_s()); /* what expired while the agent was down goes now */
 	pthread_mutex_unlock(&st->lock);
 	if (pthread_create(&st->expiry_thread, NULL, expiry_main, st) != 0) {
-		snprintf(error, error_size, "cannot start the expiry thread");
 		agent_state_close(st);
-		return JIT_ERR_INTERNAL;
+		return jit_error_set(error, JIT_ERR_INTERNAL, "cannot start the expiry thread");
 	}
 	*ret = st;
 	return 0;

@@ -45,9 +45,10 @@ coordinate(const EVP_PKEY *pkey, const char *param, uint8_t out[32])
 	return ok ? 0 : JIT_ERR_INVALID;
 }
 
-/* Loads the P-256 private key at path (refused if group or others may read it). */
+/* Loads the P-256 private key at path (refused if group or others may read it). Returns 0,
+ * or the failure's code with error set. */
 static int
-load_key(const char *path, cjose_jwk_t **ret, char *error, size_t error_size)
+load_key(const char *path, cjose_jwk_t **ret, struct jit_error *error)
 {
 	struct stat st;
 	uint8_t x[32], y[32], d[32];
@@ -58,13 +59,12 @@ load_key(const char *path, cjose_jwk_t **ret, char *error, size_t error_size)
 	FILE *f = fopen(path, "re");
 	if (!f) {
 		r = -errno;
-		snprintf(error, error_size, "host key %s: %s", path, strerror(-r));
-		return r;
+		return jit_error_set(error, r, "host key %s: %s", path, strerror(-r));
 	}
 	if (fstat(fileno(f), &st) < 0 || (st.st_mode & 077)) {
 		fclose(f);
-		snprintf(error, error_size, "host key %s: readable by group or others", path);
-		return JIT_ERR_DENIED;
+		return jit_error_set(error, JIT_ERR_DENIED,
+		                     "host key %s: readable by group or others", path);
 	}
 	_cleanup_(evp_pkey_freep) EVP_PKEY *pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
@@ -72,14 +72,13 @@ load_key(const char *path, cjose_jwk_t **ret, char *error, size_t error_size)
 	    EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
 	                                   NULL) != 1 ||
 	    strcmp(group, "prime256v1") != 0) {
-		snprintf(error, error_size, "host key %s: not a P-256 private key (PEM)", path);
-		return JIT_ERR_INVALID;
+		return jit_error_set(error, JIT_ERR_INVALID,
+		                     "host key %s: not a P-256 private key (PEM)", path);
 	}
 	if (coordinate(pkey, OSSL_PKEY_PARAM_EC_PUB_X, x) < 0 ||
 	    coordinate(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, y) < 0 ||
 	    coordinate(pkey, OSSL_PKEY_PARAM_PRIV_KEY, d) < 0) {
-		snprintf(error, error_size, "host key %s: unusable", path);
-		r = JIT_ERR_INVALID;
+		r = jit_error_set(error, JIT_ERR_INVALID, "host key %s: unusable", path);
 		goto out;
 	}
 	cjose_jwk_ec_keyspec spec = { .crv = CJOSE_JWK_EC_P_256,
@@ -91,8 +90,7 @@ load_key(const char *path, cjose_jwk_t **ret, char *error, size_t error_size)
 		                      .ylen = 32 };
 	*ret = cjose_jwk_create_EC_spec(&spec, &err);
 	if (!*ret) {
-		snprintf(error, error_size, "host key %s: %s", path, err.message);
-		r = JIT_ERR_INVALID;
+		r = jit_error_set(error, JIT_ERR_INVALID, "host key %s: %s", path, err.message);
 	}
 out:
 	explicit_bzero(d, sizeof(d));
@@ -264,7 +262,7 @@ out:
 static int
 call(void)
 {
-	char error[512] = "";
+	struct jit_error error = { 0 };
 	cjose_jwk_t *key = NULL;
 
 	_cleanup_json_ json_t *req = read_request();
@@ -277,8 +275,8 @@ call(void)
 	    json_array_size(calls) == 0 || json_array_size(calls) > AGENT_CALL_MAX_CALLS ||
 	    json_integer_value(json_object_get(req, "timeout_ms")) < 1)
 		return fail("internal", "malformed request from the agent");
-	if (load_key(key_file, &key, error, sizeof(error)) < 0)
-		return fail("internal", "%s", error);
+	if (load_key(key_file, &key, &error) < 0)
+		return fail("internal", "%s", error.message);
 	json_int_t timeout_ms = json_integer_value(json_object_get(req, "timeout_ms"));
 	const struct jit_http_options options = {
 		.timeout_ms = timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms,
@@ -309,10 +307,10 @@ main(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "call") == 0)
 		return call();
 	if (argc == 3 && strcmp(argv[1], "check-key") == 0) {
-		char error[512] = "";
+		struct jit_error error = { 0 };
 		cjose_jwk_t *key = NULL;
-		if (load_key(argv[2], &key, error, sizeof(error)) < 0) {
-			fprintf(stderr, "%s\n", error);
+		if (load_key(argv[2], &key, &error) < 0) {
+			fprintf(stderr, "%s\n", error.message);
 			return 1;
 		}
 		cjose_jwk_release(key);

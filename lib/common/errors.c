@@ -1,4 +1,7 @@
-/* Descriptions of the project's error codes (negative errno or JIT_ERR_*). */
+/* Descriptions of the project's error codes (negative errno or JIT_ERR_*), and the one
+ * error-message type's formatting. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/common/errors.h"
@@ -41,4 +44,16 @@ jit_strerror(int error)
 	if (error < 0 && error > -4096)
 		return strerror(-error);
 	return "unknown error";
+}
+
+void
+jit_error_format(struct jit_error *error, int code, const char *fmt, ...)
+{
+	if (!error)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	error->code = code;
+	vsnprintf(error->message, sizeof(error->message), fmt, ap);
+	va_end(ap);
 }

@@ -26,4 +26,26 @@ enum {
  * Never returns NULL. */
 const char *jit_strerror(int error);
 
+/* A failure as its caller reports it: the negative code and a one-line message for a person,
+ * which names what failed and never holds a secret. The one error-message type of the
+ * project (jitsudod calls it its status). */
+#define JIT_ERROR_MESSAGE_MAX 512
+struct jit_error {
+	int code;
+	char message[JIT_ERROR_MESSAGE_MAX];
+};
+
+/* Sets error (when not NULL) to `code` and the formatted message, cut to fit. */
+void jit_error_format(struct jit_error *error, int code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* jit_error_set(error, code, fmt, ...): jit_error_format, and evaluates to `code` (evaluated
+ * once), for `return jit_error_set(...)`. A macro, so that a reader of the caller alone
+ * (clang's analyzer among them) sees which code comes back. */
+#define jit_error_set(error, code, ...)                              \
+	({                                                           \
+		int _error_code = (code);                            \
+		jit_error_format((error), _error_code, __VA_ARGS__); \
+		_error_code;                                         \
+	})
+
 #endif

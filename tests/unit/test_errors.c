@@ -1,5 +1,6 @@
 /* jit_strerror: every JIT_ERR_* has its own text, errno values fall through to strerror, and
- * nothing ever yields NULL. */
+ * nothing ever yields NULL. struct jit_error: jit_error_set records the code and the message,
+ * cuts a long message, evaluates its code once, and accepts a NULL error. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -52,12 +53,52 @@ test_unknown_codes(UNUSED_STATE)
 	assert_string_equal(jit_strerror(INT_MIN), "unknown error");
 }
 
+static int calls;
+
+static int
+counted(int code)
+{
+	calls++;
+	return code;
+}
+
+static int
+fails_with(struct jit_error *error, const char *what)
+{
+	return jit_error_set(error, counted(JIT_ERR_NOT_FOUND), "%s: no such thing", what);
+}
+
+static void
+test_error_message(UNUSED_STATE)
+{
+	struct jit_error e = { 0 };
+	calls = 0;
+	assert_int_equal(fails_with(&e, "grant"), JIT_ERR_NOT_FOUND);
+	assert_int_equal(calls, 1);
+	assert_int_equal(e.code, JIT_ERR_NOT_FOUND);
+	assert_string_equal(e.message, "grant: no such thing");
+
+	/* Without a place for the message, only the code comes back. */
+	assert_int_equal(fails_with(NULL, "grant"), JIT_ERR_NOT_FOUND);
+	assert_int_equal(calls, 2);
+
+	/* A message longer than the buffer is cut, NUL-ended. */
+	char long_text[2 * JIT_ERROR_MESSAGE_MAX];
+	memset(long_text, 'x', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	jit_error_format(&e, -EIO, "%s", long_text);
+	assert_int_equal(e.code, -EIO);
+	assert_int_equal(strlen(e.message), JIT_ERROR_MESSAGE_MAX - 1);
+	assert_int_equal(sizeof(e.message), JIT_ERROR_MESSAGE_MAX);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_project_codes),
 		cmocka_unit_test(test_errno_codes),
+		cmocka_unit_test(test_error_message),
 		cmocka_unit_test(test_unknown_codes),
 	};
 	return cmocka_run_group_tests_name("errors", tests, NULL, NULL);
