@@ -49,7 +49,7 @@ jit_worker_init(struct jit_worker *worker, struct jit_server *server, char *erro
 	                       error_size);
 	if (r < 0)
 		return r;
-	if ((r = jit_rego_eval_new(&worker->eval)) < 0) {
+	if ((r = jit_policy_context_new(&worker->eval)) < 0) {
 		snprintf(error, error_size, "creating an evaluation context: %s", jit_strerror(r));
 		jit_worker_clear(worker);
 		return r;
@@ -61,7 +61,7 @@ void
 jit_worker_clear(struct jit_worker *worker)
 {
 	jit_store_close(worker->store);
-	jit_rego_eval_free(worker->eval);
+	jit_policy_context_free(worker->eval);
 	worker->store = NULL;
 	worker->eval = NULL;
 }

@@ -1,6 +1,6 @@
 /* The running jitsudod: its configuration, identity verifier, sealing key, providers and the
  * current policy set (shared by every thread), and the per-thread worker state (a store
- * handle and a Rego evaluation context). Also the status type that carries an error code and
+ * handle and a policy evaluation context). Also the status type that carries an error code and
  * a caller-facing message from the workflow to the API. */
 #ifndef JIT_SERVER_SERVER_H
 #define JIT_SERVER_SERVER_H
@@ -12,7 +12,6 @@
 
 #include "lib/common/macro.h"
 #include "lib/common/secret.h"
-#include "lib/rego/rego.h"
 #include "server/auth/auth.h"
 #include "server/config.h"
 #include "server/auth/issuer.h"
@@ -74,7 +73,7 @@ void jit_server_unlock(struct jit_server *server);
 struct jit_worker {
 	struct jit_server *server;
 	struct jit_store *store;
-	struct jit_rego_eval *eval;
+	struct jit_policy_context *eval;
 	bool inline_only;
 	bool wants_thread;
 };

@@ -7,14 +7,25 @@
 # parts and every library.
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# The Rego engine's own white-box tests live beside it (lib/rego/tests: they may use its
+# internal headers, nothing else may) and link the engine and the libraries alone.
+REGO_UNIT_SRC := $(wildcard lib/rego/tests/test_*.c)
+REGO_UNIT_BIN := $(REGO_UNIT_SRC:lib/rego/tests/%.c=$(BUILD)/tests/rego/%)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBSERVER) $(LIBREGO) $(LIBJIT)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBSERVER) $(LIBREGO) $(LIBJIT) \
 		$(CMOCKA_LIBS) $(LIBS)
 
+$(BUILD)/tests/rego/%: lib/rego/tests/%.c $(LIBREGO) $(LIBJIT)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBREGO) $(LIBJIT) $(CMOCKA_LIBS) \
+		$(LIBS)
+
+UNIT_BIN += $(REGO_UNIT_BIN)
+
 # The OPA conformance suite's runner.
-CONFORMANCE_SRC := $(wildcard tests/conformance/*.c)
+CONFORMANCE_SRC := $(wildcard lib/rego/tests/conformance/*.c)
 CONFORMANCE_BIN := $(BUILD)/rego-conformance
 
 $(CONFORMANCE_BIN): $(CONFORMANCE_SRC:%.c=$(BUILD)/%.o) $(LIBREGO) $(LIBJIT)
@@ -22,20 +33,20 @@ $(CONFORMANCE_BIN): $(CONFORMANCE_SRC:%.c=$(BUILD)/%.o) $(LIBREGO) $(LIBJIT)
 
 # Runs the unit tests written in Rego (rules named test_*), as `opa test` does.
 REGO_TEST_BIN := $(BUILD)/rego-test
-$(REGO_TEST_BIN): $(BUILD)/tests/rego-test/rego-test.o $(LIBREGO) $(LIBJIT)
+$(REGO_TEST_BIN): $(BUILD)/lib/rego/tests/rego-test/rego-test.o $(LIBREGO) $(LIBJIT)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 PROGRAMS += $(CONFORMANCE_BIN) $(REGO_TEST_BIN)
 
 .PHONY: conformance rego-test-check policy-test fuzz-replay units-verify
 conformance: $(CONFORMANCE_BIN)
-	@$(CONFORMANCE_BIN) --floor tests/conformance/floor $(REGO_CONFORMANCE_DIR)/v0 \
+	@$(CONFORMANCE_BIN) --floor lib/rego/tests/conformance/floor $(REGO_CONFORMANCE_DIR)/v0 \
 		$(REGO_CONFORMANCE_DIR)/v1
 
 # rego-test must pass a file of passing tests and fail a file with failing ones.
 rego-test-check: $(REGO_TEST_BIN)
-	@$(REGO_TEST_BIN) tests/rego-test/examples/pass.rego
-	@if $(REGO_TEST_BIN) tests/rego-test/examples/fail.rego >/dev/null; then \
+	@$(REGO_TEST_BIN) lib/rego/tests/rego-test/examples/pass.rego
+	@if $(REGO_TEST_BIN) lib/rego/tests/rego-test/examples/fail.rego >/dev/null; then \
 		echo "rego-test: a failing test was not reported"; exit 1; fi
 
 # The default policies' own Rego unit tests.

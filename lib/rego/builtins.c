@@ -129,11 +129,10 @@ static const struct rego_builtin rego_builtins_refused[] = {
 };
 
 static const struct rego_builtin *const builtin_groups[] = {
-	rego_builtins_refused,  rego_builtins_core,  rego_builtins_numbers,
-	rego_builtins_strings,  rego_builtins_regex, rego_builtins_collections,
-	rego_builtins_encoding, rego_builtins_time,  rego_builtins_net,
-	rego_builtins_crypto,   rego_builtins_codec, rego_builtins_clock,
-	rego_builtins_network,  rego_builtins_aws,
+	rego_builtins_refused, rego_builtins_core,  rego_builtins_numbers,
+	rego_builtins_strings, rego_builtins_regex, rego_builtins_collections,
+	rego_builtins_crypto,  rego_builtins_codec, rego_builtins_clock,
+	rego_builtins_network, rego_builtins_aws,
 };
 
 #define BUILTIN_INDEX_MAX 512

@@ -87,9 +87,6 @@ extern const struct rego_builtin rego_builtins_numbers[];     /* arithmetic, bit
 extern const struct rego_builtin rego_builtins_strings[];     /* strings.*, sprintf, format_int */
 extern const struct rego_builtin rego_builtins_regex[];       /* regex.*, glob.* */
 extern const struct rego_builtin rego_builtins_collections[]; /* arrays, sets, objects */
-extern const struct rego_builtin rego_builtins_encoding[];    /* json, yaml, base64, hex, url */
-extern const struct rego_builtin rego_builtins_time[];        /* time.* */
-extern const struct rego_builtin rego_builtins_net[];         /* net.cidr_*, units, semver, uuid */
 extern const struct rego_builtin rego_builtins_crypto[];      /* crypto.*, io.jwt.* */
 extern const struct rego_builtin rego_builtins_codec[]; /* json, yaml, base64, hex, urlquery, uri */
 extern const struct rego_builtin rego_builtins_clock[]; /* time.*, units.* */

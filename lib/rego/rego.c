@@ -104,6 +104,33 @@ jit_rego_policy_free(struct jit_rego_policy *policy)
 	free(policy);
 }
 
+static const struct doc_node *
+first_package(const struct doc_node *node)
+{
+	if (node->is_package)
+		return node;
+	for (uint32_t i = 0; i < node->child_count; i++) {
+		const struct doc_node *found = first_package(node->children[i]);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+const char *
+jit_rego_policy_first_package(const struct jit_rego_policy *policy)
+{
+	const struct doc_node *package =
+	        policy && policy->root ? first_package(policy->root) : NULL;
+	return package ? package->path : NULL;
+}
+
+bool
+jit_rego_query_names_rule(const struct jit_rego_query *query)
+{
+	return query && query->node;
+}
+
 int
 jit_rego_compile(const struct jit_rego_module_source *modules, size_t module_count,
                  const json_t *data, const struct jit_rego_options *options,

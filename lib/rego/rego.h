@@ -63,6 +63,10 @@ int jit_rego_compile(const struct jit_rego_module_source *modules, size_t module
                      const json_t *data, const struct jit_rego_options *options,
                      struct jit_rego_policy **ret_policy, struct jit_rego_error *error);
 void jit_rego_policy_free(struct jit_rego_policy *policy);
+/* The path ("data.a.b") of the first package clause of the compiled tree, in document order,
+ * or NULL when there is none; the string belongs to the policy. A policy compiled from one
+ * module has exactly that module's package. */
+const char *jit_rego_policy_first_package(const struct jit_rego_policy *policy);
 
 /* A prepared query: parsed and compiled once, evaluated many times. */
 struct jit_rego_query;
@@ -72,6 +76,9 @@ int jit_rego_prepare(struct jit_rego_policy *policy, const char *query,
 int jit_rego_prepare_rule(struct jit_rego_policy *policy, const char *path,
                           struct jit_rego_query **ret_query, struct jit_rego_error *error);
 void jit_rego_query_free(struct jit_rego_query *query);
+/* Does the prepared query name a rule or package of the policy? A rule path that no module
+ * defines is prepared as a general query instead, whose value is simply undefined. */
+bool jit_rego_query_names_rule(const struct jit_rego_query *query);
 
 /* An input converted once to the engine's representation, reusable across evaluations. */
 struct jit_rego_input;

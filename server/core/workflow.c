@@ -170,7 +170,7 @@ decide(struct jit_worker *w, enum jit_policy_type type, const char *email, const
 	        jit_policy_input(email, groups, request, jit_now_realtime_ns(), host);
 	if (!input)
 		return jit_status_set(status, -ENOMEM, "out of memory");
-	struct jit_rego_error error = { 0 };
+	struct jit_policy_error error = { 0 };
 	int r = jit_policy_decide(set, w->eval, type, input, ret, &error);
 	if (r < 0)
 		return jit_status_set(status, JIT_ERR_INTERNAL, "%s policy failed: %s",
@@ -1187,7 +1187,7 @@ compile_prospective(struct jit_worker *w, const char *tenant, const struct jit_p
 	}
 	if (replace)
 		use[n++] = (struct jit_policy *)replace;
-	struct jit_rego_error error = { 0 };
+	struct jit_policy_error error = { 0 };
 	r = jit_policy_set_compile(use, n, ret_set, &error);
 	if (r == 0 && ret_count)
 		*ret_count = jit_policy_set_count(*ret_set);
@@ -1249,7 +1249,7 @@ jit_wf_policy_apply(struct jit_worker *w, const struct jit_caller *caller,
 	if (strlen(policy->rego) > JIT_MAX_POLICY_REGO)
 		return jit_status_set(status, JIT_ERR_INVALID, "rego: at most %d bytes",
 		                      JIT_MAX_POLICY_REGO);
-	struct jit_rego_error error = { 0 };
+	struct jit_policy_error error = { 0 };
 	if (jit_policy_check(policy, &error) < 0)
 		return jit_status_set(status, JIT_ERR_INVALID, "rego: %s", error.message);
 
@@ -1303,7 +1303,7 @@ jit_wf_policy_eval(struct jit_worker *w, const struct jit_caller *caller, enum j
 {
 	_cleanup_(jit_policy_set_unrefp) struct jit_policy_set *set =
 	        jit_server_policies(w->server);
-	struct jit_rego_error error = { 0 };
+	struct jit_policy_error error = { 0 };
 	int r = jit_policy_eval_raw(set, w->eval, type, input, ret_decision, ret_result_json,
 	                            &error);
 	if (r < 0)

@@ -1,5 +1,6 @@
-/* jitsudod's policy engine: compiles the enabled eligibility and approval policies with
- * lib/rego into one shared, reference-counted set and turns rule values into decisions.
+/* jitsudod's policies: compiles the enabled eligibility and approval policies, each type
+ * with its language (server/policy/engine.h; Rego today), into one shared, reference-counted
+ * set and turns rule values into decisions.
  * Policy text is trusted only as far as the engine's step, depth and memory budgets: any
  * evaluation error is returned as an error and the caller denies. */
 #include <errno.h>
@@ -15,48 +16,108 @@
 #include "lib/common/errors.h"
 #include "lib/json/json.h"
 #include "lib/common/timeutil.h"
-#include "lib/rego/compile.h"
+#include "server/policy/engine.h"
 #include "server/policy/policy.h"
 
 /* What differs between the two policy types. */
 struct policy_type_info {
 	enum jit_policy_type type;
-	const char *label;   /* "eligibility" */
-	const char *package; /* "jitsudo.eligibility" */
+	struct jit_policy_kind kind;
 	const char *no_policy_reason;
 	const char *fallback_reason;
 };
 
+/* The rules asked of each type, in the order of jit_policy_answer.values. */
+enum {
+	RULE_ALLOW,
+	RULE_REASON,
+	RULE_APPROVER_TIER,
+	RULE_REQUIRED_APPROVALS
+};
+static const char *const eligibility_rules[] = { "allow", "reason", NULL };
+static const char *const approval_rules[] = { "allow", "reason", "approver_tier",
+	                                      "required_approvals", NULL };
+
 static const struct policy_type_info type_info[] = {
-	{ JIT_POLICY_ELIGIBILITY, "eligibility", "jitsudo.eligibility",
+	{ JIT_POLICY_ELIGIBILITY,
+	  { "eligibility", "jitsudo.eligibility", eligibility_rules },
 	  "not eligible: no enabled eligibility policy",
 	  "not eligible: no eligibility policy allows this request" },
-	{ JIT_POLICY_APPROVAL, "approval", "jitsudo.approval",
+	{ JIT_POLICY_APPROVAL,
+	  { "approval", "jitsudo.approval", approval_rules },
 	  "approval denied: no enabled approval policy",
 	  "approval denied: no approval policy allows this approver" },
 };
 
 #define POLICY_TYPE_COUNT JIT_ARRAY_SIZE(type_info)
 
-/* The compiled policies of one type; `rego` is NULL when no policy of the type is enabled. */
+/* The languages policies may be written in; a context holds one evaluation state of each. */
+static const struct jit_policy_language *const languages[] = {
+	&jit_policy_language_rego,
+};
+
+#define LANGUAGE_COUNT JIT_ARRAY_SIZE(languages)
+
+const struct jit_policy_language *
+jit_policy_language_find(const char *name)
+{
+	for (size_t i = 0; name && i < LANGUAGE_COUNT; i++)
+		if (strcmp(languages[i]->name, name) == 0)
+			return languages[i];
+	return NULL;
+}
+
+static size_t
+language_index(const struct jit_policy_language *language)
+{
+	for (size_t i = 0; i < LANGUAGE_COUNT; i++)
+		if (languages[i] == language)
+			return i;
+	return 0;
+}
+
+struct jit_policy_context {
+	void *states[LANGUAGE_COUNT];
+};
+
+int
+jit_policy_context_new(struct jit_policy_context **ret_context)
+{
+	struct jit_policy_context *context = calloc(1, sizeof(*context));
+	if (!context)
+		return -ENOMEM;
+	for (size_t i = 0; i < LANGUAGE_COUNT; i++) {
+		int r = languages[i]->context_new(&context->states[i]);
+		if (r < 0) {
+			jit_policy_context_free(context);
+			return r;
+		}
+	}
+	*ret_context = context;
+	return 0;
+}
+
+void
+jit_policy_context_free(struct jit_policy_context *context)
+{
+	if (!context)
+		return;
+	for (size_t i = 0; i < LANGUAGE_COUNT; i++)
+		if (context->states[i])
+			languages[i]->context_free(context->states[i]);
+	free(context);
+}
+
+/* The compiled policies of one type; `unit` is NULL when no policy of the type is enabled. */
 struct policy_kind {
-	struct jit_rego_policy *rego;
-	struct jit_rego_query *allow;
-	struct jit_rego_query *reason;
-	struct jit_rego_query *approver_tier;      /* approval only */
-	struct jit_rego_query *required_approvals; /* approval only */
-	struct jit_rego_query *document;           /* the whole package, for eval_raw */
+	const struct jit_policy_language *language;
+	void *unit;
 	size_t count;
 };
 
 struct jit_policy_set {
 	atomic_size_t refcount;
 	struct policy_kind kinds[POLICY_TYPE_COUNT];
-};
-
-static const struct jit_rego_options policy_options = {
-	.syntax = JIT_REGO_SYNTAX_AUTO,
-	.max_steps = JIT_POLICY_MAX_STEPS,
 };
 
 static const struct policy_type_info *
@@ -72,26 +133,15 @@ info_of(enum jit_policy_type type, size_t *ret_index)
 }
 
 static int
-set_rego_error(struct jit_rego_error *error, enum jit_rego_error_code code, const char *module,
-               uint32_t line, uint32_t column, const char *message)
+invalid_type(struct jit_policy_error *error)
 {
 	if (error) {
 		memset(error, 0, sizeof(*error));
-		error->code = code;
-		error->line = line;
-		error->column = column;
-		snprintf(error->module, sizeof(error->module), "%s", module ? module : "");
-		snprintf(error->message, sizeof(error->message), "%s", message);
+		error->kind = "";
+		snprintf(error->message, sizeof(error->message),
+		         "the policy type must be eligibility or approval");
 	}
 	return JIT_ERR_INVALID;
-}
-
-/* An evaluation error as the project's error code: exhausted budgets are JIT_ERR_LIMIT,
- * everything else (conflicts, type errors, memory) JIT_ERR_INTERNAL. */
-static int
-eval_failure(const struct jit_rego_error *error)
-{
-	return error && error->code == JIT_REGO_LIMIT_ERROR ? JIT_ERR_LIMIT : JIT_ERR_INTERNAL;
 }
 
 /* Copies `text` into `buf`, cut at a UTF-8 character boundary when it does not fit. */
@@ -109,93 +159,60 @@ copy_text(char *buf, size_t size, const char *text)
 }
 
 static char *
-module_name(const struct jit_policy *policy)
+module_name(const struct jit_policy *policy, const struct jit_policy_language *language)
 {
 	const char *name = policy->name && policy->name[0] ? policy->name : "unnamed";
-	size_t size = strlen(name) + sizeof(".rego");
+	size_t size = strlen(name) + strlen(language->suffix) + 2;
 	char *text = malloc(size);
 	if (text)
-		snprintf(text, size, "%s.rego", name);
+		snprintf(text, size, "%s.%s", name, language->suffix);
 	return text;
 }
 
 static void
 kind_clear(struct policy_kind *kind)
 {
-	jit_rego_query_free(kind->allow);
-	jit_rego_query_free(kind->reason);
-	jit_rego_query_free(kind->approver_tier);
-	jit_rego_query_free(kind->required_approvals);
-	jit_rego_query_free(kind->document);
-	jit_rego_policy_free(kind->rego);
+	if (kind->unit)
+		kind->language->unit_free(kind->unit);
 	memset(kind, 0, sizeof(*kind));
-}
-
-static int
-prepare(struct jit_rego_policy *rego, const char *package, const char *rule,
-        struct jit_rego_query **ret_query, struct jit_rego_error *error)
-{
-	char path[128];
-	if (rule)
-		snprintf(path, sizeof(path), "%s.%s", package, rule);
-	else
-		snprintf(path, sizeof(path), "%s", package);
-	struct jit_rego_query *query = NULL;
-	if (jit_rego_prepare_rule(rego, path, &query, error) < 0)
-		return error && error->code == JIT_REGO_INTERNAL_ERROR ? -ENOMEM : JIT_ERR_INVALID;
-	/* A path no policy defines is prepared as a general query, which cannot be evaluated as
-	 * a rule; it is simply undefined, kept as NULL. */
-	if (!query->node) {
-		jit_rego_query_free(query);
-		query = NULL;
-	}
-	*ret_query = query;
-	return 0;
 }
 
 /* Compiles the enabled policies of `info->type` in `policies` into `kind`. */
 static int
 kind_compile(struct policy_kind *kind, const struct policy_type_info *info,
-             struct jit_policy *const *policies, size_t count, struct jit_rego_error *error)
+             struct jit_policy *const *policies, size_t count, struct jit_policy_error *error)
 {
-	struct jit_rego_module_source *modules = NULL;
+	const struct jit_policy_language *language =
+	        jit_policy_language_find(JIT_POLICY_DEFAULT_LANGUAGE);
+	struct jit_policy_source *sources = NULL;
 	size_t n = 0;
 	int r = 0;
-	if (count && !(modules = calloc(count, sizeof(*modules))))
+	if (count && !(sources = calloc(count, sizeof(*sources))))
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {
 		const struct jit_policy *policy = policies[i];
 		if (!policy || !policy->enabled || policy->type != info->type)
 			continue;
 		const char *text = policy->rego ? policy->rego : "";
-		modules[n] =
-		        (struct jit_rego_module_source){ module_name(policy), text, strlen(text) };
-		if (!modules[n++].name) {
+		sources[n] = (struct jit_policy_source){ module_name(policy, language), text,
+			                                 strlen(text) };
+		if (!sources[n++].name) {
 			r = -ENOMEM;
 			goto out;
 		}
 	}
 	if (n == 0)
 		goto out;
-	if (jit_rego_compile(modules, n, NULL, &policy_options, &kind->rego, error) < 0) {
-		r = error && error->code == JIT_REGO_INTERNAL_ERROR ? -ENOMEM : JIT_ERR_INVALID;
+	kind->language = language;
+	if ((r = language->compile(sources, n, &info->kind, &kind->unit, error)) < 0) {
+		kind->unit = NULL;
 		goto out;
 	}
 	kind->count = n;
-	if ((r = prepare(kind->rego, info->package, "allow", &kind->allow, error)) < 0 ||
-	    (r = prepare(kind->rego, info->package, "reason", &kind->reason, error)) < 0 ||
-	    (r = prepare(kind->rego, info->package, NULL, &kind->document, error)) < 0)
-		goto out;
-	if (info->type == JIT_POLICY_APPROVAL &&
-	    ((r = prepare(kind->rego, info->package, "approver_tier", &kind->approver_tier,
-	                  error)) < 0 ||
-	     (r = prepare(kind->rego, info->package, "required_approvals",
-	                  &kind->required_approvals, error)) < 0))
-		goto out;
 out:
 	for (size_t i = 0; i < n; i++)
-		free((char *)modules[i].name);
-	free(modules);
+		free((char *)sources[i].name);
+	free(sources);
 	if (r < 0)
 		kind_clear(kind);
 	return r;
@@ -203,7 +220,7 @@ out:
 
 int
 jit_policy_set_compile(struct jit_policy *const *policies, size_t count,
-                       struct jit_policy_set **ret_set, struct jit_rego_error *error)
+                       struct jit_policy_set **ret_set, struct jit_policy_error *error)
 {
 	struct jit_policy_set *set = calloc(1, sizeof(*set));
 	if (!set)
@@ -247,70 +264,20 @@ jit_policy_set_count(const struct jit_policy_set *set)
 	return n;
 }
 
-/* The one node of the compiled tree named by a package clause (a module alone has one). */
-static const struct doc_node *
-find_package(const struct doc_node *node)
-{
-	if (node->is_package)
-		return node;
-	for (uint32_t i = 0; i < node->child_count; i++) {
-		const struct doc_node *found = find_package(node->children[i]);
-		if (found)
-			return found;
-	}
-	return NULL;
-}
-
-/* Line of the package clause, for the message: the first line that starts with `package`
- * after leading blanks (comments precede it; the module has compiled, so it is there). */
-static uint32_t
-package_line(const char *text)
-{
-	uint32_t line = 1;
-	for (const char *p = text; *p; line++) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (strncmp(p, "package", 7) == 0)
-			return line;
-		const char *nl = strchr(p, '\n');
-		if (!nl)
-			break;
-		p = nl + 1;
-	}
-	return 1;
-}
-
 int
-jit_policy_check(const struct jit_policy *policy, struct jit_rego_error *error)
+jit_policy_check(const struct jit_policy *policy, struct jit_policy_error *error)
 {
 	const struct policy_type_info *info = policy ? info_of(policy->type, NULL) : NULL;
 	if (!info)
-		return set_rego_error(error, JIT_REGO_INVALID_ARGUMENT, NULL, 0, 0,
-		                      "the policy type must be eligibility or approval");
-	_cleanup_free_ char *name = module_name(policy);
+		return invalid_type(error);
+	const struct jit_policy_language *language =
+	        jit_policy_language_find(JIT_POLICY_DEFAULT_LANGUAGE);
+	_cleanup_free_ char *name = module_name(policy, language);
 	if (!name)
 		return -ENOMEM;
 	const char *text = policy->rego ? policy->rego : "";
-	struct jit_rego_module_source module = { name, text, strlen(text) };
-	struct jit_rego_policy *rego = NULL;
-	if (jit_rego_compile(&module, 1, NULL, &policy_options, &rego, error) < 0)
-		return error && error->code == JIT_REGO_INTERNAL_ERROR ? -ENOMEM : JIT_ERR_INVALID;
-	const struct doc_node *package = find_package(rego->root);
-	char expected[64];
-	snprintf(expected, sizeof(expected), "data.%s", info->package);
-	int r = 0;
-	if (!package || !package->path || strcmp(package->path, expected) != 0) {
-		char message[512];
-		uint32_t line = package_line(text);
-		snprintf(message, sizeof(message),
-		         "%.200s:%u:1: rego_compile_error: an %s policy must declare package %s "
-		         "(found %.100s)",
-		         name, line, info->label, info->package,
-		         package && package->path ? package->path + 5 : "none");
-		r = set_rego_error(error, JIT_REGO_COMPILE_ERROR, name, line, 1, message);
-	}
-	jit_rego_policy_free(rego);
-	return r;
+	struct jit_policy_source source = { name, text, strlen(text) };
+	return language->check(&source, &info->kind, error);
 }
 
 /* ---- input ----------------------------------------------------------------------------- */
@@ -408,96 +375,74 @@ no_policy_decision(struct jit_decision *d, const struct policy_type_info *info)
 	copy_text(d->reason, sizeof(d->reason), info->no_policy_reason);
 }
 
+/* Looks up the type; *ret_kind is NULL when no policy of it is enabled. */
 static int
-eval_value(struct jit_rego_eval *eval, struct jit_rego_query *query,
-           const struct jit_rego_input *input, json_t **ret_value, struct jit_rego_error *error)
-{
-	*ret_value = NULL;
-	if (!query)
-		return 0;
-	if (jit_rego_eval_rule(eval, query, input, ret_value, error) < 0)
-		return eval_failure(error);
-	return 0;
-}
-
-/* Looks up the type and converts the input; *ret_kind is NULL when no policy is enabled. */
-static int
-begin(struct jit_policy_set *set, enum jit_policy_type type, const json_t *input,
+begin(struct jit_policy_set *set, enum jit_policy_type type,
       const struct policy_type_info **ret_info, struct policy_kind **ret_kind,
-      struct jit_rego_input **ret_input, struct jit_rego_error *error)
+      struct jit_policy_error *error)
 {
 	size_t index = 0;
 	const struct policy_type_info *info = info_of(type, &index);
 	if (!info)
-		return set_rego_error(error, JIT_REGO_INVALID_ARGUMENT, NULL, 0, 0,
-		                      "the policy type must be eligibility or approval");
-	struct policy_kind *kind = set && set->kinds[index].rego ? &set->kinds[index] : NULL;
-	struct jit_rego_input *rego_input = NULL;
-	if (kind && jit_rego_input_from_json(input, &rego_input, error) < 0)
-		return error && error->code == JIT_REGO_INTERNAL_ERROR ? -ENOMEM : JIT_ERR_INVALID;
+		return invalid_type(error);
 	*ret_info = info;
-	*ret_kind = kind;
-	*ret_input = rego_input;
+	*ret_kind = set && set->kinds[index].unit ? &set->kinds[index] : NULL;
 	return 0;
 }
 
+static void *
+state_of(struct jit_policy_context *context, const struct policy_kind *kind)
+{
+	return context->states[language_index(kind->language)];
+}
+
 int
-jit_policy_decide(struct jit_policy_set *set, struct jit_rego_eval *eval, enum jit_policy_type type,
-                  const json_t *input, struct jit_decision *ret_decision,
-                  struct jit_rego_error *error)
+jit_policy_decide(struct jit_policy_set *set, struct jit_policy_context *context,
+                  enum jit_policy_type type, const json_t *input, struct jit_decision *ret_decision,
+                  struct jit_policy_error *error)
 {
 	const struct policy_type_info *info;
 	struct policy_kind *kind;
-	struct jit_rego_input *rego_input = NULL;
-	int r = begin(set, type, input, &info, &kind, &rego_input, error);
+	struct jit_policy_answer answer = { 0 };
+	int r = begin(set, type, &info, &kind, error);
 	if (r < 0)
 		return r;
 	if (!kind) {
 		no_policy_decision(ret_decision, info);
 		return 0;
 	}
-	bool allow = false;
-	_cleanup_json_ json_t *reason = NULL;
-	_cleanup_json_ json_t *tier = NULL;
-	_cleanup_json_ json_t *required = NULL;
-	if (kind->allow && jit_rego_eval_bool(eval, kind->allow, rego_input, &allow, error) < 0) {
-		r = eval_failure(error);
-		goto out;
-	}
-	if ((r = eval_value(eval, kind->reason, rego_input, &reason, error)) < 0 ||
-	    (r = eval_value(eval, kind->approver_tier, rego_input, &tier, error)) < 0 ||
-	    (r = eval_value(eval, kind->required_approvals, rego_input, &required, error)) < 0)
-		goto out;
-	fill_decision(ret_decision, info, allow, reason, tier, required);
-out:
-	jit_rego_input_free(rego_input);
-	return r;
+	if ((r = kind->language->decide(kind->unit, state_of(context, kind), input, &answer,
+	                                error)) < 0)
+		return r;
+	bool typed = type == JIT_POLICY_APPROVAL;
+	fill_decision(ret_decision, info, answer.allow, answer.values[RULE_REASON],
+	              typed ? answer.values[RULE_APPROVER_TIER] : NULL,
+	              typed ? answer.values[RULE_REQUIRED_APPROVALS] : NULL);
+	for (size_t i = 0; i < JIT_ARRAY_SIZE(answer.values); i++)
+		json_decref(answer.values[i]);
+	return 0;
 }
 
 int
-jit_policy_eval_raw(struct jit_policy_set *set, struct jit_rego_eval *eval,
+jit_policy_eval_raw(struct jit_policy_set *set, struct jit_policy_context *context,
                     enum jit_policy_type type, const json_t *input,
                     struct jit_decision *ret_decision, char **ret_result_json,
-                    struct jit_rego_error *error)
+                    struct jit_policy_error *error)
 {
 	const struct policy_type_info *info;
 	struct policy_kind *kind;
-	struct jit_rego_input *rego_input = NULL;
 	_cleanup_json_ json_t *document = NULL;
-	int r = begin(set, type, input, &info, &kind, &rego_input, error);
+	int r = begin(set, type, &info, &kind, error);
 	if (r < 0)
 		return r;
-	if (kind && (r = eval_value(eval, kind->document, rego_input, &document, error)) < 0)
-		goto out;
-	if (!document && !(document = json_object())) {
-		r = -ENOMEM;
-		goto out;
-	}
+	if (kind && (r = kind->language->evaluate(kind->unit, state_of(context, kind), input,
+	                                          &document, error)) < 0)
+		return r;
+	if (!document && !(document = json_object()))
+		return -ENOMEM;
 	char *text = json_dumps(document, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!text) {
-		r = -ENOMEM;
-		goto out;
-	}
+	if (!text)
+		return -ENOMEM;
 	if (!kind) {
 		no_policy_decision(ret_decision, info);
 	} else {
@@ -508,9 +453,7 @@ jit_policy_eval_raw(struct jit_policy_set *set, struct jit_rego_eval *eval,
 		              typed ? json_object_get(document, "required_approvals") : NULL);
 	}
 	*ret_result_json = text;
-out:
-	jit_rego_input_free(rego_input);
-	return r;
+	return 0;
 }
 
 /* ---- default policies ------------------------------------------------------------------ */
@@ -645,9 +588,9 @@ jit_policy_load_defaults(const char *dir, struct jit_policy ***ret_list, size_t 
 			r = -ENOMEM;
 			goto out;
 		}
-		struct jit_rego_error rego_error = { 0 };
-		if ((r = jit_policy_check(policy, &rego_error)) < 0) {
-			snprintf(error, error_size, "%s: %s", path, rego_error.message);
+		struct jit_policy_error policy_error = { 0 };
+		if ((r = jit_policy_check(policy, &policy_error)) < 0) {
+			snprintf(error, error_size, "%s: %s", path, policy_error.message);
 			goto out;
 		}
 	}

@@ -1,6 +1,7 @@
-/* The policy engine of the server: the enabled eligibility and approval policies compiled
- * into one immutable set, swapped atomically on reload, and the two decisions the workflow
- * asks of it. Evaluation runs in-process on lib/rego with its budgets; it never blocks. */
+/* The policies of the server: the enabled eligibility and approval policies compiled into
+ * one immutable set, swapped atomically on reload, and the two decisions the workflow asks of
+ * it. Evaluation runs in-process in the policies' language (server/policy/engine.h: Rego on
+ * lib/rego today) with its budgets; it never blocks. */
 #ifndef JIT_SERVER_POLICY_H
 #define JIT_SERVER_POLICY_H
 
@@ -10,8 +11,13 @@
 #include <jansson.h>
 
 #include "lib/common/macro.h"
-#include "lib/rego/rego.h"
+#include "server/policy/engine.h"
 #include "server/core/model.h"
+
+/* Per-thread evaluation state of every language, reused across evaluations. */
+struct jit_policy_context;
+int jit_policy_context_new(struct jit_policy_context **ret_context);
+void jit_policy_context_free(struct jit_policy_context *context);
 
 /* A compiled set: every enabled policy of each type compiled together as modules named
  * "<policy name>.rego" (so several `allow` rules OR together). With no enabled policy of a
@@ -22,11 +28,11 @@ struct jit_policy_set;
  * error returns JIT_ERR_INVALID and fills *error (message with the policy name, line and
  * column). */
 int jit_policy_set_compile(struct jit_policy *const *policies, size_t count,
-                           struct jit_policy_set **ret_set, struct jit_rego_error *error);
+                           struct jit_policy_set **ret_set, struct jit_policy_error *error);
 /* Compiles one policy alone, as a pre-flight check before it is saved: a parse or compile
  * error fills *error (line and column) and returns JIT_ERR_INVALID; a module whose package is
  * not the one of its type (jitsudo.eligibility / jitsudo.approval) is refused the same way. */
-int jit_policy_check(const struct jit_policy *policy, struct jit_rego_error *error);
+int jit_policy_check(const struct jit_policy *policy, struct jit_policy_error *error);
 
 struct jit_policy_set *jit_policy_set_ref(struct jit_policy_set *set);
 void jit_policy_set_unref(struct jit_policy_set *set);
@@ -53,19 +59,19 @@ struct jit_decision {
  * policy allows this request". Approval: data.jitsudo.approval.allow (and reason,
  * approver_tier, required_approvals) with the approver (or, at create, the requester) as
  * user. Each returns 0 with the decision filled in, or JIT_ERR_INTERNAL / JIT_ERR_LIMIT with
- * the engine's error (a policy that fails to evaluate denies). `eval` is the caller's
- * per-thread context. */
-int jit_policy_decide(struct jit_policy_set *set, struct jit_rego_eval *eval,
+ * the engine's error (a policy that fails to evaluate denies). `context` is the
+ * caller's per-thread context. */
+int jit_policy_decide(struct jit_policy_set *set, struct jit_policy_context *context,
                       enum jit_policy_type type, const json_t *input,
-                      struct jit_decision *ret_decision, struct jit_rego_error *error);
+                      struct jit_decision *ret_decision, struct jit_policy_error *error);
 
 /* policies:eval: evaluates the whole package document (data.jitsudo.eligibility or
  * data.jitsudo.approval) against a caller-supplied input, returning allow, reason and the
  * package's value as JSON text (malloc'd) in *ret_result_json. */
-int jit_policy_eval_raw(struct jit_policy_set *set, struct jit_rego_eval *eval,
+int jit_policy_eval_raw(struct jit_policy_set *set, struct jit_policy_context *context,
                         enum jit_policy_type type, const json_t *input,
                         struct jit_decision *ret_decision, char **ret_result_json,
-                        struct jit_rego_error *error);
+                        struct jit_policy_error *error);
 
 /* The default policies shipped in `dir` (eligibility.rego and approval.rego, each with a
  * leading comment block used as the description): returns them as policy objects named

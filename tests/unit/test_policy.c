@@ -41,7 +41,7 @@ policy(const char *name, enum jit_policy_type type, bool enabled, const char *re
 
 /* Compiles the given policies (a NULL-terminated list, freed here) into a set. */
 static int
-compile_list(struct jit_policy_set **ret_set, struct jit_rego_error *error, ...)
+compile_list(struct jit_policy_set **ret_set, struct jit_policy_error *error, ...)
 {
 	struct jit_policy *list[16];
 	size_t n = 0;
@@ -72,7 +72,7 @@ compile_ok(struct jit_policy *first, ...)
 	}
 	va_end(ap);
 	struct jit_policy_set *set = NULL;
-	struct jit_rego_error error = { 0 };
+	struct jit_policy_error error = { 0 };
 	int r = jit_policy_set_compile(list, n, &set, &error);
 	if (r < 0)
 		fprintf(stderr, "compile: %s\n", error.message);
@@ -107,14 +107,14 @@ input_for(const char *email, const char *groups_json, const char *role, int64_t 
 }
 
 struct fixture {
-	struct jit_rego_eval *eval;
+	struct jit_policy_context *eval;
 };
 
 static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	if (!f || jit_rego_eval_new(&f->eval) < 0)
+	if (!f || jit_policy_context_new(&f->eval) < 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -124,14 +124,14 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	jit_rego_eval_free(f->eval);
+	jit_policy_context_free(f->eval);
 	free(f);
 	return 0;
 }
 
 static int
 decide(struct fixture *f, struct jit_policy_set *set, enum jit_policy_type type,
-       const json_t *input, struct jit_decision *d, struct jit_rego_error *error)
+       const json_t *input, struct jit_decision *d, struct jit_policy_error *error)
 {
 	memset(d, 0x55, sizeof(*d)); /* nothing stale may survive */
 	return jit_policy_decide(set, f->eval, type, input, d, error);
@@ -152,7 +152,7 @@ test_allow_deny_reason(void **state)
 	        compile_ok(policy("sre", JIT_POLICY_ELIGIBILITY, true, eligibility_sre), NULL);
 	assert_int_equal(jit_policy_set_count(set), 1);
 	struct jit_decision d;
-	struct jit_rego_error error;
+	struct jit_policy_error error;
 	json_t *yes = input_for("bob@example.com", "[\"dev\",\"sre\"]", "admin", 3600);
 	json_t *no = input_for("bob@example.com", "[\"dev\"]", "admin", 3600);
 
@@ -192,7 +192,7 @@ test_fallback_reason(void **state)
 	        NULL);
 	json_t *in = input_for("bob@example.com", "[]", "admin", 60);
 	struct jit_decision d;
-	struct jit_rego_error error;
+	struct jit_policy_error error;
 	assert_int_equal(decide(f, set, JIT_POLICY_ELIGIBILITY, in, &d, &error), 0);
 	assert_false(d.allow);
 	assert_string_equal(d.reason, "not eligible: no eligibility policy allows this request");
@@ -209,7 +209,7 @@ test_no_policies_and_null_set(void **state)
 {
 	struct fixture *f = *state;
 	struct jit_policy_set *set = NULL;
-	struct jit_rego_error error;
+	struct jit_policy_error error;
 	assert_int_equal(jit_policy_set_compile(NULL, 0, &set, &error), 0);
 	assert_int_equal(jit_policy_set_count(set), 0);
 	json_t *in = input_for("bob@example.com", "[\"sre\"]", "admin", 60);
@@ -246,7 +246,7 @@ test_policies_or_together(void **state)
 	                   NULL);
 	assert_int_equal(jit_policy_set_count(set), 3);
 	struct jit_decision d;
-	struct jit_rego_error error;
+	struct jit_policy_error error;
 	struct {
 		const char *groups, *role;
 		bool allow;
@@ -291,7 +291,7 @@ test_allow_must_be_true(void **state)
 		        compile_ok(policy("p", JIT_POLICY_ELIGIBILITY, true, text), NULL);
 		json_t *in = input_for("bob@example.com", "[]", "view", 60);
 		struct jit_decision d;
-		struct jit_rego_error error;
+		struct jit_policy_error error;
 		assert_int_equal(decide(f, set, JIT_POLICY_ELIGIBILITY, in, &d, &error), 0);
 		if (d.allow)
 			fail_msg("allow := %s allowed", values[i]);
@@ -333,7 +333,7 @@ test_tier_and_approvals(void **state)
 		        compile_ok(policy("p", JIT_POLICY_APPROVAL, true, text), NULL);
 		json_t *in = input_for("bob@example.com", "[]", "view", 60);
 		struct jit_decision d;
-		struct jit_rego_error error;
+		struct jit_policy_error error;
 		assert_int_equal(decide(f, set, JIT_POLICY_APPROVAL, in, &d, &error), 0);
 		assert_true(d.allow);
 		if (strcmp(d.approver_tier, cases[i].want_tier) != 0 ||
@@ -367,7 +367,7 @@ test_long_reason_cut(void **state)
 	        compile_ok(policy("p", JIT_POLICY_ELIGIBILITY, true, text), NULL);
 	json_t *in = input_for("bob@example.com", "[]", "view", 60);
 	struct jit_decision d;
-	struct jit_rego_error error;
+	struct jit_policy_error error;
 	assert_int_equal(decide(f, set, JIT_POLICY_ELIGIBILITY, in, &d, &error), 0);
 	assert_int_equal(strlen(d.reason), 510);
 	assert_int_equal((unsigned char)d.reason[508], 0xc3);
@@ -381,7 +381,7 @@ static void
 test_compile_error_line_column(UNUSED_STATE)
 {
 	struct jit_policy_set *set = NULL;
-	struct jit_rego_error error = { 0 };
+	struct jit_policy_error error = { 0 };
 	int r = compile_list(&set, &error,
 	                     policy("good", JIT_POLICY_ELIGIBILITY, true, eligibility_sre),
 	                     policy("broken", JIT_POLICY_ELIGIBILITY, true,
@@ -394,7 +394,7 @@ test_compile_error_line_column(UNUSED_STATE)
 	                     NULL);
 	assert_int_equal(r, JIT_ERR_INVALID);
 	assert_null(set);
-	assert_int_equal(error.code, JIT_REGO_PARSE_ERROR);
+	assert_string_equal(error.kind, "rego_parse_error");
 	assert_string_equal(error.module, "broken.rego");
 	assert_int_equal(error.line, 6);
 	assert_true(error.column >= 1);
@@ -405,7 +405,7 @@ test_compile_error_line_column(UNUSED_STATE)
 	                              "package jitsudo.approval\nimport rego.v1\n"
 	                              "allow if {\n\tx > 1\n}\n");
 	assert_int_equal(jit_policy_check(p, &error), JIT_ERR_INVALID);
-	assert_int_equal(error.code, JIT_REGO_COMPILE_ERROR);
+	assert_string_equal(error.kind, "rego_compile_error");
 	assert_int_equal(error.line, 4);
 	assert_int_equal(error.column, 2);
 	assert_non_null(strstr(error.message, "unsafe.rego:4:2"));
@@ -422,7 +422,7 @@ test_compile_error_line_column(UNUSED_STATE)
 static void
 test_check_package(UNUSED_STATE)
 {
-	struct jit_rego_error error = { 0 };
+	struct jit_policy_error error = { 0 };
 	struct jit_policy *p = policy("ok", JIT_POLICY_ELIGIBILITY, true, eligibility_sre);
 	assert_int_equal(jit_policy_check(p, &error), 0);
 	jit_policy_free(p);
@@ -430,7 +430,7 @@ test_check_package(UNUSED_STATE)
 	p = policy("swapped", JIT_POLICY_ELIGIBILITY, true,
 	           "# approval rules by mistake\n\npackage jitsudo.approval\nallow := true\n");
 	assert_int_equal(jit_policy_check(p, &error), JIT_ERR_INVALID);
-	assert_int_equal(error.code, JIT_REGO_COMPILE_ERROR);
+	assert_string_equal(error.kind, "rego_compile_error");
 	assert_int_equal(error.line, 3);
 	assert_int_equal(error.column, 1);
 	assert_non_null(strstr(error.message, "swapped.rego:3:1"));
@@ -476,21 +476,21 @@ test_conflict_fails_closed(void **state)
 	json_t *bob = input_for("bob@example.com", "[]", "view", 60);
 	json_t *carol = input_for("carol@example.com", "[]", "view", 60);
 	struct jit_decision d = { 0 };
-	struct jit_rego_error error = { 0 };
+	struct jit_policy_error error = { 0 };
 	assert_int_equal(decide(f, set, JIT_POLICY_ELIGIBILITY, carol, &d, &error), 0);
 	assert_true(d.allow);
 	memset(&d, 0, sizeof(d));
 	assert_int_equal(jit_policy_decide(set, f->eval, JIT_POLICY_ELIGIBILITY, bob, &d, &error),
 	                 JIT_ERR_INTERNAL);
 	assert_false(d.allow); /* untouched */
-	assert_int_equal(error.code, JIT_REGO_CONFLICT_ERROR);
+	assert_string_equal(error.kind, "eval_conflict_error");
 	assert_non_null(strstr(error.message, "eval_conflict_error"));
 	/* A conflict in a rule other than allow fails the decision too, although allow is true. */
 	memset(&d, 0, sizeof(d));
 	assert_int_equal(jit_policy_decide(set, f->eval, JIT_POLICY_APPROVAL, bob, &d, &error),
 	                 JIT_ERR_INTERNAL);
 	assert_false(d.allow);
-	assert_int_equal(error.code, JIT_REGO_CONFLICT_ERROR);
+	assert_string_equal(error.kind, "eval_conflict_error");
 	char *result = NULL;
 	assert_int_equal(
 	        jit_policy_eval_raw(set, f->eval, JIT_POLICY_ELIGIBILITY, bob, &d, &result, &error),
@@ -517,11 +517,11 @@ test_step_budget(void **state)
 	                   NULL);
 	json_t *in = input_for("bob@example.com", "[]", "view", 60);
 	struct jit_decision d = { 0 };
-	struct jit_rego_error error = { 0 };
+	struct jit_policy_error error = { 0 };
 	int64_t start = jit_now_monotonic_ns();
 	assert_int_equal(jit_policy_decide(set, f->eval, JIT_POLICY_ELIGIBILITY, in, &d, &error),
 	                 JIT_ERR_LIMIT);
-	assert_int_equal(error.code, JIT_REGO_LIMIT_ERROR);
+	assert_string_equal(error.kind, "eval_limit_error");
 	assert_non_null(strstr(error.message, "1000000"));
 	assert_false(d.allow);
 	/* Well under a second: the budget, not the loop, ended it. */
@@ -608,7 +608,7 @@ test_eval_raw(void **state)
 	json_t *no = input_for("bob@example.com", "[]", "view", 7200);
 	json_t *yes = input_for("bob@example.com", "[\"sre\"]", "view", 60);
 	struct jit_decision d;
-	struct jit_rego_error error;
+	struct jit_policy_error error;
 	char *result = NULL;
 	assert_int_equal(
 	        jit_policy_eval_raw(set, f->eval, JIT_POLICY_ELIGIBILITY, no, &d, &result, &error),
@@ -674,8 +674,8 @@ static void *
 swap_work(void *arg)
 {
 	struct swap_worker *w = arg;
-	struct jit_rego_eval *eval;
-	if (jit_rego_eval_new(&eval) < 0)
+	struct jit_policy_context *eval;
+	if (jit_policy_context_new(&eval) < 0)
 		return NULL;
 	json_t *in =
 	        json_pack("{s:{s:s,s:[s]}}", "user", "email", "bob@example.com", "groups", "sre");
@@ -687,7 +687,7 @@ swap_work(void *arg)
 			break;
 		struct jit_policy_set *set = shared_get(w->shared);
 		struct jit_decision d;
-		struct jit_rego_error error;
+		struct jit_policy_error error;
 		/* Each set says which it is in its reason; allow must agree with it. */
 		if (jit_policy_decide(set, eval, JIT_POLICY_APPROVAL, in, &d, &error) < 0 ||
 		    (strcmp(d.reason, "set-allow") == 0) != d.allow ||
@@ -697,7 +697,7 @@ swap_work(void *arg)
 		jit_policy_set_unref(set);
 	}
 	json_decref(in);
-	jit_rego_eval_free(eval);
+	jit_policy_context_free(eval);
 	return NULL;
 }
 
@@ -773,7 +773,7 @@ test_load_defaults(void **state)
 	assert_non_null(strstr(list[0]->rego, "package jitsudo.eligibility"));
 
 	struct jit_policy_set *set = NULL;
-	struct jit_rego_error rerr;
+	struct jit_policy_error rerr;
 	assert_int_equal(jit_policy_set_compile(list, count, &set, &rerr), 0);
 	assert_int_equal(jit_policy_set_count(set), 2);
 	jit_policy_list_free(list, count);

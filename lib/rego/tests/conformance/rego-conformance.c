@@ -16,7 +16,7 @@
 #include "lib/common/macro.h"
 #include "lib/rego/rego.h"
 #include "lib/rego/value.h"
-#include "tests/conformance/case_compare.h"
+#include "lib/rego/tests/conformance/case_compare.h"
 
 #define MAX_FILES 100000
 #define MAX_MODULES 1024

@@ -1,7 +1,7 @@
 /* Unit tests of the crypto and io.jwt built-ins: digests, HMACs, X.509 parsing and chain
  * verification, private keys, JWT decoding, verification, decode_verify constraints and
  * signing. Expected values come from the conformance suite and RFC 7515. */
-#include "tests/unit/builtins_test_call.h"
+#include "lib/rego/tests/builtins_test_call.h"
 
 #define NS_PER_S 1000000000LL
 

@@ -1,7 +1,7 @@
 /* Unit tests of the numbers built-ins: exact integer arithmetic (int64 and big), floating
  * point as OPA rounds it, division and modulo errors, rounding, ranges, rand.intn, bits and the
  * set operators. Expected values come from the OPA conformance cases. */
-#include "tests/unit/builtins_test_call.h"
+#include "lib/rego/tests/builtins_test_call.h"
 
 static void
 test_plus_minus_mul(void **state)

@@ -1,7 +1,7 @@
 /* Unit tests of the collections built-ins: arrays, set algebra, objects, json.filter,
  * json.remove, json.patch and graph reachability. Expected values come from the OPA
  * conformance cases. */
-#include "tests/unit/builtins_test_call.h"
+#include "lib/rego/tests/builtins_test_call.h"
 
 static void
 test_arrays(void **state)

@@ -1,7 +1,7 @@
 /* Unit tests of the core built-ins: comparison functions, aggregates (exact and big sums and
  * products), type tests, to_number and the cast_* functions, membership. Expected values come
  * from the OPA conformance cases. */
-#include "tests/unit/builtins_test_call.h"
+#include "lib/rego/tests/builtins_test_call.h"
 
 static void
 test_comparison(void **state)

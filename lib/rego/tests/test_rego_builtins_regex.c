@@ -4,7 +4,7 @@
  * bounded. Expected values come from the OPA conformance cases and Go's regexp tests. */
 #include <pthread.h>
 
-#include "tests/unit/builtins_test_call.h"
+#include "lib/rego/tests/builtins_test_call.h"
 
 static const struct rego_value *
 STR(const char *s)

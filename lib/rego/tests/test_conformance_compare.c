@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "tests/conformance/case_compare.c"
+#include "lib/rego/tests/conformance/case_compare.c"
 
 struct fixture {
 	struct rego_arena arena;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "lib/common/errors.h"
-#include "tests/conformance/case_compare.h"
+#include "lib/rego/tests/conformance/case_compare.h"
 
 static bool
 text_is(const char *text, size_t length, const char *word)

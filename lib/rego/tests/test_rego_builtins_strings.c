@@ -2,7 +2,7 @@
  * priorities, Split), code-point offsets, format_int with big numbers, sprintf with Go's fmt
  * verbs and error forms, strings.render_template and internal.template_string. Expected values
  * come from the OPA conformance cases and Go's documented behaviour. */
-#include "tests/unit/builtins_test_call.h"
+#include "lib/rego/tests/builtins_test_call.h"
 
 /* A string value from raw bytes (J() needs JSON quoting). */
 static const struct rego_value *

@@ -1,6 +1,0 @@
-/* Built-in functions: time group. (Being written; the table is filled as functions land.) */
-#include "lib/rego/builtins.h"
-
-const struct rego_builtin rego_builtins_time[] = {
-	{ NULL, 0, 0, NULL },
-};
