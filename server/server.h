@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/common/errors.h"
 #include "lib/common/macro.h"
 #include "lib/common/secret.h"
 #include "server/auth/auth.h"
@@ -22,11 +23,9 @@
 #define JIT_VERSION "0.1.0"
 #define JIT_PROVIDER_COUNT 4
 
-/* A JIT_ERR_* code and the message a caller sees (never a secret). */
-struct jit_status {
-	int code;
-	char message[512];
-};
+/* The status: jitsudod's name for the project's one error-message type, struct jit_error
+ * (lib/common/errors.h): a JIT_ERR_* code and the message a caller sees (never a secret). */
+#define jit_status jit_error
 
 /* Sets the status (when not NULL) and evaluates to `code` (negative), for
  * `return jit_status_set(...)`. A macro, so that a reader of the caller alone (clang's
