@@ -822,7 +822,7 @@ migrate(sqlite3 *db, char *error, size_t error_size)
 		if (m->rebuilds_tables && (r = exec_sql(db, "PRAGMA foreign_keys = OFF", error,
 		                                        error_size, "migrating")) < 0)
 			return r;
-		keys_off = m->rebuilds_tables;
+		keys_off = m->rebuilds_tables; /* for the failure path */
 		if ((r = exec_sql(db, "BEGIN IMMEDIATE", error, error_size, "migrating")) < 0)
 			goto fail;
 		if ((r = exec_sql(db,
@@ -850,12 +850,9 @@ migrate(sqlite3 *db, char *error, size_t error_size)
 		}
 		if ((r = exec_sql(db, "COMMIT", error, error_size, "migrating")) < 0)
 			goto fail;
-		if (keys_off) {
-			keys_off = false;
-			if ((r = exec_sql(db, "PRAGMA foreign_keys = ON", error, error_size,
-			                  "migrating")) < 0)
-				return r;
-		}
+		if (m->rebuilds_tables && (r = exec_sql(db, "PRAGMA foreign_keys = ON", error,
+		                                        error_size, "migrating")) < 0)
+			return r;
 	}
 	return 0;
 fail:
