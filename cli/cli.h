@@ -187,13 +187,6 @@ int jit_cli_need_server(struct jit_cli *cli);
 /* Resolves the token (flag, environment, then the stored credentials via login.h). */
 int jit_cli_need_token(struct jit_cli *cli);
 
-/* Reads a flat YAML mapping of scalar keys and values (at most 64 KiB) at `path`. Calls
- * `on_pair` for each; returns -ENOENT when the file does not exist, JIT_ERR_INVALID for
- * anything but a mapping of scalars (with a message in error), or what on_pair returned. */
-int jit_cli_read_flat_yaml(const char *path,
-                           int (*on_pair)(const char *key, const char *value, void *userdata),
-                           void *userdata, char *error, size_t error_size);
-
 /* ---- the API (api.c) ---------------------------------------------------------------------- */
 
 /* Calls jitsudod: `method` on `path` ("/api/v1alpha1/requests"; query included), with `body`

@@ -1,23 +1,21 @@
 /* The CLI's settings, in precedence order: flags, the environment (JITSUDO_SERVER,
  * JITSUDO_TOKEN), ~/.jitsudo/config.yaml (or JITSUDO_CONFIG), then what `jitsudo login` stored
  * (~/.jitsudo/credentials or JITSUDO_CREDENTIALS, read through login.h). The config file is
- * read with a size bound and strict keys; the token is wiped when the run ends. */
+ * read by lib/config's strict reader (64 KiB, known keys only); the token is wiped when the run
+ * ends. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
 #include "cli/cli.h"
 #include "cli/login.h"
 #include "lib/common/errors.h"
 #include "lib/common/macro.h"
+#include "lib/config/reader.h"
 
 #define CONFIG_MAX_BYTES (64 * 1024)
-#define SETTING_MAX 4096
 
 static char *
 path_in_home(const char *leaf)
@@ -32,158 +30,22 @@ path_in_home(const char *leaf)
 	return p;
 }
 
-int
-jit_cli_read_flat_yaml(const char *path,
-                       int (*on_pair)(const char *key, const char *value, void *userdata),
-                       void *userdata, char *error, size_t error_size)
-{
-	yaml_parser_t parser;
-	yaml_event_t event;
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *text = NULL;
-	_cleanup_free_ char *key = NULL;
-	struct stat st;
-	size_t len = 0;
-	int depth = 0, r = 0;
-	bool done = false, parser_ready = false;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(error, error_size, "%s: not a regular file", path);
-		return JIT_ERR_INVALID;
-	}
-	if (st.st_size > CONFIG_MAX_BYTES) {
-		snprintf(error, error_size, "%s: larger than %d bytes", path, CONFIG_MAX_BYTES);
-		return JIT_ERR_INVALID;
-	}
-	text = malloc(CONFIG_MAX_BYTES + 1);
-	if (!text)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n = read(fd, text + len, CONFIG_MAX_BYTES + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > CONFIG_MAX_BYTES) {
-			snprintf(error, error_size, "%s: larger than %d bytes", path,
-			         CONFIG_MAX_BYTES);
-			return JIT_ERR_INVALID;
-		}
-	}
-	if (!yaml_parser_initialize(&parser))
-		return -ENOMEM;
-	parser_ready = true;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	while (!done) {
-		if (!yaml_parser_parse(&parser, &event)) {
-			snprintf(error, error_size, "%s:%zu: %s", path,
-			         parser.problem_mark.line + 1,
-			         parser.problem ? parser.problem : "not valid YAML");
-			r = JIT_ERR_INVALID;
-			break;
-		}
-		switch (event.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		case YAML_MAPPING_START_EVENT:
-			if (++depth > 1) {
-				snprintf(error, error_size,
-				         "%s:%zu: only \"key: value\" lines are allowed", path,
-				         event.start_mark.line + 1);
-				r = JIT_ERR_INVALID;
-			}
-			break;
-		case YAML_MAPPING_END_EVENT:
-			depth--;
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_ALIAS_EVENT:
-			snprintf(error, error_size, "%s:%zu: only \"key: value\" lines are allowed",
-			         path, event.start_mark.line + 1);
-			r = JIT_ERR_INVALID;
-			break;
-		case YAML_SCALAR_EVENT: {
-			const char *v = (const char *)event.data.scalar.value;
-			if (depth != 1) {
-				snprintf(error, error_size, "%s: must be a mapping of settings",
-				         path);
-				r = JIT_ERR_INVALID;
-				break;
-			}
-			if (strlen(v) > SETTING_MAX) {
-				snprintf(error, error_size, "%s:%zu: value too long", path,
-				         event.start_mark.line + 1);
-				r = JIT_ERR_INVALID;
-				break;
-			}
-			if (!key) {
-				key = strdup(v);
-				if (!key)
-					r = -ENOMEM;
-			} else {
-				r = on_pair(key, v, userdata);
-				if (r < 0)
-					snprintf(error, error_size,
-					         "%s: unknown or bad setting \"%.64s\"", path, key);
-				free(key);
-				key = NULL;
-			}
-			break;
-		}
-		default:
-			break;
-		}
-		yaml_event_delete(&event);
-		if (r < 0)
-			break;
-	}
-	if (parser_ready)
-		yaml_parser_delete(&parser);
-	return r;
-}
-
-static int
-set_string(char **slot, const char *value)
-{
-	char *copy = strdup(value);
-	if (!copy)
-		return -ENOMEM;
-	free(*slot);
-	*slot = copy;
-	return 0;
-}
-
 struct config_values {
 	char *server, *issuer, *client_id, *ca_file, *output, *timeout;
 };
 
-static int
-on_config_pair(const char *key, const char *value, void *userdata)
-{
-	struct config_values *c = userdata;
-	if (strcmp(key, "server") == 0)
-		return set_string(&c->server, value);
-	if (strcmp(key, "issuer") == 0)
-		return set_string(&c->issuer, value);
-	if (strcmp(key, "client_id") == 0)
-		return set_string(&c->client_id, value);
-	if (strcmp(key, "ca_file") == 0)
-		return set_string(&c->ca_file, value);
-	if (strcmp(key, "output") == 0)
-		return set_string(&c->output, value);
-	if (strcmp(key, "timeout") == 0)
-		return set_string(&c->timeout, value);
-	return JIT_ERR_INVALID;
-}
+#define V(f) JIT_CONFIG_FIELD(struct config_values, f)
+
+/* config.yaml: flat "key: value" lines; output and timeout are checked after the flags. */
+static const struct jit_config_key config_keys[] = {
+	{ .name = "server", .type = JIT_CONFIG_STRING, V(server) },
+	{ .name = "issuer", .type = JIT_CONFIG_STRING, V(issuer) },
+	{ .name = "client_id", .type = JIT_CONFIG_STRING, V(client_id) },
+	{ .name = "ca_file", .type = JIT_CONFIG_STRING, V(ca_file) },
+	{ .name = "output", .type = JIT_CONFIG_STRING, V(output) },
+	{ .name = "timeout", .type = JIT_CONFIG_STRING, V(timeout) },
+	{ 0 },
+};
 
 static void
 config_values_free(struct config_values *c)
@@ -194,6 +56,26 @@ config_values_free(struct config_values *c)
 	free(c->ca_file);
 	free(c->output);
 	free(c->timeout);
+}
+
+/* Reads the config file into `c` (nothing set on an error). Returns -ENOENT when there is no
+ * such file, another negative code with a message in `error`. */
+static int
+config_file_read(const char *path, struct config_values *c, char *error, size_t error_size)
+{
+	static const struct jit_config_reader_options options = { .max_bytes = CONFIG_MAX_BYTES };
+	_cleanup_(jit_config_reader_freep) struct jit_config_reader *reader = NULL;
+	struct config_values read = { 0 };
+	int r;
+
+	if ((r = jit_config_reader_open(path, &options, &reader, error, error_size)) < 0)
+		return r;
+	if ((r = jit_config_reader_apply(reader, config_keys, &read)) < 0) {
+		config_values_free(&read);
+		return r;
+	}
+	*c = read;
+	return 0;
 }
 
 static int
@@ -269,8 +151,7 @@ jit_cli_settings_load(struct jit_cli *cli, const struct jit_cli_args *global)
 	cli->credentials_path = v && v[0] ? strdup(v) : path_in_home("credentials");
 
 	if (cli->config_path) {
-		r = jit_cli_read_flat_yaml(cli->config_path, on_config_pair, &c, error,
-		                           sizeof error);
+		r = config_file_read(cli->config_path, &c, error, sizeof error);
 		/* No config file at all is no error. */
 		if (r < 0 && r != -ENOENT) {
 			if (!error[0])

@@ -17,7 +17,7 @@ $(BUILD)/libjit%.a:
 
 # What every program but the PAM module links: lib/common (libc only) and the libraries on
 # top of it, dependents first.
-JIT_LIBS := net json crypto common
+JIT_LIBS := config net json crypto common
 LIBJIT := $(JIT_LIBS:%=$(BUILD)/libjit%.a)
 LIBCOMMON := $(BUILD)/libjitcommon.a
 LIBREGO := $(BUILD)/libjitrego.a

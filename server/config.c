@@ -1,7 +1,7 @@
-/* jitsudod's configuration file: reads the YAML (at most 1 MiB, one document, no anchors,
- * aliases or tags) into a small tree with line numbers, applies it over the defaults through
- * option tables, and checks the result. Trusts nothing in the file: every error names the
- * file, the line and the key. Also `jitsudod init`, which writes a starter config and keys. */
+/* jitsudod's configuration file: the keys of jitsudod.yaml (tables read by lib/config's strict
+ * reader: at most 1 MiB, one document, no anchors, aliases or tags) applied over the defaults,
+ * and the checks across keys. Trusts nothing in the file: every error names the file, the line
+ * and the key. Also `jitsudod init`, which writes a starter config and keys. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,336 +10,19 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
 #include "lib/common/duration.h"
 #include "lib/common/errors.h"
 #include "lib/common/random.h"
+#include "lib/config/reader.h"
 #include "server/audit/audit_chain.h"
 #include "server/config.h"
 #include "server/auth/issuer.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
-#define CONFIG_DEPTH_MAX 16
-#define CONFIG_NODES_MAX 100000
-#define CONFIG_STRING_MAX 4096
-#define CONFIG_KEY_PATH_MAX 192
-#define CONFIG_SEEN_MAX 256
 #define SEAL_KEY_BYTES 32
 
-/* ---- the YAML tree ------------------------------------------------------------------------ */
-
-enum node_kind {
-	NODE_SCALAR,
-	NODE_SEQUENCE,
-	NODE_MAPPING,
-};
-
-struct node {
-	enum node_kind kind;
-	int line;   /* 1-based */
-	bool null;  /* a plain scalar "", "~" or "null" */
-	char *text; /* scalars: NUL-terminated copy */
-	size_t length;
-	struct node **items; /* sequences: the items; mappings: key, value, key, value, ... */
-	size_t count;
-	size_t capacity;
-};
-
-static void
-node_free(struct node *node)
-{
-	if (!node)
-		return;
-	for (size_t i = 0; i < node->count; i++)
-		node_free(node->items[i]); /* depth is bounded by CONFIG_DEPTH_MAX */
-	free(node->items);
-	free(node->text);
-	free(node);
-}
-
-static void
-node_freep(struct node **node)
-{
-	node_free(*node);
-}
-
-/* What turns a file into messages and resolves its relative paths. */
-struct loader {
-	const char *file; /* as the caller named it */
-	const char *dir;  /* absolute directory of the file */
-	char *error;
-	size_t error_size;
-	struct {
-		const void *field;
-		int line;
-	} seen[CONFIG_SEEN_MAX];
-	size_t seen_count;
-};
-
-/* "FILE:LINE: key.path: message" (LINE omitted when 0, key path when NULL). Returns
- * JIT_ERR_INVALID. */
-static void fail_message(struct loader *l, int line, const char *key, const char *fmt, ...)
-        JIT_PRINTF(4, 5);
-/* Records "<file>:<line>: <key>: <message>" and evaluates to JIT_ERR_INVALID (a macro, so
- * that each caller's reader sees the failure). */
-#define fail(l, line, key, ...)                                \
-	({                                                     \
-		fail_message((l), (line), (key), __VA_ARGS__); \
-		JIT_ERR_INVALID;                               \
-	})
-static void
-fail_message(struct loader *l, int line, const char *key, const char *fmt, ...)
-{
-	if (!l->error || !l->error_size)
-		return;
-	char message[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	char where[32] = "";
-	if (line > 0)
-		snprintf(where, sizeof(where), ":%d", line);
-	snprintf(l->error, l->error_size, "%s%s: %s%s%s", l->file, where, key ? key : "",
-	         key ? ": " : "", message);
-}
-
-static void
-remember_line(struct loader *l, const void *field, int line)
-{
-	if (l->seen_count < CONFIG_SEEN_MAX)
-		l->seen[l->seen_count++] = (typeof(l->seen[0])){ field, line };
-}
-
-/* The line `field` was set on, or 0 when it kept its default. */
-static int
-line_of(const struct loader *l, const void *field)
-{
-	for (size_t i = l->seen_count; i > 0; i--)
-		if (l->seen[i - 1].field == field)
-			return l->seen[i - 1].line;
-	return 0;
-}
-
-static const char *
-node_kind_name(const struct node *node)
-{
-	if (node->kind == NODE_MAPPING)
-		return "a mapping";
-	if (node->kind == NODE_SEQUENCE)
-		return "a list";
-	return node->null ? "empty" : "a single value";
-}
-
-static int
-node_attach(struct loader *l, struct node *parent, struct node *child)
-{
-	if (parent->kind == NODE_MAPPING && parent->count % 2 == 0 && child->kind != NODE_SCALAR)
-		return fail(l, child->line, NULL, "a key must be a plain word, not %s",
-		            node_kind_name(child));
-	if (parent->count == parent->capacity) {
-		size_t capacity = parent->capacity ? parent->capacity * 2 : 8;
-		struct node **items = reallocarray(parent->items, capacity, sizeof(*items));
-		if (!items)
-			return -ENOMEM;
-		parent->items = items;
-		parent->capacity = capacity;
-	}
-	parent->items[parent->count++] = child;
-	return 0;
-}
-
-static bool
-scalar_is_null(const yaml_event_t *event)
-{
-	static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
-	if (event->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	for (size_t i = 0; i < JIT_ARRAY_SIZE(nulls); i++)
-		if (strcmp((const char *)event->data.scalar.value, nulls[i]) == 0)
-			return true;
-	return false;
-}
-
-/* The parse state between events. */
-struct tree_builder {
-	struct node *root;
-	struct node *stack[CONFIG_DEPTH_MAX];
-	size_t depth;
-	size_t nodes;
-	size_t documents;
-	bool done;
-};
-
-static int
-tree_event(struct loader *l, struct tree_builder *b, const yaml_event_t *event)
-{
-	int line = (int)event->start_mark.line + 1;
-	const yaml_char_t *anchor = NULL, *tag = NULL;
-	enum node_kind kind;
-
-	switch (event->type) {
-	case YAML_STREAM_START_EVENT:
-	case YAML_DOCUMENT_END_EVENT:
-		return 0;
-	case YAML_STREAM_END_EVENT:
-		b->done = true;
-		return 0;
-	case YAML_DOCUMENT_START_EVENT:
-		if (b->documents++ > 0)
-			return fail(l, line, NULL, "only one YAML document is allowed");
-		return 0;
-	case YAML_ALIAS_EVENT:
-		return fail(l, line, NULL, "YAML aliases (*name) are not allowed");
-	case YAML_SEQUENCE_END_EVENT:
-	case YAML_MAPPING_END_EVENT:
-		if (b->depth > 0)
-			b->depth--;
-		return 0;
-	case YAML_SCALAR_EVENT:
-		anchor = event->data.scalar.anchor;
-		tag = event->data.scalar.tag;
-		kind = NODE_SCALAR;
-		break;
-	case YAML_SEQUENCE_START_EVENT:
-		anchor = event->data.sequence_start.anchor;
-		tag = event->data.sequence_start.tag;
-		kind = NODE_SEQUENCE;
-		break;
-	case YAML_MAPPING_START_EVENT:
-		anchor = event->data.mapping_start.anchor;
-		tag = event->data.mapping_start.tag;
-		kind = NODE_MAPPING;
-		break;
-	default:
-		return fail(l, line, NULL, "unexpected YAML event");
-	}
-	if (anchor)
-		return fail(l, line, NULL, "YAML anchors (&name) are not allowed");
-	if (tag)
-		return fail(l, line, NULL, "YAML tags (!name) are not allowed");
-	if (++b->nodes > CONFIG_NODES_MAX)
-		return fail(l, line, NULL, "more than %d YAML nodes", CONFIG_NODES_MAX);
-	if (kind != NODE_SCALAR && b->depth == CONFIG_DEPTH_MAX)
-		return fail(l, line, NULL, "nested deeper than %d levels", CONFIG_DEPTH_MAX);
-
-	_cleanup_(node_freep) struct node *node = calloc(1, sizeof(*node));
-	if (!node)
-		return -ENOMEM;
-	node->kind = kind;
-	node->line = line;
-	if (kind == NODE_SCALAR) {
-		node->length = event->data.scalar.length;
-		node->null = scalar_is_null(event);
-		node->text = strndup((const char *)event->data.scalar.value, node->length);
-		if (!node->text)
-			return -ENOMEM;
-	}
-	struct node *added = node;
-	if (b->depth > 0) {
-		int r = node_attach(l, b->stack[b->depth - 1], node);
-		if (r < 0)
-			return r;
-		TAKE_PTR(node);
-	} else {
-		b->root = TAKE_PTR(node);
-	}
-	if (kind != NODE_SCALAR)
-		b->stack[b->depth++] = added;
-	return 0;
-}
-
-/* Parses `text` into a tree; *ret_root is NULL for an empty document. */
-static int
-tree_parse(struct loader *l, const char *text, size_t length, struct node **ret_root)
-{
-	struct tree_builder b = { 0 };
-	yaml_parser_t parser;
-	int r = 0;
-
-	if (!yaml_parser_initialize(&parser))
-		return -ENOMEM;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, length);
-	while (!b.done) {
-		yaml_event_t event;
-		if (!yaml_parser_parse(&parser, &event)) {
-			if (parser.error == YAML_MEMORY_ERROR)
-				r = -ENOMEM;
-			else
-				r = fail(l, (int)parser.problem_mark.line + 1, NULL,
-				         "YAML syntax error: %s%s%s",
-				         parser.problem ? parser.problem : "malformed",
-				         parser.context ? " " : "",
-				         parser.context ? parser.context : "");
-			break;
-		}
-		r = tree_event(l, &b, &event);
-		yaml_event_delete(&event);
-		if (r < 0)
-			break;
-	}
-	yaml_parser_delete(&parser);
-	if (r < 0) {
-		node_free(b.root);
-		return r;
-	}
-	*ret_root = b.root;
-	return 0;
-}
-
-/* ---- values ------------------------------------------------------------------------------- */
-
-/* A decimal integer in full: an optional '-', digits without leading zeros, nothing else. */
-static int
-parse_integer(const char *text, int64_t *ret)
-{
-	const char *digits = text[0] == '-' ? text + 1 : text;
-	if (!isdigit((unsigned char)digits[0]) || (digits[0] == '0' && digits[1]))
-		return JIT_ERR_INVALID;
-	errno = 0;
-	char *end = NULL;
-	long long v = strtoll(text, &end, 10);
-	if (errno == ERANGE || !end || *end)
-		return JIT_ERR_INVALID;
-	*ret = v;
-	return 0;
-}
-
-/* Milliseconds: "500ms", or a duration jit_duration_parse accepts ("5s", "1m30s"). */
-static int
-parse_milliseconds(const char *text, int64_t *ret_ms, char *why, size_t why_size)
-{
-	size_t n = strlen(text);
-	if (n > 2 && strcmp(text + n - 2, "ms") == 0) {
-		char digits[16];
-		int64_t v = 0;
-		if (n - 2 >= sizeof(digits)) {
-			snprintf(why, why_size, "invalid duration \"%s\": too long", text);
-			return JIT_ERR_INVALID;
-		}
-		memcpy(digits, text, n - 2);
-		digits[n - 2] = '\0';
-		if (digits[0] == '-' || parse_integer(digits, &v) < 0) {
-			snprintf(why, why_size,
-			         "invalid duration \"%s\": expected whole milliseconds like 500ms",
-			         text);
-			return JIT_ERR_INVALID;
-		}
-		*ret_ms = v;
-		return 0;
-	}
-	int64_t seconds = 0;
-	int r = jit_duration_parse(text, &seconds, why, why_size);
-	if (r < 0) {
-		snprintf(why, why_size,
-		         "invalid duration \"%.32s\" (use h, m, s or ms, e.g. 5s, 500ms, 1m30s)",
-		         text);
-		return r;
-	}
-	*ret_ms = seconds * 1000; /* at most a year: no overflow */
-	return 0;
-}
+#define fail(reader, line, key, ...) jit_config_reader_fail(reader, line, key, __VA_ARGS__)
 
 static bool
 is_url(const char *value)
@@ -415,406 +98,262 @@ check_host_name(const char *value)
 	return NULL;
 }
 
-/* ---- option tables ------------------------------------------------------------------------ */
+/* ---- key tables --------------------------------------------------------------------------- */
 
-enum option_kind {
-	OPTION_STRING,  /* non-empty text */
-	OPTION_PATH,    /* text; a relative path is resolved against the file's directory */
-	OPTION_BOOL,    /* true or false */
-	OPTION_INTEGER, /* decimal, min..max */
-	OPTION_SECONDS, /* a duration ("1h30m"), min..max seconds */
-	OPTION_MS,      /* a duration or "500ms", min..max milliseconds */
-	OPTION_LIST,    /* a list of strings, at most JIT_CONFIG_MAX_LIST */
-	OPTION_SECTION, /* a mapping of more options */
-	OPTION_OIDC,    /* identity.oidc: a list of issuer mappings */
-	OPTION_HOSTS,   /* hosts: a list of host mappings */
-	OPTION_GLOBS,   /* one string or a list of strings, at most JIT_CONFIG_MAX_LIST */
-	OPTION_UNSUPPORTED,
-};
+/* The two lists of mappings, applied by their own setters. */
+static int apply_oidc(struct jit_config_reader *reader, const struct jit_config_key *key,
+                      const struct jit_config_node *value, void *base, const char *path);
+static int apply_hosts(struct jit_config_reader *reader, const struct jit_config_key *key,
+                       const struct jit_config_node *value, void *base, const char *path);
 
-enum option_store {
-	STORE_INT,
-	STORE_INT64,
-	STORE_UINT32,
-	STORE_SIZE,
-};
+#define NOT_IN_THIS_VERSION "not in this version of jitsudod"
 
-struct option {
-	const char *name;
-	enum option_kind kind;
-	size_t offset; /* of the field in the struct the table applies to */
-	enum option_store store;
-	int64_t min, max;
-	const char *(*check)(const char *value); /* strings and list items */
-	const struct option *section;            /* OPTION_SECTION: ended by a NULL name */
-};
-
-#define CONFIG_FIELD(f) offsetof(struct jit_config, f)
-#define OIDC_FIELD(f) offsetof(struct jit_config_oidc_issuer, f)
-#define HOST_FIELD(f) offsetof(struct jit_config_host, f)
+#define CONFIG_FIELD(f) JIT_CONFIG_FIELD(struct jit_config, f)
+#define OIDC_FIELD(f) JIT_CONFIG_FIELD(struct jit_config_oidc_issuer, f)
+#define HOST_FIELD(f) JIT_CONFIG_FIELD(struct jit_config_host, f)
 #define MIB (1024 * 1024)
 
-static const struct option tls_options[] = {
-	{ .name = "cert_file", .kind = OPTION_PATH, .offset = CONFIG_FIELD(tls_cert_file) },
-	{ .name = "key_file", .kind = OPTION_PATH, .offset = CONFIG_FIELD(tls_key_file) },
+static const struct jit_config_key tls_options[] = {
+	{ .name = "cert_file", .type = JIT_CONFIG_PATH, CONFIG_FIELD(tls_cert_file) },
+	{ .name = "key_file", .type = JIT_CONFIG_PATH, CONFIG_FIELD(tls_key_file) },
 	{ 0 },
 };
 
-static const struct option server_options[] = {
+static const struct jit_config_key server_options[] = {
 	{ .name = "http_addr",
-	  .kind = OPTION_STRING,
-	  .offset = CONFIG_FIELD(http_addr),
+	  .type = JIT_CONFIG_STRING,
+	  CONFIG_FIELD(http_addr),
 	  .check = check_addr },
 	{ .name = "grpc_addr",
-	  .kind = OPTION_STRING,
-	  .offset = CONFIG_FIELD(grpc_addr),
+	  .type = JIT_CONFIG_STRING,
+	  CONFIG_FIELD(grpc_addr),
 	  .check = check_addr },
 	{ .name = "http_threads",
-	  .kind = OPTION_INTEGER,
-	  .offset = CONFIG_FIELD(http_threads),
-	  .store = STORE_INT,
+	  .type = JIT_CONFIG_INTEGER,
+	  CONFIG_FIELD(http_threads),
 	  .min = 0,
 	  .max = 64 },
-	{ .name = "tls", .kind = OPTION_SECTION, .section = tls_options },
+	{ .name = "tls", .type = JIT_CONFIG_SECTION, .section = tls_options },
 	{ .name = "max_body_bytes",
-	  .kind = OPTION_INTEGER,
-	  .offset = CONFIG_FIELD(max_body_bytes),
-	  .store = STORE_SIZE,
+	  .type = JIT_CONFIG_INTEGER,
+	  CONFIG_FIELD(max_body_bytes),
 	  .min = 1024,
 	  .max = 64 * MIB },
 	{ 0 },
 };
 
-static const struct option database_options[] = {
+static const struct jit_config_key database_options[] = {
 	{ .name = "driver",
-	  .kind = OPTION_STRING,
-	  .offset = CONFIG_FIELD(database_driver),
+	  .type = JIT_CONFIG_STRING,
+	  CONFIG_FIELD(database_driver),
 	  .check = check_driver },
-	{ .name = "path", .kind = OPTION_PATH, .offset = CONFIG_FIELD(database_path) },
+	{ .name = "path", .type = JIT_CONFIG_PATH, CONFIG_FIELD(database_path) },
 	{ .name = "busy_timeout",
-	  .kind = OPTION_MS,
-	  .offset = CONFIG_FIELD(database_busy_timeout_ms),
-	  .store = STORE_INT,
+	  .type = JIT_CONFIG_MILLISECONDS,
+	  CONFIG_FIELD(database_busy_timeout_ms),
 	  .min = 0,
 	  .max = 600000 },
 	{ 0 },
 };
 
-static const struct option keys_options[] = {
-	{ .name = "seal_key_file", .kind = OPTION_PATH, .offset = CONFIG_FIELD(seal_key_file) },
-	{ .name = "audit_key_file", .kind = OPTION_PATH, .offset = CONFIG_FIELD(audit_key_file) },
+static const struct jit_config_key keys_options[] = {
+	{ .name = "seal_key_file", .type = JIT_CONFIG_PATH, CONFIG_FIELD(seal_key_file) },
+	{ .name = "audit_key_file", .type = JIT_CONFIG_PATH, CONFIG_FIELD(audit_key_file) },
 	{ .name = "checkpoint_key_file",
-	  .kind = OPTION_PATH,
-	  .offset = CONFIG_FIELD(checkpoint_key_file) },
+	  .type = JIT_CONFIG_PATH,
+	  CONFIG_FIELD(checkpoint_key_file) },
 	{ 0 },
 };
 
-static const struct option audit_options[] = {
-	{ .name = "checkpoint_file",
-	  .kind = OPTION_PATH,
-	  .offset = CONFIG_FIELD(audit_checkpoint_file) },
+static const struct jit_config_key audit_options[] = {
+	{ .name = "checkpoint_file", .type = JIT_CONFIG_PATH, CONFIG_FIELD(audit_checkpoint_file) },
 	{ .name = "checkpoint_interval",
-	  .kind = OPTION_SECONDS,
-	  .offset = CONFIG_FIELD(audit_checkpoint_interval_seconds),
-	  .store = STORE_INT64,
+	  .type = JIT_CONFIG_SECONDS,
+	  CONFIG_FIELD(audit_checkpoint_interval_seconds),
 	  .min = 1,
 	  .max = 3600 },
 	{ 0 },
 };
 
-static const struct option builtin_issuer_options[] = {
-	{ .name = "enabled", .kind = OPTION_BOOL, .offset = CONFIG_FIELD(builtin_issuer_enabled) },
+static const struct jit_config_key builtin_issuer_options[] = {
+	{ .name = "enabled", .type = JIT_CONFIG_BOOL, CONFIG_FIELD(builtin_issuer_enabled) },
 	{ .name = "url",
-	  .kind = OPTION_STRING,
-	  .offset = CONFIG_FIELD(builtin_issuer_url),
+	  .type = JIT_CONFIG_STRING,
+	  CONFIG_FIELD(builtin_issuer_url),
 	  .check = check_url },
-	{ .name = "audience",
-	  .kind = OPTION_STRING,
-	  .offset = CONFIG_FIELD(builtin_issuer_audience) },
-	{ .name = "key_file",
-	  .kind = OPTION_PATH,
-	  .offset = CONFIG_FIELD(builtin_issuer_key_file) },
+	{ .name = "audience", .type = JIT_CONFIG_STRING, CONFIG_FIELD(builtin_issuer_audience) },
+	{ .name = "key_file", .type = JIT_CONFIG_PATH, CONFIG_FIELD(builtin_issuer_key_file) },
 	{ .name = "max_ttl",
-	  .kind = OPTION_SECONDS,
-	  .offset = CONFIG_FIELD(builtin_issuer_max_ttl_seconds),
-	  .store = STORE_INT64,
+	  .type = JIT_CONFIG_SECONDS,
+	  CONFIG_FIELD(builtin_issuer_max_ttl_seconds),
 	  .min = 60,
 	  .max = JIT_DURATION_MAX_SECONDS },
 	{ 0 },
 };
 
-static const struct option oidc_options[] = {
+static const struct jit_config_key oidc_options[] = {
 	{ .name = "issuer",
-	  .kind = OPTION_STRING,
-	  .offset = OIDC_FIELD(issuer),
+	  .type = JIT_CONFIG_STRING,
+	  OIDC_FIELD(issuer),
+	  .required = true,
 	  .check = check_url },
-	{ .name = "audience", .kind = OPTION_STRING, .offset = OIDC_FIELD(audience) },
+	{ .name = "audience", .type = JIT_CONFIG_STRING, OIDC_FIELD(audience), .required = true },
 	{ .name = "discovery_url",
-	  .kind = OPTION_STRING,
-	  .offset = OIDC_FIELD(discovery_url),
+	  .type = JIT_CONFIG_STRING,
+	  OIDC_FIELD(discovery_url),
 	  .check = check_url },
-	{ .name = "email_claim", .kind = OPTION_STRING, .offset = OIDC_FIELD(email_claim) },
-	{ .name = "groups_claim", .kind = OPTION_STRING, .offset = OIDC_FIELD(groups_claim) },
-	{ .name = "ca_file", .kind = OPTION_PATH, .offset = OIDC_FIELD(ca_file) },
+	{ .name = "email_claim", .type = JIT_CONFIG_STRING, OIDC_FIELD(email_claim) },
+	{ .name = "groups_claim", .type = JIT_CONFIG_STRING, OIDC_FIELD(groups_claim) },
+	{ .name = "ca_file", .type = JIT_CONFIG_PATH, OIDC_FIELD(ca_file) },
 	{ 0 },
 };
 
-static const struct option identity_options[] = {
-	{ .name = "admin_groups", .kind = OPTION_LIST, .offset = CONFIG_FIELD(admin_groups) },
+static const struct jit_config_key identity_options[] = {
+	{ .name = "admin_groups", .type = JIT_CONFIG_LIST, CONFIG_FIELD(admin_groups) },
 	{ .name = "admin_emails",
-	  .kind = OPTION_LIST,
-	  .offset = CONFIG_FIELD(admin_emails),
+	  .type = JIT_CONFIG_LIST,
+	  CONFIG_FIELD(admin_emails),
 	  .check = check_email },
-	{ .name = "builtin_issuer", .kind = OPTION_SECTION, .section = builtin_issuer_options },
-	{ .name = "oidc", .kind = OPTION_OIDC },
+	{ .name = "builtin_issuer", .type = JIT_CONFIG_SECTION, .section = builtin_issuer_options },
+	{ .name = "oidc", .type = JIT_CONFIG_CUSTOM, .set = apply_oidc },
 	{ .name = "jwks_fetch_timeout",
-	  .kind = OPTION_MS,
-	  .offset = CONFIG_FIELD(jwks_fetch_timeout_ms),
-	  .store = STORE_INT,
+	  .type = JIT_CONFIG_MILLISECONDS,
+	  CONFIG_FIELD(jwks_fetch_timeout_ms),
 	  .min = 100,
 	  .max = 300000 },
 	{ 0 },
 };
 
-static const struct option workflow_options[] = {
+static const struct jit_config_key workflow_options[] = {
 	{ .name = "min_duration",
-	  .kind = OPTION_SECONDS,
-	  .offset = CONFIG_FIELD(min_duration_seconds),
-	  .store = STORE_INT64,
+	  .type = JIT_CONFIG_SECONDS,
+	  CONFIG_FIELD(min_duration_seconds),
 	  .min = 1,
 	  .max = JIT_DURATION_MAX_SECONDS },
 	{ .name = "max_duration",
-	  .kind = OPTION_SECONDS,
-	  .offset = CONFIG_FIELD(max_duration_seconds),
-	  .store = STORE_INT64,
+	  .type = JIT_CONFIG_SECONDS,
+	  CONFIG_FIELD(max_duration_seconds),
 	  .min = 1,
 	  .max = JIT_DURATION_MAX_SECONDS },
 	{ .name = "pending_timeout",
-	  .kind = OPTION_SECONDS,
-	  .offset = CONFIG_FIELD(pending_timeout_seconds),
-	  .store = STORE_INT64,
+	  .type = JIT_CONFIG_SECONDS,
+	  CONFIG_FIELD(pending_timeout_seconds),
 	  .min = 1,
 	  .max = JIT_DURATION_MAX_SECONDS },
 	{ .name = "revoke_retry_initial",
-	  .kind = OPTION_MS,
-	  .offset = CONFIG_FIELD(revoke_retry_initial_ms),
-	  .store = STORE_INT64,
+	  .type = JIT_CONFIG_MILLISECONDS,
+	  CONFIG_FIELD(revoke_retry_initial_ms),
 	  .min = 10,
 	  .max = 3600 * 1000 },
 	{ .name = "revoke_retry_max",
-	  .kind = OPTION_MS,
-	  .offset = CONFIG_FIELD(revoke_retry_max_ms),
-	  .store = STORE_INT64,
+	  .type = JIT_CONFIG_MILLISECONDS,
+	  CONFIG_FIELD(revoke_retry_max_ms),
 	  .min = 10,
 	  .max = 24 * 3600 * 1000 },
 	{ 0 },
 };
 
-static const struct option policies_options[] = {
-	{ .name = "dir", .kind = OPTION_PATH, .offset = CONFIG_FIELD(policies_dir) },
+static const struct jit_config_key policies_options[] = {
+	{ .name = "dir", .type = JIT_CONFIG_PATH, CONFIG_FIELD(policies_dir) },
 	{ 0 },
 };
 
-static const struct option mock_options[] = {
-	{ .name = "enabled", .kind = OPTION_BOOL, .offset = CONFIG_FIELD(mock_enabled) },
+static const struct jit_config_key mock_options[] = {
+	{ .name = "enabled", .type = JIT_CONFIG_BOOL, CONFIG_FIELD(mock_enabled) },
 	{ .name = "fail_grant_roles",
-	  .kind = OPTION_LIST,
-	  .offset = CONFIG_FIELD(mock_fail_grant_roles) },
+	  .type = JIT_CONFIG_LIST,
+	  CONFIG_FIELD(mock_fail_grant_roles) },
 	{ .name = "fail_revocations",
-	  .kind = OPTION_INTEGER,
-	  .offset = CONFIG_FIELD(mock_fail_revocations),
-	  .store = STORE_UINT32,
+	  .type = JIT_CONFIG_INTEGER,
+	  CONFIG_FIELD(mock_fail_revocations),
 	  .min = 0,
 	  .max = 1000000 },
 	{ 0 },
 };
 
-static const struct option providers_options[] = {
-	{ .name = "mock", .kind = OPTION_SECTION, .section = mock_options },
-	{ .name = "aws", .kind = OPTION_UNSUPPORTED },
-	{ .name = "gcp", .kind = OPTION_UNSUPPORTED },
-	{ .name = "azure", .kind = OPTION_UNSUPPORTED },
-	{ .name = "kubernetes", .kind = OPTION_UNSUPPORTED },
+static const struct jit_config_key providers_options[] = {
+	{ .name = "mock", .type = JIT_CONFIG_SECTION, .section = mock_options },
+	{ .name = "aws", .type = JIT_CONFIG_REFUSED, .refusal = NOT_IN_THIS_VERSION },
+	{ .name = "gcp", .type = JIT_CONFIG_REFUSED, .refusal = NOT_IN_THIS_VERSION },
+	{ .name = "azure", .type = JIT_CONFIG_REFUSED, .refusal = NOT_IN_THIS_VERSION },
+	{ .name = "kubernetes", .type = JIT_CONFIG_REFUSED, .refusal = NOT_IN_THIS_VERSION },
 	{ 0 },
 };
 
-static const struct option log_options[] = {
+static const struct jit_config_key log_options[] = {
 	{ .name = "level",
-	  .kind = OPTION_STRING,
-	  .offset = CONFIG_FIELD(log_level),
+	  .type = JIT_CONFIG_STRING,
+	  CONFIG_FIELD(log_level),
 	  .check = check_log_level },
 	{ 0 },
 };
 
-static const struct option host_options[] = {
+static const struct jit_config_key host_options[] = {
 	{ .name = "name",
-	  .kind = OPTION_STRING,
-	  .offset = HOST_FIELD(name),
+	  .type = JIT_CONFIG_STRING,
+	  HOST_FIELD(name),
+	  .required = true,
 	  .check = check_host_name },
-	{ .name = "public_key_file", .kind = OPTION_PATH, .offset = HOST_FIELD(public_key_file) },
-	{ .name = "identities", .kind = OPTION_GLOBS, .offset = HOST_FIELD(identities) },
-	{ .name = "groups", .kind = OPTION_LIST, .offset = HOST_FIELD(groups) },
+	{ .name = "public_key_file",
+	  .type = JIT_CONFIG_PATH,
+	  HOST_FIELD(public_key_file),
+	  .required = true },
+	{ .name = "identities",
+	  .type = JIT_CONFIG_LIST,
+	  .one_or_list = true,
+	  HOST_FIELD(identities) },
+	{ .name = "groups", .type = JIT_CONFIG_LIST, HOST_FIELD(groups) },
 	{ 0 },
 };
 
-static const struct option root_options[] = {
-	{ .name = "server", .kind = OPTION_SECTION, .section = server_options },
-	{ .name = "database", .kind = OPTION_SECTION, .section = database_options },
-	{ .name = "keys", .kind = OPTION_SECTION, .section = keys_options },
-	{ .name = "audit", .kind = OPTION_SECTION, .section = audit_options },
-	{ .name = "identity", .kind = OPTION_SECTION, .section = identity_options },
-	{ .name = "workflow", .kind = OPTION_SECTION, .section = workflow_options },
-	{ .name = "policies", .kind = OPTION_SECTION, .section = policies_options },
-	{ .name = "providers", .kind = OPTION_SECTION, .section = providers_options },
-	{ .name = "log", .kind = OPTION_SECTION, .section = log_options },
-	{ .name = "hosts", .kind = OPTION_HOSTS },
+static const struct jit_config_key root_options[] = {
+	{ .name = "server", .type = JIT_CONFIG_SECTION, .section = server_options },
+	{ .name = "database", .type = JIT_CONFIG_SECTION, .section = database_options },
+	{ .name = "keys", .type = JIT_CONFIG_SECTION, .section = keys_options },
+	{ .name = "audit", .type = JIT_CONFIG_SECTION, .section = audit_options },
+	{ .name = "identity", .type = JIT_CONFIG_SECTION, .section = identity_options },
+	{ .name = "workflow", .type = JIT_CONFIG_SECTION, .section = workflow_options },
+	{ .name = "policies", .type = JIT_CONFIG_SECTION, .section = policies_options },
+	{ .name = "providers", .type = JIT_CONFIG_SECTION, .section = providers_options },
+	{ .name = "log", .type = JIT_CONFIG_SECTION, .section = log_options },
+	{ .name = "hosts", .type = JIT_CONFIG_CUSTOM, .set = apply_hosts },
 	{ 0 },
 };
-
-/* ---- applying the tree -------------------------------------------------------------------- */
-
-/* "prefix.key", with unprintable bytes of the key shown as '?'. */
-static void
-key_path(char *path, size_t size, const char *prefix, const char *key)
-{
-	if (snprintf(path, size, "%s%s%.64s", prefix, prefix[0] ? "." : "", key) < 0)
-		path[0] = '\0';
-	for (size_t i = 0; path[i]; i++)
-		if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
-			path[i] = '?';
-}
-
-/* The text of a single non-empty value, free of NUL and control characters. */
-static int
-scalar_text(struct loader *l, const struct node *value, const char *key, const char **ret)
-{
-	if (value->kind != NODE_SCALAR)
-		return fail(l, value->line, key, "must be a single value, not %s",
-		            node_kind_name(value));
-	if (value->null)
-		return fail(l, value->line, key, "has no value");
-	if (value->length == 0)
-		return fail(l, value->line, key, "is empty");
-	if (value->length > CONFIG_STRING_MAX)
-		return fail(l, value->line, key, "longer than %d bytes", CONFIG_STRING_MAX);
-	if (strlen(value->text) != value->length)
-		return fail(l, value->line, key, "contains a NUL byte");
-	for (const char *p = value->text; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return fail(l, value->line, key, "contains a control character");
-	*ret = value->text;
-	return 0;
-}
+/* ---- the lists of mappings ---------------------------------------------------------------- */
 
 static int
-resolve_path(const char *dir, const char *path, char **ret)
+apply_oidc(struct jit_config_reader *reader, const struct jit_config_key *key,
+           const struct jit_config_node *value, void *base, const char *path)
 {
-	char *joined = NULL;
-	if (path[0] == '/')
-		joined = strdup(path);
-	else if (asprintf(&joined, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", path) < 0)
-		joined = NULL;
-	if (!joined)
-		return -ENOMEM;
-	*ret = joined;
-	return 0;
-}
-
-static void
-store_integer(void *field, enum option_store store, int64_t v)
-{
-	switch (store) {
-	case STORE_INT:
-		*(int *)field = (int)v;
-		break;
-	case STORE_INT64:
-		*(int64_t *)field = v;
-		break;
-	case STORE_UINT32:
-		*(uint32_t *)field = (uint32_t)v;
-		break;
-	case STORE_SIZE:
-		*(size_t *)field = (size_t)v;
-		break;
-	}
-}
-
-static void
-string_list_free(char **list)
-{
-	for (char **p = list; p && *p; p++)
-		free(*p);
-	free(list);
-}
-
-static int
-apply_list(struct loader *l, const struct option *o, const struct node *value, char ***field,
-           const char *key)
-{
-	if (value->kind == NODE_MAPPING || (value->kind == NODE_SCALAR && !value->null))
-		return fail(l, value->line, key, "must be a list, not %s", node_kind_name(value));
-	size_t count = value->kind == NODE_SEQUENCE ? value->count : 0;
-	if (count > JIT_CONFIG_MAX_LIST)
-		return fail(l, value->line, key, "more than %d entries", JIT_CONFIG_MAX_LIST);
-	char **list = calloc(count + 1, sizeof(*list));
-	if (!list)
-		return -ENOMEM;
-	for (size_t i = 0; i < count; i++) {
-		const struct node *item = value->items[i];
-		char item_key[CONFIG_KEY_PATH_MAX];
-		const char *text = NULL, *why = NULL;
-		int r;
-		snprintf(item_key, sizeof(item_key), "%.160s[%zu]", key, i);
-		if ((r = scalar_text(l, item, item_key, &text)) == 0 && o->check &&
-		    (why = o->check(text)))
-			r = fail(l, item->line, item_key, "\"%.64s\": %s", text, why);
-		if (r == 0 && !(list[i] = strdup(text)))
-			r = -ENOMEM;
-		if (r < 0) {
-			string_list_free(list);
-			return r;
-		}
-	}
-	string_list_free(*field);
-	*field = list;
-	return 0;
-}
-
-static int apply_mapping(struct loader *l, const struct node *map, const struct option *options,
-                         void *base, const char *prefix);
-
-static int
-apply_oidc(struct loader *l, const struct node *value, struct jit_config *config, const char *key)
-{
-	if (value->kind == NODE_MAPPING || (value->kind == NODE_SCALAR && !value->null))
-		return fail(l, value->line, key, "must be a list of issuers, not %s",
-		            node_kind_name(value));
-	size_t count = value->kind == NODE_SEQUENCE ? value->count : 0;
+	struct jit_config *config = base;
+	if (value->kind == JIT_CONFIG_NODE_MAPPING ||
+	    (value->kind == JIT_CONFIG_NODE_SCALAR && !value->null))
+		return fail(reader, value->line, path, "must be a list of issuers, not %s",
+		            jit_config_node_kind_name(value));
+	size_t count = value->kind == JIT_CONFIG_NODE_SEQUENCE ? value->count : 0;
 	if (count > JIT_CONFIG_MAX_ISSUERS)
-		return fail(l, value->line, key, "more than %d issuers", JIT_CONFIG_MAX_ISSUERS);
+		return fail(reader, value->line, path, "more than %d issuers",
+		            JIT_CONFIG_MAX_ISSUERS);
 	for (size_t i = 0; i < count; i++) {
-		const struct node *entry = value->items[i];
-		char entry_key[CONFIG_KEY_PATH_MAX];
-		snprintf(entry_key, sizeof(entry_key), "%.160s[%zu]", key, i);
-		if (entry->kind != NODE_MAPPING)
-			return fail(l, entry->line, entry_key, "must be a mapping, not %s",
-			            node_kind_name(entry));
+		const struct jit_config_node *entry = value->items[i];
+		char entry_path[JIT_CONFIG_READER_PATH_MAX];
+		snprintf(entry_path, sizeof(entry_path), "%.160s[%zu]", path, i);
+		if (entry->kind != JIT_CONFIG_NODE_MAPPING)
+			return fail(reader, entry->line, entry_path, "must be a mapping, not %s",
+			            jit_config_node_kind_name(entry));
 		/* Counted before it is filled so that jit_config_free releases it on error. */
 		struct jit_config_oidc_issuer *o = &config->oidc[config->oidc_count++];
 		*o = (struct jit_config_oidc_issuer){ 0 };
 		if (!(o->email_claim = strdup("email")) || !(o->groups_claim = strdup("groups")))
 			return -ENOMEM;
-		int r = apply_mapping(l, entry, oidc_options, o, entry_key);
+		int r = jit_config_reader_apply_mapping(reader, entry, oidc_options, o, entry_path);
 		if (r < 0)
 			return r;
-		if (!o->issuer)
-			return fail(l, entry->line, entry_key, "issuer is required");
-		if (!o->audience)
-			return fail(l, entry->line, entry_key, "audience is required");
 		for (size_t j = 0; j + 1 < config->oidc_count; j++)
 			if (strcmp(config->oidc[j].issuer, o->issuer) == 0)
-				return fail(l, line_of(l, &o->issuer), entry_key,
-				            "issuer \"%.64s\" is listed twice", o->issuer);
+				return fail(reader, jit_config_reader_line_of(reader, &o->issuer),
+				            entry_path, "issuer \"%.64s\" is listed twice",
+				            o->issuer);
 	}
 	return 0;
 }
@@ -824,20 +363,23 @@ host_clear(struct jit_config_host *h)
 {
 	free(h->name);
 	free(h->public_key_file);
-	string_list_free(h->identities);
-	string_list_free(h->groups);
+	jit_config_strv_free(h->identities);
+	jit_config_strv_free(h->groups);
 	*h = (struct jit_config_host){ 0 };
 }
 
 static int
-apply_hosts(struct loader *l, const struct node *value, struct jit_config *config, const char *key)
+apply_hosts(struct jit_config_reader *reader, const struct jit_config_key *key,
+            const struct jit_config_node *value, void *base, const char *path)
 {
-	if (value->kind == NODE_MAPPING || (value->kind == NODE_SCALAR && !value->null))
-		return fail(l, value->line, key, "must be a list of hosts, not %s",
-		            node_kind_name(value));
-	size_t count = value->kind == NODE_SEQUENCE ? value->count : 0;
+	struct jit_config *config = base;
+	if (value->kind == JIT_CONFIG_NODE_MAPPING ||
+	    (value->kind == JIT_CONFIG_NODE_SCALAR && !value->null))
+		return fail(reader, value->line, path, "must be a list of hosts, not %s",
+		            jit_config_node_kind_name(value));
+	size_t count = value->kind == JIT_CONFIG_NODE_SEQUENCE ? value->count : 0;
 	if (count > JIT_CONFIG_MAX_HOSTS)
-		return fail(l, value->line, key, "more than %d hosts", JIT_CONFIG_MAX_HOSTS);
+		return fail(reader, value->line, path, "more than %d hosts", JIT_CONFIG_MAX_HOSTS);
 	for (size_t i = 0; i < config->host_count; i++)
 		host_clear(&config->hosts[i]);
 	free(config->hosts);
@@ -848,203 +390,68 @@ apply_hosts(struct loader *l, const struct node *value, struct jit_config *confi
 	if (!(config->hosts = calloc(count, sizeof(*config->hosts))))
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {
-		const struct node *entry = value->items[i];
-		char entry_key[CONFIG_KEY_PATH_MAX];
-		snprintf(entry_key, sizeof(entry_key), "%.160s[%zu]", key, i);
-		if (entry->kind != NODE_MAPPING)
-			return fail(l, entry->line, entry_key, "must be a mapping, not %s",
-			            node_kind_name(entry));
+		const struct jit_config_node *entry = value->items[i];
+		char entry_path[JIT_CONFIG_READER_PATH_MAX];
+		snprintf(entry_path, sizeof(entry_path), "%.160s[%zu]", path, i);
+		if (entry->kind != JIT_CONFIG_NODE_MAPPING)
+			return fail(reader, entry->line, entry_path, "must be a mapping, not %s",
+			            jit_config_node_kind_name(entry));
 		/* Counted before it is filled so that jit_config_free releases it on error. */
 		struct jit_config_host *h = &config->hosts[config->host_count++];
 		if (!(h->groups = calloc(1, sizeof(*h->groups))))
 			return -ENOMEM;
-		int r = apply_mapping(l, entry, host_options, h, entry_key);
+		int r = jit_config_reader_apply_mapping(reader, entry, host_options, h, entry_path);
 		if (r < 0)
 			return r;
-		if (!h->name)
-			return fail(l, entry->line, entry_key, "name is required");
-		if (!h->public_key_file)
-			return fail(l, entry->line, entry_key, "public_key_file is required");
 		if (!h->identities || !h->identities[0])
-			return fail(l, entry->line, entry_key,
+			return fail(reader, entry->line, entry_path,
 			            "identities is required (e.g. \"*@example.com\")");
 		for (size_t j = 0; j + 1 < config->host_count; j++)
 			if (strcmp(config->hosts[j].name, h->name) == 0)
-				return fail(l, line_of(l, &h->name), entry_key,
-				            "host \"%.64s\" is listed twice", h->name);
+				return fail(reader, jit_config_reader_line_of(reader, &h->name),
+				            entry_path, "host \"%.64s\" is listed twice", h->name);
 	}
 	return 0;
 }
 
+/* Rules across keys. */
 static int
-apply_option(struct loader *l, const struct option *o, const struct node *key_node,
-             const struct node *value, void *base, const char *key)
-{
-	void *field = (char *)base + o->offset;
-	const char *text = NULL, *why = NULL;
-	char reason[256] = "";
-	int64_t v = 0;
-	int r;
-
-	switch (o->kind) {
-	case OPTION_SECTION:
-		return apply_mapping(l, value, o->section, base, key);
-	case OPTION_OIDC:
-		return apply_oidc(l, value, base, key);
-	case OPTION_HOSTS:
-		return apply_hosts(l, value, base, key);
-	case OPTION_GLOBS:
-		if (value->kind == NODE_SCALAR && !value->null) {
-			/* One pattern: a list of one. */
-			char **list = calloc(2, sizeof(*list));
-			if (!list)
-				return -ENOMEM;
-			if ((r = scalar_text(l, value, key, &text)) < 0 ||
-			    (r = (list[0] = strdup(text)) ? 0 : -ENOMEM) < 0) {
-				string_list_free(list);
-				return r;
-			}
-			string_list_free(*(char ***)field);
-			*(char ***)field = list;
-			remember_line(l, field, value->line);
-			return 0;
-		}
-		if ((r = apply_list(l, o, value, field, key)) < 0)
-			return r;
-		remember_line(l, field, value->line);
-		return 0;
-	case OPTION_UNSUPPORTED:
-		return fail(l, key_node->line, key, "not in this version of jitsudod");
-	case OPTION_LIST:
-		if ((r = apply_list(l, o, value, field, key)) < 0)
-			return r;
-		remember_line(l, field, value->line);
-		return 0;
-	default:
-		break;
-	}
-	if ((r = scalar_text(l, value, key, &text)) < 0)
-		return r;
-	switch (o->kind) {
-	case OPTION_STRING:
-	case OPTION_PATH: {
-		char *copy = NULL;
-		if (o->check && (why = o->check(text)))
-			return fail(l, value->line, key, "\"%.64s\": %s", text, why);
-		r = o->kind == OPTION_PATH ? resolve_path(l->dir, text, &copy)
-		                           : ((copy = strdup(text)) ? 0 : -ENOMEM);
-		if (r < 0)
-			return r;
-		free(*(char **)field);
-		*(char **)field = copy;
-		break;
-	}
-	case OPTION_BOOL:
-		if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0)
-			return fail(l, value->line, key, "must be true or false, not \"%.64s\"",
-			            text);
-		*(bool *)field = strcmp(text, "true") == 0;
-		break;
-	case OPTION_INTEGER:
-		if (parse_integer(text, &v) < 0)
-			return fail(l, value->line, key, "\"%.64s\" is not an integer", text);
-		if (v < o->min || v > o->max)
-			return fail(l, value->line, key, "%lld is out of range (%lld to %lld)",
-			            (long long)v, (long long)o->min, (long long)o->max);
-		store_integer(field, o->store, v);
-		break;
-	case OPTION_SECONDS:
-		if (jit_duration_parse(text, &v, reason, sizeof(reason)) < 0)
-			return fail(l, value->line, key, "%s", reason);
-		if (v < o->min || v > o->max)
-			return fail(l, value->line, key,
-			            "\"%.32s\" is out of range (%llds to %llds)", text,
-			            (long long)o->min, (long long)o->max);
-		store_integer(field, o->store, v);
-		break;
-	case OPTION_MS:
-		if (parse_milliseconds(text, &v, reason, sizeof(reason)) < 0)
-			return fail(l, value->line, key, "%s", reason);
-		if (v < o->min || v > o->max)
-			return fail(l, value->line, key,
-			            "\"%.32s\" is out of range (%lldms to %lldms)", text,
-			            (long long)o->min, (long long)o->max);
-		store_integer(field, o->store, v);
-		break;
-	default:
-		return JIT_ERR_INTERNAL;
-	}
-	remember_line(l, field, value->line);
-	return 0;
-}
-
-static int
-apply_mapping(struct loader *l, const struct node *map, const struct option *options, void *base,
-              const char *prefix)
-{
-	if (map->kind == NODE_SCALAR && map->null)
-		return 0; /* a section with everything commented out */
-	if (map->kind != NODE_MAPPING)
-		return fail(l, map->line, prefix[0] ? prefix : NULL, "must be a mapping, not %s",
-		            node_kind_name(map));
-	for (size_t i = 0; i + 1 < map->count; i += 2) {
-		const struct node *key_node = map->items[i], *value = map->items[i + 1];
-		char key[CONFIG_KEY_PATH_MAX];
-		key_path(key, sizeof(key), prefix, key_node->text);
-		/* Every earlier key was known and unique, so this loop is bounded by the table. */
-		for (size_t j = 0; j < i; j += 2)
-			if (strcmp(map->items[j]->text, key_node->text) == 0)
-				return fail(l, key_node->line, key, "duplicate key");
-		const struct option *o = options;
-		while (o->name && (strlen(o->name) != key_node->length ||
-		                   strcmp(o->name, key_node->text) != 0))
-			o++;
-		if (!o->name)
-			return fail(l, key_node->line, key, "unknown key");
-		int r = apply_option(l, o, key_node, value, base, key);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-/* Rules across options. */
-static int
-config_check(struct loader *l, const struct jit_config *c)
+config_check(struct jit_config_reader *l, const struct jit_config *c)
 {
 	if (!c->tls_cert_file != !c->tls_key_file) {
 		bool cert = c->tls_cert_file != NULL;
 		return fail(l,
-		            line_of(l, cert ? (void *)&c->tls_cert_file : (void *)&c->tls_key_file),
+		            jit_config_reader_line_of(l, cert ? (void *)&c->tls_cert_file
+		                                              : (void *)&c->tls_key_file),
 		            cert ? "server.tls.cert_file" : "server.tls.key_file",
 		            "TLS needs both cert_file and key_file");
 	}
 	if (c->min_duration_seconds > c->max_duration_seconds) {
-		int line = line_of(l, &c->max_duration_seconds);
-		return fail(l, line ? line : line_of(l, &c->min_duration_seconds),
+		int line = jit_config_reader_line_of(l, &c->max_duration_seconds);
+		return fail(l, line ? line : jit_config_reader_line_of(l, &c->min_duration_seconds),
 		            line ? "workflow.max_duration" : "workflow.min_duration",
 		            "min_duration (%llds) is longer than max_duration (%llds)",
 		            (long long)c->min_duration_seconds, (long long)c->max_duration_seconds);
 	}
 	if (c->revoke_retry_initial_ms > c->revoke_retry_max_ms) {
-		int line = line_of(l, &c->revoke_retry_max_ms);
+		int line = jit_config_reader_line_of(l, &c->revoke_retry_max_ms);
 		return fail(
-		        l, line ? line : line_of(l, &c->revoke_retry_initial_ms),
+		        l, line ? line : jit_config_reader_line_of(l, &c->revoke_retry_initial_ms),
 		        line ? "workflow.revoke_retry_max" : "workflow.revoke_retry_initial",
 		        "revoke_retry_initial (%lldms) is longer than revoke_retry_max (%lldms)",
 		        (long long)c->revoke_retry_initial_ms, (long long)c->revoke_retry_max_ms);
 	}
 	if (!c->builtin_issuer_enabled && c->oidc_count == 0)
-		return fail(l, line_of(l, &c->builtin_issuer_enabled), "identity",
+		return fail(l, jit_config_reader_line_of(l, &c->builtin_issuer_enabled), "identity",
 		            "no identity source: enable builtin_issuer or add an oidc issuer");
 	for (size_t i = 0; c->builtin_issuer_enabled && i < c->oidc_count; i++)
 		if (strcmp(c->oidc[i].issuer, c->builtin_issuer_url) == 0)
-			return fail(l, line_of(l, &c->oidc[i].issuer), "identity.oidc",
+			return fail(l, jit_config_reader_line_of(l, &c->oidc[i].issuer),
+			            "identity.oidc",
 			            "issuer \"%.64s\" is also the built-in issuer's url",
 			            c->oidc[i].issuer);
 	return 0;
 }
-
 /* ---- the public functions ----------------------------------------------------------------- */
 
 void
@@ -1063,8 +470,8 @@ jit_config_free(struct jit_config *config)
 	free(config->audit_key_file);
 	free(config->checkpoint_key_file);
 	free(config->audit_checkpoint_file);
-	string_list_free(config->admin_groups);
-	string_list_free(config->admin_emails);
+	jit_config_strv_free(config->admin_groups);
+	jit_config_strv_free(config->admin_emails);
 	free(config->builtin_issuer_url);
 	free(config->builtin_issuer_audience);
 	free(config->builtin_issuer_key_file);
@@ -1081,7 +488,7 @@ jit_config_free(struct jit_config *config)
 		host_clear(&config->hosts[i]);
 	free(config->hosts);
 	free(config->policies_dir);
-	string_list_free(config->mock_fail_grant_roles);
+	jit_config_strv_free(config->mock_fail_grant_roles);
 	free(config->log_level);
 	free(config);
 }
@@ -1149,6 +556,19 @@ absolute_path(const char *path, char **ret)
 	return 0;
 }
 
+/* A message without a line (the file as a whole, or `jitsudod init`). */
+static void set_error(char *error, size_t error_size, const char *fmt, ...) JIT_PRINTF(3, 4);
+static void
+set_error(char *error, size_t error_size, const char *fmt, ...)
+{
+	if (error && error_size) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(error, error_size, fmt, ap);
+		va_end(ap);
+	}
+}
+
 static int
 directory_of(const char *absolute, char **ret)
 {
@@ -1179,106 +599,38 @@ default_checkpoint_file(struct jit_config *c)
 
 /* Applies `text` (the contents of the file `display` at absolute path `absolute`) over the
  * defaults and checks the result. */
+/* Applies the file `reader` read over the defaults and checks the result. */
 static int
-config_parse(const char *display, const char *absolute, const char *text, size_t length,
-             struct jit_config **ret_config, char *error, size_t error_size)
+config_parse(struct jit_config_reader *reader, struct jit_config **ret_config)
 {
-	_cleanup_free_ char *dir = NULL;
 	_cleanup_(jit_config_freep) struct jit_config *config = NULL;
-	_cleanup_(node_freep) struct node *root = NULL;
-	_cleanup_free_ struct loader *l = calloc(1, sizeof(*l));
 	int r;
 
-	if (!l)
-		return -ENOMEM;
-	if ((r = directory_of(absolute, &dir)) < 0 || (r = jit_config_defaults(&config)) < 0)
+	if ((r = jit_config_defaults(&config)) < 0)
 		return r;
-	*l = (struct loader){
-		.file = display, .dir = dir, .error = error, .error_size = error_size
-	};
-	if ((r = tree_parse(l, text, length, &root)) < 0)
+	if ((r = jit_config_reader_apply(reader, root_options, config)) < 0)
 		return r;
-	if (root && (r = apply_mapping(l, root, root_options, config, "")) < 0)
-		return r;
-	if ((r = config_check(l, config)) < 0)
+	if ((r = config_check(reader, config)) < 0)
 		return r;
 	if ((r = default_checkpoint_file(config)) < 0)
 		return r;
-	if (!(config->path = strdup(absolute)))
+	if (!(config->path = strdup(jit_config_reader_path(reader))))
 		return -ENOMEM;
 	*ret_config = TAKE_PTR(config);
 	return 0;
 }
 
-/* A message without a line (the file as a whole, or `jitsudod init`). */
-static void set_error(char *error, size_t error_size, const char *fmt, ...) JIT_PRINTF(3, 4);
-static void
-set_error(char *error, size_t error_size, const char *fmt, ...)
-{
-	if (error && error_size) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(error, error_size, fmt, ap);
-		va_end(ap);
-	}
-}
+static const struct jit_config_reader_options reader_options = { .max_bytes = CONFIG_FILE_MAX };
 
 int
 jit_config_load(const char *path, struct jit_config **ret_config, char *error, size_t error_size)
 {
-	_cleanup_free_ char *absolute = NULL, *text = NULL;
-	_cleanup_close_ int fd = -1;
-	struct stat st;
-	size_t length = 0;
+	_cleanup_(jit_config_reader_freep) struct jit_config_reader *reader = NULL;
 	int r;
 
-	if (error && error_size)
-		error[0] = '\0';
-	if (!path || !path[0]) {
-		set_error(error, error_size, "no config file named");
-		return JIT_ERR_INVALID;
-	}
-	if ((r = absolute_path(path, &absolute)) < 0) {
-		set_error(error, error_size, "%s: %s", path, strerror(-r));
+	if ((r = jit_config_reader_open(path, &reader_options, &reader, error, error_size)) < 0)
 		return r;
-	}
-	/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below). */
-	fd = open(absolute, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = -errno;
-		set_error(error, error_size, "%s: %s", path, strerror(-r));
-		return r;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		set_error(error, error_size, "%s: not a regular file", path);
-		return JIT_ERR_INVALID;
-	}
-	if (st.st_size > CONFIG_FILE_MAX) {
-		set_error(error, error_size, "%s: larger than %d bytes", path, CONFIG_FILE_MAX);
-		return JIT_ERR_TOO_LARGE;
-	}
-	/* One byte more than the bound, in case the file grew after fstat. */
-	if (!(text = malloc(CONFIG_FILE_MAX + 1)))
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n = read(fd, text + length, CONFIG_FILE_MAX + 1 - length);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			set_error(error, error_size, "%s: %s", path, strerror(-r));
-			return r;
-		}
-		if (n == 0)
-			break;
-		length += (size_t)n;
-		if (length > CONFIG_FILE_MAX) {
-			set_error(error, error_size, "%s: larger than %d bytes", path,
-			          CONFIG_FILE_MAX);
-			return JIT_ERR_TOO_LARGE;
-		}
-	}
-	return config_parse(path, absolute, text, length, ret_config, error, error_size);
+	return config_parse(reader, ret_config);
 }
 
 int
@@ -1311,8 +663,8 @@ jit_config_split_addr(const char *addr, char **ret_host, uint16_t *ret_port)
 		if (!isgraph((unsigned char)host[i]) || host[i] == '/')
 			return JIT_ERR_INVALID;
 	int64_t port = 0;
-	if (!colon[1] || colon[1] == '-' || parse_integer(colon + 1, &port) < 0 || port < 1 ||
-	    port > 65535)
+	if (!colon[1] || colon[1] == '-' || jit_config_parse_integer(colon + 1, &port) < 0 ||
+	    port < 1 || port > 65535)
 		return JIT_ERR_INVALID;
 	char *copy = NULL;
 	if (host_length > 0 && !(copy = strndup(host, host_length)))
@@ -1645,6 +997,7 @@ jit_config_init(const char *dir, const char *data_dir, const char *http_addr,
 	_cleanup_free_ char *text = NULL;
 	_cleanup_free_ char *host = NULL, *derived_url = NULL;
 	_cleanup_(jit_config_freep) struct jit_config *check = NULL;
+	_cleanup_(jit_config_reader_freep) struct jit_config_reader *reader = NULL;
 	uint16_t port = 0;
 	size_t length = 0;
 	struct stat st;
@@ -1685,8 +1038,9 @@ jit_config_init(const char *dir, const char *data_dir, const char *http_addr,
 	/* The text must load before anything is written. */
 	if ((r = init_text(abs_data, abs_dir, http_addr, issuer_url, &text, &length)) < 0)
 		return r;
-	if ((r = config_parse(config_path, config_path, text, length, &check, error, error_size)) <
-	    0)
+	if ((r = jit_config_reader_open_text(config_path, text, length, &reader_options, &reader,
+	                                     error, error_size)) < 0 ||
+	    (r = config_parse(reader, &check)) < 0)
 		return r;
 
 	if ((r = make_directory(abs_dir, error, error_size)) < 0)
