@@ -164,11 +164,11 @@ static const struct jit_config_reader_options reader_options = {
 	.say_integer_bounds = true,
 };
 
-static int fail(char *error, size_t size, const char *fmt, ...)
+static int config_fail(char *error, size_t size, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
 static int
-fail(char *error, size_t size, const char *fmt, ...)
+config_fail(char *error, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -236,8 +236,8 @@ static int
 at_line(const char *file, int line, char *error, size_t size, const char *message)
 {
 	if (line)
-		return fail(error, size, "%s:%d: %s", file, line, message);
-	return fail(error, size, "%s: %s", file, message);
+		return config_fail(error, size, "%s:%d: %s", file, line, message);
+	return config_fail(error, size, "%s: %s", file, message);
 }
 
 /* The connection limits after the file: the deprecated limits.max_connections sizes each
@@ -273,7 +273,7 @@ check(struct agent_config *c, const struct jit_config_reader *reader, const char
       size_t size)
 {
 	if (!c->server_url || !c->host_name)
-		return fail(error, size, "%s: server.url and host.name are required", path);
+		return config_fail(error, size, "%s: server.url and host.name are required", path);
 	if (c->runtime_dir[0] != '/')
 		return at_line(path, jit_config_reader_line_of(reader, &c->runtime_dir), error,
 		               size, "paths.runtime_dir: must be an absolute path");
