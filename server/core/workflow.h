@@ -12,17 +12,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "server/core/caller.h"
 #include "server/server.h"
-
-struct jit_caller {
-	const char *tenant_id; /* whose data the call sees and changes (never NULL) */
-	const struct jit_identity *identity;
-	bool admin;
-	const char *host; /* the jump host acting for the user, or NULL */
-};
-
-/* Is this identity an admin (a configured group or email)? */
-bool jit_is_admin(const struct jit_config *config, const struct jit_identity *identity);
 
 /* What a new request asks for; strings are borrowed. */
 struct jit_request_spec {
