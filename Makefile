@@ -77,6 +77,7 @@ C_FILES = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null)
 
 style:
 	@tools/check-banned $(C_FILES)
+	@tools/check-layout $(C_FILES)
 
 format:
 	@clang-format -i $(C_FILES)
