@@ -27,16 +27,9 @@
  * (lib/common/errors.h): a JIT_ERR_* code and the message a caller sees (never a secret). */
 #define jit_status jit_error
 
-/* Sets the status (when not NULL) and evaluates to `code` (negative), for
- * `return jit_status_set(...)`. A macro, so that a reader of the caller alone (clang's
- * analyzer among them) sees which code comes back. */
-void jit_status_format(struct jit_status *status, int code, const char *fmt, ...) JIT_PRINTF(3, 4);
-#define jit_status_set(status, code, ...)                               \
-	({                                                              \
-		int _status_code = (code);                              \
-		jit_status_format((status), _status_code, __VA_ARGS__); \
-		_status_code;                                           \
-	})
+/* jit_status_set(status, code, fmt, ...): jit_error_set, under the status's name: sets the
+ * status (when not NULL) and evaluates to `code`, for `return jit_status_set(...)`. */
+#define jit_status_set jit_error_set
 
 struct jit_sweeper;
 

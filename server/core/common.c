@@ -1,4 +1,4 @@
-/* What every workflow verb shares: status formatting, audit events, the write transaction
+/* What every workflow verb shares: audit events, the write transaction
  * (and the event loop's hand-off to a worker thread), policy decisions, who may see or approve
  * a request, text checks and loading a request the caller may see. Trusts the caller's identity
  * as verified by the API layer and nothing the caller says about permissions. */
@@ -12,18 +12,6 @@
 #include "lib/common/usertext.h"
 #include "lib/json/json.h"
 #include "server/core/workflow_internal.h"
-
-void
-jit_status_format(struct jit_status *status, int code, const char *fmt, ...)
-{
-	if (status) {
-		va_list ap;
-		va_start(ap, fmt);
-		status->code = code;
-		vsnprintf(status->message, sizeof(status->message), fmt, ap);
-		va_end(ap);
-	}
-}
 
 /* Appends an event inside the open transaction. `details` is consumed (may be NULL). `host`,
  * the jump host whose call caused the event (or NULL), is recorded in the details. */
