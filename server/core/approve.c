@@ -73,7 +73,8 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 	if (wf_begin(w, status) < 0)
 		goto undo;
 	/* The decision was made on what we read before; make sure it still holds. */
-	if ((r = jit_store_request_get(w->store, jit_caller_tenant(caller), id, &current)) < 0)
+	if ((r = jit_store_request_get_for_update(w->store, jit_caller_tenant(caller), id,
+	                                          &current)) < 0)
 		goto fail;
 	if (current->state != JIT_STATE_PENDING ||
 	    current->approval_count != request->approval_count) {
@@ -89,8 +90,17 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 		current->issued_at = request->issued_at;
 		current->expires_at = request->expires_at;
 	}
-	if ((r = jit_store_approval_add(w->store, jit_caller_tenant(caller), id, &approval)) < 0 ||
-	    (r = jit_store_request_update(w->store, jit_caller_tenant(caller), current)) < 0 ||
+	if ((r = jit_store_approval_add(w->store, jit_caller_tenant(caller), id, &approval)) < 0)
+		goto fail;
+	/* A conflict here is another writer's change, not this approver's second approval. */
+	if ((r = jit_store_request_update(w->store, jit_caller_tenant(caller), current)) ==
+	    JIT_ERR_CONFLICT) {
+		jit_store_rollback(w->store);
+		jit_status_set(status, JIT_ERR_CONFLICT,
+		               "request %s changed while it was being approved; try again", id);
+		goto undo;
+	}
+	if (r < 0 ||
 	    (r = wf_audit(w, jit_caller_tenant(caller), jit_caller_host(caller),
 	                  jit_caller_email(caller),
 	                  complete ? "request.approved" : "request.approval_recorded", current,
@@ -149,7 +159,8 @@ jit_wf_deny(struct jit_worker *w, const struct jit_caller *caller, const char *i
 		return r;
 	jit_request_free(request);
 	request = NULL;
-	if ((r = jit_store_request_get(w->store, jit_caller_tenant(caller), id, &request)) < 0)
+	if ((r = jit_store_request_get_for_update(w->store, jit_caller_tenant(caller), id,
+	                                          &request)) < 0)
 		goto fail;
 	if (request->state != JIT_STATE_PENDING) {
 		jit_store_rollback(w->store);

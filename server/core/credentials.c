@@ -41,7 +41,8 @@ jit_wf_credentials(struct jit_worker *w, const struct jit_caller *caller, const 
 		return r;
 	jit_request_free(request);
 	request = NULL;
-	if ((r = jit_store_request_get(w->store, jit_caller_tenant(caller), id, &request)) < 0)
+	if ((r = jit_store_request_get_for_update(w->store, jit_caller_tenant(caller), id,
+	                                          &request)) < 0)
 		goto fail;
 	if ((request->state != JIT_STATE_APPROVED && request->state != JIT_STATE_ACTIVE) ||
 	    now >= request->expires_at) {

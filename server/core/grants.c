@@ -120,7 +120,7 @@ wf_revoke_at_provider(struct jit_worker *w, const char *tenant, const char *host
 		return r;
 	jit_request_free(request);
 	request = NULL;
-	if ((r = jit_store_request_get(w->store, tenant, id, &request)) < 0 ||
+	if ((r = jit_store_request_get_for_update(w->store, tenant, id, &request)) < 0 ||
 	    !request->revocation_pending)
 		goto out;
 	int64_t now = jit_now_realtime_ns();

@@ -27,7 +27,8 @@ jit_wf_revoke(struct jit_worker *w, const struct jit_caller *caller, const char 
 		return r;
 	jit_request_free(request);
 	request = NULL;
-	if ((r = jit_store_request_get(w->store, jit_caller_tenant(caller), id, &request)) < 0)
+	if ((r = jit_store_request_get_for_update(w->store, jit_caller_tenant(caller), id,
+	                                          &request)) < 0)
 		goto fail;
 	if (jit_state_terminal(request->state)) {
 		jit_store_rollback(w->store);

@@ -5,9 +5,13 @@
 #include <string.h>
 
 #include "lib/common/errors.h"
+#include "lib/common/timeutil.h"
 #include "server/core/workflow_internal.h"
 
 #define SWEEP_BATCH 100
+/* How long a claimed batch of due work stays this sweeper's (each request is re-read for
+ * update before it is changed, so a lease that runs out only lets another sweeper look). */
+#define SWEEP_LEASE_NS (60 * JIT_NSEC_PER_SEC)
 
 static int
 sweep_one(struct jit_worker *w, const char *tenant, const char *id, int64_t now,
@@ -17,7 +21,7 @@ sweep_one(struct jit_worker *w, const char *tenant, const char *id, int64_t now,
 	if ((r = wf_begin(w, status)) < 0)
 		return r;
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
-	if ((r = jit_store_request_get(w->store, tenant, id, &request)) < 0)
+	if ((r = jit_store_request_get_for_update(w->store, tenant, id, &request)) < 0)
 		goto fail;
 	bool changed = false;
 	if (request->state == JIT_STATE_PENDING && request->pending_expires_at > 0 &&
@@ -58,7 +62,8 @@ jit_wf_sweep(struct jit_worker *w, int64_t now, struct jit_status *status)
 	for (;;) {
 		char **ids = NULL;
 		size_t n = 0;
-		int r = jit_store_due_requests(w->store, tenant, now, SWEEP_BATCH, &ids, &n);
+		int r = jit_store_claim_due(w->store, tenant, now, SWEEP_BATCH,
+		                            now + SWEEP_LEASE_NS, &ids, &n);
 		if (r < 0)
 			return jit_status_set(status, r, "finding due requests: %s",
 			                      jit_strerror(r));
