@@ -268,6 +268,12 @@ static const struct jit_config_key mock_options[] = {
 	  CONFIG_FIELD(mock_fail_revocations),
 	  .min = 0,
 	  .max = 1000000 },
+	{ .name = "delay_ms",
+	  .kind = OPTION_INTEGER,
+	  .offset = CONFIG_FIELD(mock_delay_ms),
+	  .store = STORE_UINT32,
+	  .min = 0,
+	  .max = 600000 },
 	{ 0 },
 };
 

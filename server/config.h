@@ -90,6 +90,7 @@ struct jit_config {
 	bool mock_enabled;              /* true: the mock serves aws, gcp, azure and kubernetes */
 	char **mock_fail_grant_roles;   /* NULL-terminated, test hook */
 	uint32_t mock_fail_revocations; /* test hook */
+	uint32_t mock_delay_ms;         /* test hook: each grant and revocation sleeps this long */
 
 	/* log: */
 	char *log_level; /* "info": debug, info, warn, error */

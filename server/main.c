@@ -20,6 +20,7 @@
 #include "server/auth/hostauth.h"
 #include "server/transport/http.h"
 #include "server/maintenance.h"
+#include "server/providers/registry.h"
 #include "server/server.h"
 #include "server/core/sweeper.h"
 #include "server/core/workflow.h"
@@ -316,21 +317,8 @@ setup_identity(struct jit_server *server)
 static int
 setup_providers(struct jit_server *server)
 {
-	static const char *const names[JIT_PROVIDER_COUNT] = { "aws", "gcp", "azure",
-		                                               "kubernetes" };
-	const struct jit_config *config = server->config;
-	if (!config->mock_enabled)
-		return 0;
-	struct jit_mock_options options = { .fail_grant_roles = config->mock_fail_grant_roles,
-		                            .fail_revocations = config->mock_fail_revocations };
-	for (size_t i = 0; i < JIT_PROVIDER_COUNT; i++) {
-		int r = jit_provider_mock_new(names[i], &options, &server->providers[i]);
-		if (r < 0)
-			return r;
-		server->provider_names[i] = names[i];
-		server->provider_count++;
-	}
-	return 0;
+	return jit_providers_open(server->config, server->providers, server->provider_names,
+	                          JIT_PROVIDER_COUNT, &server->provider_count);
 }
 
 static void

@@ -446,3 +446,14 @@ jit_grant_deserialize(const char *text, size_t len, struct jit_grant *grant)
 	explicit_bzero(&parsed, sizeof(parsed));
 	return 0;
 }
+
+void
+jit_provider_free(struct jit_provider *provider)
+{
+	if (!provider)
+		return;
+	if (provider->ops && provider->ops->free)
+		provider->ops->free(provider);
+	else
+		free(provider);
+}

@@ -70,31 +70,6 @@ int jit_scope_check_kubernetes(const char *scope, char *error, size_t error_size
 /* Role names: non-empty, at most JIT_MAX_ROLE bytes, printable ASCII without spaces. */
 int jit_role_check(const char *role, char *error, size_t error_size);
 
-/* Test hooks of the mock, set from the config (providers.mock): grants for a role listed in
- * fail_grant_roles fail with an error; the first `fail_revocations` revocations fail. */
-struct jit_mock_options {
-	char **fail_grant_roles; /* NULL-terminated, may be NULL; copied */
-	uint32_t fail_revocations;
-};
-
-/* The mock provider for `provider_name` (one of the four): validates as the real one does,
- * issues credentials of realistic shape (aws: AWS_ACCESS_KEY_ID "ASIA..." (20 chars),
- * AWS_SECRET_ACCESS_KEY (40), AWS_SESSION_TOKEN, AWS_DEFAULT_REGION; gcp:
- * CLOUDSDK_AUTH_ACCESS_TOKEN, CLOUDSDK_CORE_PROJECT; azure: AZURE_ACCESS_TOKEN,
- * AZURE_SUBSCRIPTION_ID; kubernetes: KUBECONFIG_DATA (a kubeconfig YAML) and
- * KUBE_NAMESPACE), random values, and records each grant and revocation in memory
- * (thread-safe). `options` may be NULL. */
-int jit_provider_mock_new(const char *provider_name, const struct jit_mock_options *options,
-                          struct jit_provider **ret_provider);
-
-/* Counts of what a mock did, for tests. */
-struct jit_mock_stats {
-	uint64_t grants;
-	uint64_t revocations;
-	uint64_t active; /* granted and not yet revoked */
-};
-void jit_provider_mock_stats(struct jit_provider *provider, struct jit_mock_stats *ret_stats);
-
 void jit_provider_free(struct jit_provider *provider);
 
 /* Bounds of a grant's pairs: names are environment variable names ([A-Za-z_][A-Za-z0-9_]*)
@@ -108,9 +83,6 @@ void jit_provider_free(struct jit_provider *provider);
 #define JIT_GRANT_MAX_TEXT JIT_SECRET_MAX
 
 /* jit_provider_free calls ops->free, which releases everything the provider owns including
- * the struct itself; it accepts NULL. The mock's jit_provider_mock_stats accepts only a
- * provider made by jit_provider_mock_new (others read as zeros). For the kubernetes mock
- * with scope "*", KUBE_NAMESPACE is "default" and the kubeconfig context names no
- * namespace. */
+ * the struct itself; it accepts NULL. */
 
 #endif

@@ -18,6 +18,7 @@
 #include "lib/common/timeutil.h"
 #include "server/core/model.h"
 #include "server/providers/provider.h"
+#include "server/providers/mock/mock.h"
 
 #define UNUSED_STATE void **state __attribute__((unused))
 
@@ -675,6 +676,30 @@ test_mock_validate(UNUSED_STATE)
 	jit_provider_free(NULL);
 }
 
+/* delay_ms makes every grant and revocation take at least that long; past the bound it is
+ * refused. */
+static void
+test_mock_delay(UNUSED_STATE)
+{
+	struct jit_mock_options options = { .delay_ms = JIT_MOCK_MAX_DELAY_MS + 1 };
+	struct jit_provider *p = NULL;
+	assert_int_equal(jit_provider_mock_new("aws", &options, &p), JIT_ERR_INVALID);
+	options.delay_ms = 150;
+	assert_int_equal(jit_provider_mock_new("aws", &options, &p), 0);
+	struct jit_request *one = request_for("aws", "admin", "123456789012", 60, "req_slow");
+	struct jit_grant g = { 0 };
+	char error[256] = "";
+	int64_t start = jit_now_monotonic_ns();
+	assert_int_equal(p->ops->grant(p, one, &g, error, sizeof(error)), 0);
+	assert_true(jit_now_monotonic_ns() - start >= 150 * 1000000LL);
+	jit_grant_clear(&g);
+	start = jit_now_monotonic_ns();
+	assert_int_equal(p->ops->revoke(p, one, error, sizeof(error)), 0);
+	assert_true(jit_now_monotonic_ns() - start >= 150 * 1000000LL);
+	jit_request_free(one);
+	jit_provider_free(p);
+}
+
 static void
 test_mock_hooks_and_stats(UNUSED_STATE)
 {
@@ -833,6 +858,7 @@ main(void)
 		cmocka_unit_test(test_mock_kubernetes),
 		cmocka_unit_test(test_mock_validate),
 		cmocka_unit_test(test_mock_hooks_and_stats),
+		cmocka_unit_test(test_mock_delay),
 		cmocka_unit_test(test_mock_durations),
 		cmocka_unit_test(test_mock_threads),
 	};

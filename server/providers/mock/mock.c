@@ -1,18 +1,20 @@
 /* The mock provider: validates role and scope as the real aws, gcp, azure and kubernetes
  * providers do and issues random credentials of their shape, without touching the network.
  * It keeps the granted requests in memory (thread-safe) and obeys the test hooks of
- * providers.mock (refused roles, injected revocation failures). Values are wiped after use. */
+ * providers.mock (refused roles, injected revocation failures, a delay before each call).
+ * Values are wiped after use. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/common/errors.h"
 #include "lib/common/random.h"
 #include "lib/common/timeutil.h"
-#include "server/providers/provider.h"
+#include "server/providers/mock/mock.h"
 
 /* Bounds on what the mock keeps: refused roles from the config, and granted requests not yet
  * revoked (past this, grants fail with JIT_ERR_LIMIT rather than grow without end). */
@@ -32,6 +34,7 @@ struct mock_state {
 	size_t fail_role_count;
 	pthread_mutex_t lock;
 	uint32_t fail_revocations_left;
+	uint32_t delay_ms; /* read-only after creation */
 	struct jit_mock_stats stats;
 	char (*active)[JIT_ID_LENGTH + 1]; /* granted, not yet revoked */
 	size_t active_count, active_capacity;
@@ -320,6 +323,18 @@ active_add(struct mock_state *state, const char *id)
 	return 0;
 }
 
+/* Sleeps the configured delay (a slow cloud API), restarting after a signal. */
+static void
+mock_delay(const struct mock_state *state)
+{
+	if (!state->delay_ms)
+		return;
+	struct timespec left = { .tv_sec = state->delay_ms / 1000,
+		                 .tv_nsec = (long)(state->delay_ms % 1000) * 1000000L };
+	while (nanosleep(&left, &left) < 0 && errno == EINTR)
+		;
+}
+
 static int
 mock_grant(struct jit_provider *provider, const struct jit_request *request,
            struct jit_grant *grant, char *error, size_t error_size)
@@ -328,6 +343,7 @@ mock_grant(struct jit_provider *provider, const struct jit_request *request,
 	int r = mock_validate(provider, request->role, request->resource_scope, error, error_size);
 	if (r < 0)
 		return r;
+	mock_delay(state);
 	if (role_refused(state, request->role)) {
 		snprintf(error, error_size, "mock: grant refused for role %s", request->role);
 		return JIT_ERR_UPSTREAM;
@@ -387,6 +403,7 @@ mock_revoke(struct jit_provider *provider, const struct jit_request *request, ch
 {
 	struct mock_state *state = provider->state;
 	int r = 0;
+	mock_delay(state);
 	pthread_mutex_lock(&state->lock);
 	if (state->fail_revocations_left > 0) {
 		state->fail_revocations_left--;
@@ -435,7 +452,8 @@ jit_provider_mock_new(const char *provider_name, const struct jit_mock_options *
 	for (size_t i = 0; provider_name && i < JIT_ARRAY_SIZE(mock_ops); i++)
 		if (strcmp(mock_ops[i].name, provider_name) == 0)
 			kind = i;
-	if (kind == JIT_ARRAY_SIZE(mock_ops))
+	if (kind == JIT_ARRAY_SIZE(mock_ops) ||
+	    (options && options->delay_ms > JIT_MOCK_MAX_DELAY_MS))
 		return JIT_ERR_INVALID;
 	struct mock_provider *mock = calloc(1, sizeof(*mock));
 	if (!mock)
@@ -466,6 +484,7 @@ jit_provider_mock_new(const char *provider_name, const struct jit_mock_options *
 		state->fail_role_count++;
 	}
 	state->fail_revocations_left = options ? options->fail_revocations : 0;
+	state->delay_ms = options ? options->delay_ms : 0;
 	*ret_provider = &mock->base;
 	return 0;
 }
@@ -483,15 +502,4 @@ jit_provider_mock_stats(struct jit_provider *provider, struct jit_mock_stats *re
 	pthread_mutex_lock(&state->lock);
 	*ret_stats = state->stats;
 	pthread_mutex_unlock(&state->lock);
-}
-
-void
-jit_provider_free(struct jit_provider *provider)
-{
-	if (!provider)
-		return;
-	if (provider->ops && provider->ops->free)
-		provider->ops->free(provider);
-	else
-		free(provider);
 }
