@@ -20,6 +20,7 @@
 #include "server/auth/hostauth.h"
 #include "server/transport/http.h"
 #include "server/maintenance.h"
+#include "server/providers/pool.h"
 #include "server/providers/registry.h"
 #include "server/server.h"
 #include "server/core/sweeper.h"
@@ -317,14 +318,19 @@ setup_identity(struct jit_server *server)
 static int
 setup_providers(struct jit_server *server)
 {
-	return jit_providers_open(server->config, server->providers, server->provider_names,
-	                          JIT_PROVIDER_COUNT, &server->provider_count);
+	int r = jit_providers_open(server->config, server->providers, server->provider_names,
+	                           JIT_PROVIDER_COUNT, &server->provider_count);
+	if (r < 0)
+		return r;
+	return jit_provider_pool_new(JIT_PROVIDER_POOL_THREADS, JIT_PROVIDER_POOL_QUEUE,
+	                             &server->provider_pool);
 }
 
 static void
 server_clear(struct jit_server *server)
 {
 	jit_sweeper_stop(server->sweeper);
+	jit_provider_pool_free(server->provider_pool);
 	for (size_t i = 0; i < server->provider_count; i++)
 		jit_provider_free(server->providers[i]);
 	jit_policy_set_unref(server->policies);

@@ -32,6 +32,7 @@
 #define jit_status_set jit_error_set
 
 struct jit_sweeper;
+struct jit_provider_pool;
 
 struct jit_server {
 	struct jit_config *config;
@@ -41,6 +42,7 @@ struct jit_server {
 	struct jit_provider *providers[JIT_PROVIDER_COUNT];
 	const char *provider_names[JIT_PROVIDER_COUNT];
 	size_t provider_count;
+	struct jit_provider_pool *provider_pool; /* where provider calls run (providers/pool.h) */
 
 	pthread_mutex_t policy_write_lock; /* serialises apply/delete/reload */
 	pthread_mutex_t policy_lock;       /* guards the pointer below */

@@ -12,6 +12,7 @@
 #include "lib/json/json.h"
 #include "server/core/sweeper.h"
 #include "server/core/workflow_internal.h"
+#include "server/providers/pool.h"
 
 static int
 seal_grant(struct jit_worker *w, const struct jit_grant *grant, uint8_t **ret_sealed,
@@ -44,11 +45,14 @@ wf_issue_grant(struct jit_worker *w, struct jit_request *request, uint8_t **ret_
 	int64_t now = jit_now_realtime_ns();
 	snprintf(grant.request_id, sizeof(grant.request_id), "%s", request->id);
 	grant.issued_at = now;
-	int r = provider->ops->grant(provider, request, &grant, error, sizeof(error));
+	int r = jit_provider_pool_grant(w->server->provider_pool, provider, request, &grant,
+	                                JIT_PROVIDER_CALL_DEADLINE_MS, error, sizeof(error));
 	if (r < 0) {
 		jit_grant_clear(&grant);
-		return jit_status_set(status, JIT_ERR_UPSTREAM, "provider %s failed to issue: %s",
-		                      request->provider, error[0] ? error : jit_strerror(r));
+		/* A full pool is a temporary refusal (503); anything else is the provider's. */
+		return jit_status_set(status, r == JIT_ERR_UNAVAILABLE ? r : JIT_ERR_UPSTREAM,
+		                      "provider %s failed to issue: %s", request->provider,
+		                      error[0] ? error : jit_strerror(r));
 	}
 	int64_t expires = now + request->duration_seconds * JIT_NSEC_PER_SEC;
 	if (grant.expires_at > 0 && grant.expires_at < expires)
@@ -70,7 +74,8 @@ wf_undo_grant(struct jit_worker *w, const struct jit_request *request)
 	struct jit_provider *provider = jit_server_provider(w->server, request->provider);
 	char error[256];
 	if (provider)
-		provider->ops->revoke(provider, request, error, sizeof(error));
+		jit_provider_pool_revoke(w->server->provider_pool, provider, request,
+		                         JIT_PROVIDER_CALL_DEADLINE_MS, error, sizeof(error));
 }
 
 json_t *
@@ -111,7 +116,9 @@ wf_revoke_at_provider(struct jit_worker *w, const char *tenant, const char *host
 		                      "a provider call moves to a thread");
 	struct jit_provider *provider = jit_server_provider(w->server, request->provider);
 	char error[256] = "";
-	int pr = provider ? provider->ops->revoke(provider, request, error, sizeof(error))
+	int pr = provider ? jit_provider_pool_revoke(w->server->provider_pool, provider, request,
+	                                             JIT_PROVIDER_CALL_DEADLINE_MS, error,
+	                                             sizeof(error))
 	                  : JIT_ERR_NOT_FOUND;
 	if (!provider)
 		snprintf(error, sizeof(error), "provider %s is not configured", request->provider);

@@ -215,7 +215,8 @@ call_submit_wait(struct jit_provider_pool *pool, struct call *call, int deadline
 		size_t queued = pool->queued;
 		pthread_mutex_unlock(&pool->lock);
 		snprintf(error, error_size,
-		         "provider calls: all %u threads busy and %zu calls waiting; try again later",
+		         "provider calls: all %u threads busy and %zu calls waiting; try again "
+		         "later",
 		         pool->thread_count, queued);
 		return JIT_ERR_UNAVAILABLE;
 	}
@@ -269,9 +270,11 @@ call_new(enum call_kind kind, struct jit_provider *provider, const struct jit_re
 
 int
 jit_provider_pool_grant(struct jit_provider_pool *pool, struct jit_provider *provider,
-                        const struct jit_request *request, struct jit_grant *grant,
-                        int deadline_ms, char *error, size_t error_size)
+                        const struct jit_request *request, struct jit_grant *grant, int deadline_ms,
+                        char *error, size_t error_size)
 {
+	if (!pool)
+		return provider->ops->grant(provider, request, grant, error, error_size);
 	struct call *call = NULL;
 	int r = call_new(CALL_GRANT, provider, request, &call);
 	if (r < 0)
@@ -296,6 +299,8 @@ jit_provider_pool_revoke(struct jit_provider_pool *pool, struct jit_provider *pr
                          const struct jit_request *request, int deadline_ms, char *error,
                          size_t error_size)
 {
+	if (!pool)
+		return provider->ops->revoke(provider, request, error, error_size);
 	struct call *call = NULL;
 	int r = call_new(CALL_REVOKE, provider, request, &call);
 	if (r < 0)

@@ -40,7 +40,8 @@ void jit_provider_pool_free(struct jit_provider_pool *pool);
  *                        succeeds later, the pool revokes it at once and drops the
  *                        credentials, so nothing issued outlives the refusal;
  *   -ENOMEM.
- * `grant` is filled only on success (grant->issued_at is read as grant expects). */
+ * `grant` is filled only on success (grant->issued_at is read as grant expects). With a NULL
+ * pool (a program without one) the call runs on the caller's thread with no deadline. */
 int jit_provider_pool_grant(struct jit_provider_pool *pool, struct jit_provider *provider,
                             const struct jit_request *request, struct jit_grant *grant,
                             int deadline_ms, char *error, size_t error_size);

@@ -12,7 +12,7 @@ const char *const jit_provider_names[JIT_PROVIDER_NAME_COUNT] = { "aws", "gcp", 
 	                                                          "kubernetes" };
 
 struct provider_row {
-	const char *section; /* under providers: in the config */
+	const char *section;                             /* under providers: in the config */
 	const char *serves[JIT_PROVIDER_NAME_COUNT + 1]; /* NULL-terminated */
 	bool (*enabled)(const struct jit_config *config);
 	int (*make)(const struct jit_config *config, const char *name,
