@@ -34,6 +34,15 @@
 struct jit_sweeper;
 struct jit_provider_pool;
 
+/* Who is told when the workflow has committed a deadline (a grant's expiry, a pending timeout,
+ * a revocation's retry) that may be earlier than any it waits for: the sweeper registers
+ * itself here when it starts and leaves when it stops. moved_earlier is called after the
+ * commit on the workflow's thread and never blocks for long; NULL when no one watches. */
+struct jit_deadline_watch {
+	void (*moved_earlier)(void *context, int64_t at);
+	void *context;
+};
+
 struct jit_server {
 	struct jit_config *config;
 	struct jit_auth *auth;
@@ -49,6 +58,7 @@ struct jit_server {
 	struct jit_policy_set *policies;
 
 	struct jit_sweeper *sweeper; /* NULL until started */
+	struct jit_deadline_watch deadline_watch;
 
 	bool locked; /* lock_fd holds the database's lock file (jit_server_lock) */
 	int lock_fd;

@@ -7,7 +7,6 @@
 
 #include "lib/common/errors.h"
 #include "lib/common/timeutil.h"
-#include "server/core/sweeper.h"
 #include "server/core/workflow_internal.h"
 
 int
@@ -115,7 +114,7 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 	if ((r = jit_store_commit(w->store)) < 0)
 		goto fail;
 	if (complete)
-		jit_sweeper_kick(w->server->sweeper, current->expires_at);
+		wf_deadline_committed(w, current->expires_at);
 	return wf_reload(w, jit_caller_tenant(caller), id, ret_request, status);
 fail:
 	jit_store_rollback(w->store);

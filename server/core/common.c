@@ -74,6 +74,14 @@ wf_audit_alone(struct jit_worker *w, const char *tenant, const char *host, const
 		jit_store_rollback(w->store);
 }
 
+void
+wf_deadline_committed(struct jit_worker *w, int64_t at)
+{
+	const struct jit_deadline_watch *watch = &w->server->deadline_watch;
+	if (watch->moved_earlier)
+		watch->moved_earlier(watch->context, at);
+}
+
 /* Opens the write transaction; a store still busy after its timeout is a 503 to retry. */
 int
 wf_begin(struct jit_worker *w, struct jit_status *status)

@@ -9,7 +9,6 @@
 #include "lib/common/id.h"
 #include "lib/common/timeutil.h"
 #include "lib/json/json.h"
-#include "server/core/sweeper.h"
 #include "server/core/workflow_internal.h"
 
 static int
@@ -242,8 +241,7 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 	}
 	if ((r = jit_store_commit(w->store)) < 0)
 		goto fail;
-	jit_sweeper_kick(w->server->sweeper,
-	                 granted ? request->expires_at : request->pending_expires_at);
+	wf_deadline_committed(w, granted ? request->expires_at : request->pending_expires_at);
 	/* The answer is what was just committed; no need to read it back. */
 	if (granted && remember_approval(request, &approval) < 0)
 		return wf_reload(w, jit_caller_tenant(caller), request->id, ret_request, status);

@@ -10,7 +10,6 @@
 #include "lib/common/timeutil.h"
 #include "lib/crypto/seal.h"
 #include "lib/json/json.h"
-#include "server/core/sweeper.h"
 #include "server/core/workflow_internal.h"
 #include "server/providers/pool.h"
 
@@ -153,7 +152,7 @@ wf_revoke_at_provider(struct jit_worker *w, const char *tenant, const char *host
 	if ((r = jit_store_commit(w->store)) < 0)
 		goto out;
 	if (pr < 0)
-		jit_sweeper_kick(w->server->sweeper, request->revoke_next_attempt_at);
+		wf_deadline_committed(w, request->revoke_next_attempt_at);
 	return 0;
 out:
 	jit_store_rollback(w->store);

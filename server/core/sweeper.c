@@ -1,6 +1,7 @@
 /* The expiry sweeper thread. It computes the next deadline from the store and waits on a
  * condition variable until then (CLOCK_REALTIME deadlines, since expiry times are wall-clock
- * times); the workflow kicks it when it creates an earlier deadline. Work that fails (store
+ * times); the workflow tells it of an earlier deadline through the server's deadline watch,
+ * which the sweeper registers. Work that fails (store
  * busy) is retried a second later; nothing is ever dropped. */
 #include <errno.h>
 #include <stdatomic.h>
@@ -81,6 +82,12 @@ sweeper_main(void *arg)
 	}
 }
 
+static void
+deadline_moved(void *context, int64_t at)
+{
+	jit_sweeper_kick(context, at);
+}
+
 int
 jit_sweeper_start(struct jit_server *server, struct jit_sweeper **ret_sweeper, char *error,
                   size_t error_size)
@@ -101,6 +108,8 @@ jit_sweeper_start(struct jit_server *server, struct jit_sweeper **ret_sweeper, c
 		free(s);
 		return r;
 	}
+	server->deadline_watch =
+	        (struct jit_deadline_watch){ .moved_earlier = deadline_moved, .context = s };
 	*ret_sweeper = s;
 	return 0;
 }
@@ -110,6 +119,7 @@ jit_sweeper_stop(struct jit_sweeper *sweeper)
 {
 	if (!sweeper)
 		return;
+	sweeper->worker.server->deadline_watch = (struct jit_deadline_watch){ 0 };
 	pthread_mutex_lock(&sweeper->lock);
 	sweeper->stopping = true;
 	pthread_cond_signal(&sweeper->cond);

@@ -54,6 +54,10 @@ json_t *wf_denial_details(const char *reason);
 int wf_reload(struct jit_worker *w, const char *tenant, const char *id, struct jit_request **ret,
               struct jit_status *status);
 
+/* Tells the deadline watcher (the sweeper, server/server.h), if any, that a deadline at `at`
+ * (ns since the epoch) was committed. Never blocks for long. */
+void wf_deadline_committed(struct jit_worker *w, int64_t at);
+
 /* ---- policies and visibility (common.c) ----------------------------------------------- */
 
 /* Asks the live policies of `type` about `request` for this user; *ret holds the decision.
