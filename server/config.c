@@ -545,22 +545,6 @@ jit_config_defaults(struct jit_config **ret_config)
 	return 0;
 }
 
-/* `path` made absolute against the working directory (symlinks are kept as named). */
-static int
-absolute_path(const char *path, char **ret)
-{
-	if (path[0] == '/')
-		return (*ret = strdup(path)) ? 0 : -ENOMEM;
-	_cleanup_free_ char *cwd = getcwd(NULL, 0);
-	if (!cwd)
-		return -errno;
-	char *joined = NULL;
-	if (asprintf(&joined, "%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/", path) < 0)
-		return -ENOMEM;
-	*ret = joined;
-	return 0;
-}
-
 /* A message without a line (the file as a whole, or `jitsudod init`). */
 static void set_error(char *error, size_t error_size, const char *fmt, ...) JIT_PRINTF(3, 4);
 static void
@@ -817,7 +801,6 @@ jit_config_init_keys(const char *dir, int *ret_created, char *error, size_t erro
 {
 	_cleanup_free_ char *abs_dir = NULL;
 	struct stat st;
-	int r;
 	if (error && error_size)
 		error[0] = '\0';
 	dir = dir ? dir : "/etc/jitsudo";
@@ -825,8 +808,8 @@ jit_config_init_keys(const char *dir, int *ret_created, char *error, size_t erro
 		set_error(error, error_size, "the directory must be a non-empty printable path");
 		return JIT_ERR_INVALID;
 	}
-	if ((r = absolute_path(dir, &abs_dir)) < 0)
-		return r;
+	if (!(abs_dir = jit_config_absolute_path(dir)))
+		return jit_errno_or(-ENOMEM);
 	if (stat(abs_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		set_error(error, error_size, "%s: not a directory", abs_dir);
 		return -ENOTDIR;
@@ -1035,8 +1018,9 @@ jit_config_init(const char *dir, const char *data_dir, const char *http_addr,
 		          issuer_url);
 		return JIT_ERR_INVALID;
 	}
-	if ((r = absolute_path(dir, &abs_dir)) < 0 || (r = absolute_path(data_dir, &abs_data)) < 0)
-		return r;
+	if (!(abs_dir = jit_config_absolute_path(dir)) ||
+	    !(abs_data = jit_config_absolute_path(data_dir)))
+		return jit_errno_or(-ENOMEM);
 	if (asprintf(&config_path, "%s/jitsudod.yaml", abs_dir) < 0)
 		return -ENOMEM;
 

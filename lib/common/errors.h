@@ -4,6 +4,8 @@
 #ifndef JIT_ERRORS_H
 #define JIT_ERRORS_H
 
+#include <errno.h>
+
 enum {
 	JIT_ERR_BASE = 1000,
 	JIT_ERR_INVALID = -(JIT_ERR_BASE + 1),   /* malformed input */
@@ -21,6 +23,15 @@ enum {
 	JIT_ERR_WOULD_BLOCK = -(JIT_ERR_BASE + 13),     /* must wait (disk, network): not here */
 	JIT_ERR_LAST = -(JIT_ERR_BASE + 14),
 };
+
+/* The negative errno a failed libc call left, or `fallback` (negative) when it left none:
+ * never 0, so a caller testing `< 0` always sees the failure. */
+static inline int
+jit_errno_or(int fallback)
+{
+	int r = -errno;
+	return r < 0 ? r : fallback;
+}
 
 /* Returns a static, human-readable description of a negative error code (errno or JIT_ERR_*).
  * Never returns NULL. */

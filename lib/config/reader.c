@@ -287,20 +287,20 @@ tree_parse(struct jit_config_reader *r, const char *text, size_t length)
 
 /* ---- the file ----------------------------------------------------------------------------- */
 
-/* `path` made absolute against the working directory (symlinks are kept as named). */
-static int
-absolute_path(const char *path, char **ret)
+char *
+jit_config_absolute_path(const char *path)
 {
 	if (path[0] == '/')
-		return (*ret = strdup(path)) ? 0 : -ENOMEM;
+		return strdup(path);
 	_cleanup_free_ char *cwd = getcwd(NULL, 0);
 	if (!cwd)
-		return -errno;
+		return NULL;
 	char *joined = NULL;
-	if (asprintf(&joined, "%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/", path) < 0)
-		return -ENOMEM;
-	*ret = joined;
-	return 0;
+	if (asprintf(&joined, "%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/", path) < 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return joined;
 }
 
 static int
@@ -325,7 +325,7 @@ read_bounded(const char *path, const char *absolute, size_t max, char **ret_text
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below). */
 	fd = open(absolute, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = errno ? -errno : -EIO;
+		r = jit_errno_or(-EIO);
 		set_error(error, error_size, "%s: %s", path, strerror(-r));
 		return r;
 	}
@@ -345,7 +345,7 @@ read_bounded(const char *path, const char *absolute, size_t max, char **ret_text
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			r = errno ? -errno : -EIO;
+			r = jit_errno_or(-EIO);
 			set_error(error, error_size, "%s: %s", path, strerror(-r));
 			return r;
 		}
@@ -393,7 +393,8 @@ reader_new(const char *path, const struct jit_config_reader_options *options,
 	*reader = (struct jit_config_reader){
 		.file = path, .options = *options, .error = error, .error_size = error_size
 	};
-	if ((r = absolute_path(path, &reader->absolute)) < 0) {
+	if (!(reader->absolute = jit_config_absolute_path(path))) {
+		r = jit_errno_or(-ENOMEM);
 		set_error(error, error_size, "%s: %s", path, strerror(-r));
 		return r;
 	}

@@ -119,6 +119,10 @@ int jit_config_reader_apply_mapping(struct jit_config_reader *reader,
                                     const struct jit_config_key *keys, void *base,
                                     const char *path);
 
+/* `path` made absolute against the working directory (symlinks are kept as named): a new
+ * string, or NULL with errno set. */
+char *jit_config_absolute_path(const char *path);
+
 /* The absolute path of the file and its directory (owned by the reader). */
 const char *jit_config_reader_path(const struct jit_config_reader *reader);
 const char *jit_config_reader_dir(const struct jit_config_reader *reader);

@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tests/unit/analyzer_asserts.h"
+
 #include "jitsudo-agent/config.c"
 #include "lib/config/reader.h"
 #include "server/config.h"
@@ -164,9 +166,11 @@ test_every_type(UNUSED_STATE)
 	assert_true(s.big == INT64_C(1) << 40);
 	assert_int_equal(s.seconds, 3600);
 	assert_int_equal(s.ms, 250);
+	assert_non_null(s.tags);
 	assert_string_equal(s.tags[0], "a");
 	assert_string_equal(s.tags[1], "b");
 	assert_null(s.tags[2]);
+	assert_non_null(s.globs);
 	assert_string_equal(s.globs[0], "*@example.com");
 	assert_null(s.globs[1]);
 	assert_string_equal(s.inner, "here");
@@ -179,6 +183,7 @@ test_every_type(UNUSED_STATE)
 	        0);
 	assert_int_equal(s.ms, 2000);
 	assert_string_equal(s.file, "/abs/f");
+	assert_non_null(s.tags);
 	assert_null(s.tags[0]);
 	sample_clear(&s);
 }
@@ -357,6 +362,7 @@ test_agent_reader(UNUSED_STATE)
 	snprintf(text, sizeof(text), "%slimits:\n  max_connections: 4\n", base);
 	put_text(text);
 	assert_int_equal(agent_config_load(test_file, &c, error, sizeof(error)), 0);
+	assert_non_null(c);
 	assert_int_equal(c->legacy_max_connections, 4);
 	assert_int_equal(c->max_pam_connections, 4);
 	assert_int_equal(c->max_user_connections, 4);

@@ -989,7 +989,7 @@ handle_open(const char *path, int busy_timeout_ms, struct sqlite_store **ret_sto
 	store->busy_timeout_ms = busy_timeout_ms > 0 ? busy_timeout_ms : 0;
 	if (!(store->writer = writer_lock_get(path, store->busy_timeout_ms))) {
 		snprintf(error, error_size, "%s: %s", path, strerror(errno ? errno : ENOMEM));
-		return errno ? -errno : -ENOMEM;
+		return jit_errno_or(-ENOMEM);
 	}
 	sqlite3_db_config(store->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	if ((r = set_pragmas(store->db, path, store->busy_timeout_ms, error, error_size)) < 0 ||
