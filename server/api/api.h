@@ -36,7 +36,10 @@ struct jit_http_response {
 enum jit_api_lane {
 	JIT_LANE_INLINE, /* reads one thing from the store: on the event loop */
 	JIT_LANE_SCAN,   /* reads many things with a policy check each: on a reader thread */
-	JIT_LANE_WRITE,  /* changes the store or calls a provider: on a writer thread */
+	JIT_LANE_WRITE,  /* changes the store: on a writer thread */
+	/* May call a provider (approve, revoke): runs on a provider thread so that a slow cloud
+	 * does not hold the writers. Its changes are answered once durable, as writes are. */
+	JIT_LANE_PROVIDER,
 };
 enum jit_api_lane jit_api_lane(const struct jit_http_request *request);
 

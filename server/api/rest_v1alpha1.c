@@ -803,10 +803,15 @@ jit_api_lane(const struct jit_http_request *req)
 	size_t prefix = strlen(API_PREFIX);
 	if (req->path_len <= prefix || memcmp(req->path, API_PREFIX, prefix) != 0)
 		return JIT_LANE_INLINE;
-	if (!method_is(req, "GET"))
-		return JIT_LANE_WRITE; /* every other method of the API changes something */
 	char seg[3][64];
 	size_t n = split_path(req->path + prefix, req->path_len - prefix, seg);
+	if (!method_is(req, "GET")) {
+		/* Approving may issue a grant, revoking ends one: both wait for the provider. */
+		if (method_is(req, "POST") && n == 3 && strcmp(seg[0], "requests") == 0 &&
+		    (strcmp(seg[2], "approve") == 0 || strcmp(seg[2], "revoke") == 0))
+			return JIT_LANE_PROVIDER;
+		return JIT_LANE_WRITE; /* every other method of the API changes something */
+	}
 	/* Fetching credentials moves APPROVED to ACTIVE and is audited: a write. */
 	if (n == 3 && strcmp(seg[0], "requests") == 0 && strcmp(seg[2], "credentials") == 0)
 		return JIT_LANE_WRITE;

@@ -33,14 +33,24 @@
  * to the durable-answer queue (durable.h) and goes on with the next write; the queue waits
  * once for every change that reached it and only then releases their answers (an answer is
  * never sent before its change is on disk). A few writers are enough to keep one database
- * writer busy; more only queue on the write lock. They still let slow provider calls, which run outside transactions, overlap.
+ * writer busy; more only queue on the write lock.
+ *
+ * Approvals and revocations wait for a provider (a cloud API may take seconds, up to the
+ * provider pool's deadline, server/providers/pool.h) before their transaction. They run on
+ * provider threads of their own, so that a slow cloud holds at most those threads and
+ * creates, denials and credentials fetches keep their writers; their queue is shorter, as each
+ * job may hold a thread for seconds. Their commits go through the durable-answer queue as the
+ * writers' do.
  *
  * Scans (lists and audit queries, a policy check per item) run on reader threads, so that a
  * flood of them delays other scans, not health checks, single reads or writes. */
 #define WRITER_THREADS 4
+#define WRITER_QUEUE_MAX 4096
+#define PROVIDER_THREADS 4
+#define PROVIDER_QUEUE_MAX 256
 #define READER_THREADS 2
+#define READER_QUEUE_MAX 4096
 #define POOL_THREADS_MAX 4
-#define POOL_QUEUE_MAX 4096
 
 struct job {
 	h2o_multithread_message_t message;
@@ -69,6 +79,7 @@ struct pool {
 	const char *name;
 	struct executor executors[POOL_THREADS_MAX];
 	int size;
+	size_t queue_max; /* jobs waiting at most; submit_job refuses more */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct job *head, *tail;
@@ -100,7 +111,7 @@ struct jit_http {
 	pthread_cond_t ready_cond;
 	int ready;
 
-	struct pool writers, readers;
+	struct pool writers, providers, readers;
 	struct jit_durable *durable;
 };
 
@@ -318,7 +329,7 @@ submit_job(struct pool *pool, struct http_thread *t, h2o_req_t *req,
 	job->req = req;
 	job->refs = 2;
 	pthread_mutex_lock(&pool->lock);
-	if (pool->length >= POOL_QUEUE_MAX) {
+	if (pool->length >= pool->queue_max) {
 		pthread_mutex_unlock(&pool->lock);
 		free(job->data);
 		free(job);
@@ -337,13 +348,15 @@ submit_job(struct pool *pool, struct http_thread *t, h2o_req_t *req,
 	return true;
 }
 
-/* `deferred`: answers of commits wait in the durable-answer queue (writers only). */
+/* Starts `size` (1..POOL_THREADS_MAX) threads taking jobs from a queue of at most `queue_max`.
+ * `deferred`: answers of commits wait in the durable-answer queue (pools that write). */
 static int
-pool_start(struct pool *pool, struct jit_http *http, const char *name, int size, bool deferred,
-           char *error, size_t error_size)
+pool_start(struct pool *pool, struct jit_http *http, const char *name, int size, size_t queue_max,
+           bool deferred, char *error, size_t error_size)
 {
 	pool->http = http;
 	pool->name = name;
+	pool->queue_max = queue_max;
 	for (int i = 0; i < size; i++) {
 		struct executor *e = &pool->executors[i];
 		e->pool = pool;
@@ -402,6 +415,9 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 	switch (jit_api_lane(&request)) {
 	case JIT_LANE_WRITE:
 		pool = &t->http->writers;
+		break;
+	case JIT_LANE_PROVIDER:
+		pool = &t->http->providers;
 		break;
 	case JIT_LANE_SCAN:
 		pool = &t->http->readers;
@@ -584,6 +600,8 @@ jit_http_start(struct jit_server *server, int threads, struct jit_http **ret_htt
 	handler->on_req = on_req;
 	pthread_mutex_init(&http->writers.lock, NULL);
 	pthread_cond_init(&http->writers.cond, NULL);
+	pthread_mutex_init(&http->providers.lock, NULL);
+	pthread_cond_init(&http->providers.cond, NULL);
 	pthread_mutex_init(&http->readers.lock, NULL);
 	pthread_cond_init(&http->readers.cond, NULL);
 	int r = setup_tls(http, error, error_size);
@@ -591,10 +609,12 @@ jit_http_start(struct jit_server *server, int threads, struct jit_http **ret_htt
 		goto fail;
 	if ((r = jit_durable_start(server, answer_released, NULL, &http->durable, error,
 	                           error_size)) < 0 ||
-	    (r = pool_start(&http->writers, http, "writer", WRITER_THREADS, true, error,
-	                    error_size)) < 0 ||
-	    (r = pool_start(&http->readers, http, "reader", READER_THREADS, false, error,
-	                    error_size)) < 0)
+	    (r = pool_start(&http->writers, http, "writer", WRITER_THREADS, WRITER_QUEUE_MAX, true,
+	                    error, error_size)) < 0 ||
+	    (r = pool_start(&http->providers, http, "provider", PROVIDER_THREADS,
+	                    PROVIDER_QUEUE_MAX, true, error, error_size)) < 0 ||
+	    (r = pool_start(&http->readers, http, "reader", READER_THREADS, READER_QUEUE_MAX, false,
+	                    error, error_size)) < 0)
 		goto fail;
 	/* One listening socket; each loop accepts on its own descriptor of it. */
 	for (int i = 0; i < threads; i++) {
@@ -640,6 +660,9 @@ jit_http_stop(struct jit_http *http)
 {
 	if (!http)
 		return;
+	/* The provider threads first: their jobs take longest (a provider call each), and the
+	 * writers and readers still serve while they finish. */
+	pool_stop(&http->providers);
 	pool_stop(&http->readers);
 	pool_stop(&http->writers);
 	/* After the executors: every answer they handed over is still released. */
@@ -660,6 +683,8 @@ jit_http_stop(struct jit_http *http)
 	pthread_cond_destroy(&http->ready_cond);
 	pthread_mutex_destroy(&http->writers.lock);
 	pthread_cond_destroy(&http->writers.cond);
+	pthread_mutex_destroy(&http->providers.lock);
+	pthread_cond_destroy(&http->providers.cond);
 	pthread_mutex_destroy(&http->readers.lock);
 	pthread_cond_destroy(&http->readers.cond);
 	free(http);
