@@ -17,7 +17,9 @@
 #include "lib/crypto/seal.h"
 #include "lib/common/timeutil.h"
 #include "server/audit/audit_chain.h"
+#include "server/api/authn.h"
 #include "server/auth/hostauth.h"
+#include "server/auth/oidc.h"
 #include "server/transport/http.h"
 #include "server/maintenance.h"
 #include "server/providers/pool.h"
@@ -276,7 +278,9 @@ setup_identity(struct jit_server *server)
 {
 	const struct jit_config *config = server->config;
 	char error[512] = "";
-	int r = jit_auth_new(config->jwks_fetch_timeout_ms, &server->auth);
+	_cleanup_(jit_oidc_freep) struct jit_oidc *oidc = NULL;
+	_cleanup_(jit_hostauth_freep) struct jit_hostauth *hosts = NULL;
+	int r = jit_oidc_new(config->jwks_fetch_timeout_ms, &oidc);
 	if (r < 0)
 		return r;
 	if (config->builtin_issuer_enabled) {
@@ -290,7 +294,7 @@ setup_identity(struct jit_server *server)
 		struct jit_issuer_config ic = { .issuer = config->builtin_issuer_url,
 			                        .audience = config->builtin_issuer_audience };
 		_cleanup_json_ json_t *jwks = jit_issuer_jwks(server->issuer);
-		if ((r = jit_auth_add_static_issuer(server->auth, &ic, jwks)) < 0)
+		if ((r = jit_oidc_add_static_issuer(oidc, &ic, jwks)) < 0)
 			return r;
 	}
 	for (size_t i = 0; i < config->oidc_count; i++) {
@@ -301,18 +305,16 @@ setup_identity(struct jit_server *server)
 			                        .email_claim = o->email_claim,
 			                        .groups_claim = o->groups_claim,
 			                        .ca_file = o->ca_file };
-		if ((r = jit_auth_add_issuer(server->auth, &ic)) < 0) {
+		if ((r = jit_oidc_add_issuer(oidc, &ic)) < 0) {
 			fprintf(stderr, "jitsudod: issuer %s: %s\n", o->issuer, jit_strerror(r));
 			return r;
 		}
 	}
-	struct jit_hostauth *hosts = NULL;
 	if ((r = jit_hostauth_from_config(config, &hosts, error, sizeof(error))) < 0) {
 		fprintf(stderr, "jitsudod: %s\n", error[0] ? error : jit_strerror(r));
 		return r;
 	}
-	jit_auth_set_hosts(server->auth, hosts);
-	return 0;
+	return jit_authn_new(TAKE_PTR(oidc), TAKE_PTR(hosts), &server->authn);
 }
 
 static int
@@ -335,7 +337,7 @@ server_clear(struct jit_server *server)
 		jit_provider_free(server->providers[i]);
 	jit_policy_set_unref(server->policies);
 	jit_issuer_free(server->issuer);
-	jit_auth_free(server->auth);
+	jit_authn_free(server->authn);
 	jit_secret_free(server->seal_key);
 	jit_server_unlock(server);
 	jit_config_free(server->config);

@@ -13,7 +13,6 @@
 #include "lib/common/errors.h"
 #include "lib/common/macro.h"
 #include "lib/common/secret.h"
-#include "server/auth/auth.h"
 #include "server/config.h"
 #include "server/auth/issuer.h"
 #include "server/policy/policy.h"
@@ -31,6 +30,7 @@
  * status (when not NULL) and evaluates to `code`, for `return jit_status_set(...)`. */
 #define jit_status_set jit_error_set
 
+struct jit_authn;
 struct jit_sweeper;
 struct jit_provider_pool;
 
@@ -45,7 +45,7 @@ struct jit_deadline_watch {
 
 struct jit_server {
 	struct jit_config *config;
-	struct jit_auth *auth;
+	struct jit_authn *authn;   /* every credential's verifier (server/api/authn.h) */
 	struct jit_issuer *issuer; /* NULL when the built-in issuer is disabled */
 	struct jit_secret *seal_key;
 	struct jit_provider *providers[JIT_PROVIDER_COUNT];

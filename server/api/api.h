@@ -1,7 +1,8 @@
-/* The REST API of seed 000, independent of the HTTP library: routes a request, checks the
- * bearer token, parses and validates the body and query strictly (400 names the field), calls
- * the workflow, and writes the JSON answer or {"code", "message"} error. The single place
- * where JIT_ERR_* codes become HTTP statuses. Runs on the worker's thread. */
+/* The REST API of seed 000, independent of the HTTP library: routes a request, authenticates
+ * its caller (authn.h, the step every surface shares), parses and validates the body and
+ * query strictly (400 names the field), calls the workflow, and writes the JSON answer or
+ * {"code", "message"} error. The single place where JIT_ERR_* codes become HTTP statuses.
+ * Runs on the worker's thread. */
 #ifndef JIT_SERVER_API_H
 #define JIT_SERVER_API_H
 

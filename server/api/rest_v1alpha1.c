@@ -1,11 +1,11 @@
 /* REST routing and the translation between HTTP and the workflow. Trusts nothing from the
- * wire: the token is verified before any /api/ handler runs, bodies are capped and parsed
- * strictly (unknown fields and wrong types are 400 naming the field), query parameters are
- * bounded and checked. Answers are JSON; error answers are {"code", "message"}. */
+ * wire: the caller is authenticated (authn.h) before any /api/ handler runs, bodies are
+ * capped and parsed strictly (unknown fields and wrong types are 400 naming the field), query
+ * parameters are bounded and checked. Answers are JSON; error answers are {"code",
+ * "message"}. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "lib/common/buf.h"
 #include "lib/common/errors.h"
@@ -13,6 +13,7 @@
 #include "lib/common/text.h"
 #include "lib/common/timeutil.h"
 #include "server/api/api.h"
+#include "server/api/authn.h"
 #include "lib/common/base64url.h"
 #include "server/core/workflow.h"
 
@@ -50,11 +51,19 @@ respond_json(struct jit_http_response *res, int status, json_t *json)
 	res->body_len = res->body ? strlen(res->body) : 0;
 }
 
+/* The one place where a JIT_ERR_* code becomes an HTTP answer: its status and the "code" of
+ * the error body. JIT_ERR_WOULD_BLOCK (an event loop's worker must not wait) is no answer:
+ * the request runs again, from the start, on a thread. */
 static void
 respond_error(struct jit_http_response *res, int code, const char *message)
 {
 	int status;
 	const char *name;
+	if (code == JIT_ERR_WOULD_BLOCK) {
+		jit_http_response_clear(res);
+		res->defer = true;
+		return;
+	}
 	switch (code) {
 	case JIT_ERR_INVALID:
 		status = 400, name = "invalid_argument";
@@ -705,35 +714,6 @@ method_not_allowed(struct jit_http_response *res, const char *allow)
 	                       "method not allowed"));
 }
 
-static int
-authenticate(struct ctx *c, struct jit_identity *identity)
-{
-	const char *h = c->req->authorization;
-	size_t n = c->req->authorization_len;
-	if (!h || n < 7 || strncasecmp(h, "Bearer ", 7) != 0)
-		return jit_status_set(&c->status, JIT_ERR_UNAUTHENTICATED,
-		                      "missing bearer token (Authorization: Bearer <ID token>)");
-	if (n - 7 > JIT_AUTH_MAX_TOKEN)
-		return jit_status_set(&c->status, JIT_ERR_UNAUTHENTICATED, "token too long");
-	_cleanup_free_ char *token = strndup(h + 7, n - 7);
-	if (!token)
-		return jit_status_set(&c->status, -ENOMEM, "out of memory");
-	char error[160] = "";
-	int r = jit_auth_verify(c->w->server->auth, token, jit_now_realtime_ns(),
-	                        c->w->inline_only ? JIT_AUTH_NO_WAIT : 0, identity, error,
-	                        sizeof(error));
-	explicit_bzero(token, n - 7);
-	if (r == JIT_ERR_WOULD_BLOCK)
-		return jit_status_set(&c->status, JIT_ERR_WOULD_BLOCK, "the token needs a thread");
-	if (r == JIT_ERR_UNAVAILABLE)
-		return jit_status_set(&c->status, JIT_ERR_UNAVAILABLE,
-		                      "cannot check the token now: %s", error);
-	if (r < 0)
-		return jit_status_set(&c->status, JIT_ERR_UNAUTHENTICATED, "invalid token: %s",
-		                      error[0] ? error : "rejected");
-	return 0;
-}
-
 /* Splits "requests/<id>/<verb>" style paths: returns the number of segments (at most 3). */
 static size_t
 split_path(const char *path, size_t len, char segs[3][64])
@@ -854,20 +834,11 @@ jit_api_handle(struct jit_worker *w, const struct jit_http_request *req,
 	if (req->path_len <= prefix || memcmp(req->path, API_PREFIX, prefix) != 0)
 		return respond_error(res, JIT_ERR_NOT_FOUND, "no such endpoint");
 
+	const struct jit_credentials credentials = { .authorization = req->authorization,
+		                                     .authorization_len = req->authorization_len };
 	struct jit_identity identity = { 0 };
-	if (authenticate(&c, &identity) < 0) {
-		jit_identity_clear(&identity);
-		if (c.status.code == JIT_ERR_WOULD_BLOCK) {
-			res->defer = true;
-			return;
-		}
+	if (jit_authn_caller(w, &credentials, &identity, &c.caller, &c.status) < 0)
 		return respond_status(res, &c.status);
-	}
-	c.caller.tenant_id = JIT_DEFAULT_TENANT_ID; /* seed 000 has one tenant */
-	c.caller.identity = &identity;
-	/* A jump host acts for a user with that user's own rights, never an admin's. */
-	c.caller.host = identity.host;
-	c.caller.admin = !identity.host && jit_is_admin(w->server->config, &identity);
 	route_api(&c, req->path + prefix, req->path_len - prefix);
 	jit_identity_clear(&identity);
 	if (w->wants_thread) {

@@ -347,7 +347,7 @@ check_claims(const struct jit_hostauth *hostauth, const struct host *host, const
 		return jit_deny(error, error_size, "sub claim must be the user's identity");
 	if ((r = jit_identity_check_name("sub", sub, error, error_size)) < 0)
 		return r;
-	/* Identities are compared without regard to case (server/auth/auth.h), globs too. */
+	/* Identities are compared without regard to case (server/auth/identity.h), globs too. */
 	if (!matches_any(host->identities, sub))
 		return jit_deny(error, error_size, "identity not allowed for this host");
 

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "lib/common/macro.h"
-#include "server/auth/auth.h"
+#include "server/auth/identity.h"
 
 /* iss of a host token: this prefix and the host's configured name. */
 #define JIT_HOST_ISSUER_PREFIX "jitsudo-host:"

@@ -1,8 +1,8 @@
-/* The JOSE pieces that jitsudod's token verifiers (auth.c for OpenID Connect issuers,
- * hostauth.c for jump hosts) and its built-in issuer (issuer.c) share: refusal messages, JWT
- * claim readers (NumericDate, aud, bounded text) and P-256 keys between OpenSSL and cjose.
- * Pure functions over their arguments; a claim is trusted for nothing beyond its type and
- * bounds. */
+/* The JOSE pieces that jitsudod's token verifiers (oidc.c for OpenID Connect issuers,
+ * hostauth.c for jump hosts), the API's authentication step and the built-in issuer (issuer.c)
+ * share: refusal messages, a compact JWS split and decoded unverified, JWT claim readers
+ * (NumericDate, aud, bounded text) and P-256 keys between OpenSSL and cjose. Pure functions
+ * over their arguments; a claim is trusted for nothing beyond its type and bounds. */
 #ifndef JIT_SERVER_JOSE_H
 #define JIT_SERVER_JOSE_H
 
@@ -32,6 +32,32 @@ jit_deny(char *error, size_t error_size, const char *reason)
 	jit_set_error(error, error_size, "%s", reason);
 	return JIT_ERR_DENIED;
 }
+
+/* Bytes of a key id (kid) and of an iss claim (an issuer's URL) a token may carry. */
+#define JIT_JWT_MAX_KID 256
+#define JIT_JWT_MAX_ISSUER 2048
+
+/* A compact JWS split and decoded, NOT verified: its header and claims only pick the verifier
+ * and the key that must then verify it. */
+struct jit_jwt_unverified {
+	size_t length; /* bytes of the token's text */
+	json_t *header;
+	json_t *claims;
+	const char *alg; /* in header */
+	const char *kid; /* in header; NULL when it names none */
+	const char *iss; /* in claims */
+};
+
+/* Splits and decodes `text`: at most JIT_AUTH_MAX_TOKEN bytes (server/auth/identity.h) of
+ * header.payload.signature, each part non-empty strict base64url, header and payload JSON
+ * objects without duplicate members, alg a string, kid (if any) and iss strings of at most
+ * JIT_JWT_MAX_KID and JIT_JWT_MAX_ISSUER bytes, no crit. Returns 0 and fills *ret (cleared
+ * with jit_jwt_unverified_clear); JIT_ERR_DENIED with a short reason ("token too long",
+ * "malformed token", "malformed token signature", "malformed token header", "unsupported
+ * critical header", "missing iss claim"), never the token; or -ENOMEM. */
+int jit_jwt_parse_unverified(const char *text, struct jit_jwt_unverified *ret, char *error,
+                             size_t error_size);
+void jit_jwt_unverified_clear(struct jit_jwt_unverified *token);
 
 /* Reads the NumericDate claim `name` in whole seconds (an integer, or a real that is cut):
  * 0, JIT_ERR_NOT_FOUND when absent, JIT_ERR_INVALID when not a date in 0..MAX. */

@@ -2,7 +2,7 @@
  * issuer to check against; everything else is trusted only after the signature verifies with
  * that issuer's key, the algorithm pinned to the key. Remote keys come from discovery + JWKS
  * over lib/net's client (bounded in time and size), cached per issuer behind a mutex. */
-#include "server/auth/auth.h"
+#include "server/auth/oidc.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -10,24 +10,19 @@
 #include <string.h>
 
 #include <cjose/cjose.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include "lib/common/errors.h"
 #include "lib/json/json.h"
-#include "lib/common/usertext.h"
 #include "lib/net/http.h"
-#include "server/auth/hostauth.h"
 #include "server/auth/jose.h"
-#include "lib/common/base64url.h"
 #include "server/core/model.h"
 
 #define NS_PER_SECOND 1000000000LL
 #define MAX_ISSUERS 64
 #define MAX_KEYS 64                /* keys kept from one JWKS */
-#define MAX_KID 256                /* bytes of a key id */
-#define MAX_URL 2048               /* bytes of an issuer, discovery or JWKS URL */
+#define MAX_KID JIT_JWT_MAX_KID    /* bytes of a key id */
+#define MAX_URL JIT_JWT_MAX_ISSUER /* bytes of an issuer, discovery or JWKS URL */
 #define MAX_DOCUMENT (1024 * 1024) /* bytes of a discovery document or JWKS */
 #define MAX_SUBJECT 255            /* OIDC Core §2: sub is at most 255 ASCII characters */
 #define MIN_RSA_BITS 2048
@@ -85,90 +80,11 @@ struct auth_issuer {
 	char last_error[128];
 };
 
-/* Tokens already verified, keyed by the SHA-256 of their text, so that a client sending the
- * same token on every call costs a hash instead of a signature check. An entry lives until
- * the token's exp (plus the skew) and at most CACHE_TTL_SECONDS, so a key withdrawn by the
- * issuer stops being honoured within that time. Direct-mapped, lock-striped. */
-#define CACHE_SLOTS 4096
-#define CACHE_STRIPES 16
-#define CACHE_TTL_SECONDS 60
-
-struct cache_entry {
-	unsigned char digest[SHA256_DIGEST_LENGTH];
-	bool used;
-	int64_t valid_until; /* ns */
-	struct jit_identity identity;
-};
-
-struct jit_auth {
-	struct cache_entry cache[CACHE_SLOTS];
-	pthread_rwlock_t cache_locks[CACHE_STRIPES];
+struct jit_oidc {
 	int fetch_timeout_ms;
 	struct auth_issuer *issuers[MAX_ISSUERS];
 	size_t issuer_count;
-	struct jit_hostauth *hosts; /* jump hosts, or NULL */
 };
-
-/* ---- identities ------------------------------------------------------------------------ */
-
-void
-jit_identity_clear(struct jit_identity *identity)
-{
-	if (!identity)
-		return;
-	free(identity->email);
-	free(identity->subject);
-	free(identity->issuer);
-	free(identity->host);
-	json_decref(identity->groups);
-	*identity = (struct jit_identity){ 0 };
-}
-
-int
-jit_identity_check_name(const char *claim, const char *value, char *error, size_t error_size)
-{
-	const char *problem = jit_text_problem(value, strlen(value), JIT_TEXT_TRIMMED);
-	if (!problem)
-		return 0;
-	jit_set_error(error, error_size, "%s claim %s", claim, problem);
-	return JIT_ERR_DENIED;
-}
-
-void
-jit_identity_fold(char *email)
-{
-	for (char *p = email; p && *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-}
-
-bool
-jit_identity_equal(const char *a, const char *b)
-{
-	if (!a || !b)
-		return false;
-	for (;; a++, b++) {
-		char x = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
-		char y = *b >= 'A' && *b <= 'Z' ? (char)(*b - 'A' + 'a') : *b;
-		if (x != y)
-			return false;
-		if (!x)
-			return true;
-	}
-}
-
-bool
-jit_identity_in_group(const struct jit_identity *identity, const char *group)
-{
-	if (!identity || !group || !json_is_array(identity->groups))
-		return false;
-	size_t i;
-	json_t *item;
-	json_array_foreach(identity->groups, i,
-	                   item) if (json_is_string(item) &&
-	                             strcmp(json_string_value(item), group) == 0) return true;
-	return false;
-}
 
 /* ---- keys ------------------------------------------------------------------------------ */
 
@@ -443,10 +359,10 @@ has_prefix(const char *s, const char *prefix)
  * and then the JWKS. Called without the issuer's lock; blocks for at most two fetch
  * timeouts. On success sets *ret_keys and *ret_jwks_uri (malloc'd). */
 static int
-fetch_keys(const struct jit_auth *auth, const struct auth_issuer *is, const char *known_jwks_uri,
+fetch_keys(const struct jit_oidc *oidc, const struct auth_issuer *is, const char *known_jwks_uri,
            struct auth_keyset *ret_keys, char **ret_jwks_uri, char *error, size_t error_size)
 {
-	const struct jit_http_options options = { .timeout_ms = auth->fetch_timeout_ms,
+	const struct jit_http_options options = { .timeout_ms = oidc->fetch_timeout_ms,
 		                                  .max_body = MAX_DOCUMENT,
 		                                  .ca_file = is->ca_file,
 		                                  .user_agent = "jitsudod" };
@@ -500,8 +416,8 @@ fetch_keys(const struct jit_auth *auth, const struct auth_issuer *is, const char
 }
 
 /* Under is->lock: may a fetch help now? Refetches for an unknown kid are rate-limited to one
- * per JIT_AUTH_REFETCH_SECONDS, and retries after a failure with no keys cached to one per
- * JIT_AUTH_RETRY_SECONDS. A clock that went back allows a fetch. */
+ * per JIT_OIDC_REFETCH_SECONDS, and retries after a failure with no keys cached to one per
+ * JIT_OIDC_RETRY_SECONDS. A clock that went back allows a fetch. */
 static bool
 should_fetch_locked(const struct auth_issuer *is, enum lookup_result result, int64_t now)
 {
@@ -511,8 +427,8 @@ should_fetch_locked(const struct auth_issuer *is, enum lookup_result result, int
 		return true;
 	int64_t since = now - is->last_fetch;
 	if (result == LOOKUP_NO_KEYS)
-		return since >= (int64_t)JIT_AUTH_RETRY_SECONDS * NS_PER_SECOND;
-	return since >= (int64_t)JIT_AUTH_REFETCH_SECONDS * NS_PER_SECOND;
+		return since >= (int64_t)JIT_OIDC_RETRY_SECONDS * NS_PER_SECOND;
+	return since >= (int64_t)JIT_OIDC_REFETCH_SECONDS * NS_PER_SECOND;
 }
 
 /* Under is->lock: copies the key for `kid`, or returns why there is none. */
@@ -542,7 +458,7 @@ lookup_locked(const struct auth_issuer *is, const char *kid, enum lookup_result 
  * keys first when that may help. Fetches of one issuer are serialised; a verification that
  * waited for another's fetch uses its result instead of fetching again. */
 static int
-issuer_get_key(const struct jit_auth *auth, struct auth_issuer *is, const char *kid, int64_t now,
+issuer_get_key(const struct jit_oidc *oidc, struct auth_issuer *is, const char *kid, int64_t now,
                unsigned flags, struct auth_key *ret_key, char *error, size_t error_size)
 {
 	enum lookup_result result;
@@ -553,7 +469,7 @@ issuer_get_key(const struct jit_auth *auth, struct auth_issuer *is, const char *
 	pthread_mutex_unlock(&is->lock);
 	if (!fetch)
 		return r;
-	if (flags & JIT_AUTH_NO_WAIT) {
+	if (flags & JIT_OIDC_NO_WAIT) {
 		auth_key_clear(ret_key);
 		return JIT_ERR_WOULD_BLOCK;
 	}
@@ -572,7 +488,7 @@ issuer_get_key(const struct jit_auth *auth, struct auth_issuer *is, const char *
 		struct auth_keyset fresh = { 0 };
 		char *jwks_uri = NULL;
 		char fetch_error[sizeof(is->last_error)] = "";
-		int fr = fetch_keys(auth, is, known_jwks_uri, &fresh, &jwks_uri, fetch_error,
+		int fr = fetch_keys(oidc, is, known_jwks_uri, &fresh, &jwks_uri, fetch_error,
 		                    sizeof(fetch_error));
 		free(known_jwks_uri);
 		pthread_mutex_lock(&is->lock);
@@ -639,7 +555,7 @@ default_discovery_url(const char *issuer)
 }
 
 static int
-issuer_new(const struct jit_auth *auth, const struct jit_issuer_config *config, bool is_static,
+issuer_new(const struct jit_oidc *oidc, const struct jit_issuer_config *config, bool is_static,
            struct auth_issuer **ret)
 {
 	if (!config || !config->issuer || !*config->issuer || strlen(config->issuer) > MAX_URL ||
@@ -647,10 +563,10 @@ issuer_new(const struct jit_auth *auth, const struct jit_issuer_config *config, 
 		return JIT_ERR_INVALID;
 	if (config->discovery_url && strlen(config->discovery_url) > MAX_URL)
 		return JIT_ERR_INVALID;
-	for (size_t i = 0; i < auth->issuer_count; i++)
-		if (strcmp(auth->issuers[i]->issuer, config->issuer) == 0)
+	for (size_t i = 0; i < oidc->issuer_count; i++)
+		if (strcmp(oidc->issuers[i]->issuer, config->issuer) == 0)
 			return JIT_ERR_CONFLICT;
-	if (auth->issuer_count == MAX_ISSUERS)
+	if (oidc->issuer_count == MAX_ISSUERS)
 		return JIT_ERR_TOO_LARGE;
 
 	_cleanup_(issuer_freep) struct auth_issuer *is = calloc(1, sizeof(*is));
@@ -678,150 +594,59 @@ issuer_new(const struct jit_auth *auth, const struct jit_issuer_config *config, 
 }
 
 int
-jit_auth_new(int fetch_timeout_ms, struct jit_auth **ret_auth)
+jit_oidc_new(int fetch_timeout_ms, struct jit_oidc **ret_oidc)
 {
 	if (fetch_timeout_ms <= 0)
 		return JIT_ERR_INVALID;
 	if (jit_http_init() < 0)
 		return JIT_ERR_INTERNAL;
-	struct jit_auth *auth = calloc(1, sizeof(*auth));
-	if (!auth)
+	struct jit_oidc *oidc = calloc(1, sizeof(*oidc));
+	if (!oidc)
 		return -ENOMEM;
-	auth->fetch_timeout_ms = fetch_timeout_ms;
-	for (size_t i = 0; i < CACHE_STRIPES; i++)
-		pthread_rwlock_init(&auth->cache_locks[i], NULL);
-	*ret_auth = auth;
+	oidc->fetch_timeout_ms = fetch_timeout_ms;
+	*ret_oidc = oidc;
 	return 0;
 }
 
 void
-jit_auth_free(struct jit_auth *auth)
+jit_oidc_free(struct jit_oidc *oidc)
 {
-	if (!auth)
+	if (!oidc)
 		return;
-	for (size_t i = 0; i < auth->issuer_count; i++)
-		issuer_free(auth->issuers[i]);
-	for (size_t i = 0; i < CACHE_SLOTS; i++)
-		jit_identity_clear(&auth->cache[i].identity);
-	for (size_t i = 0; i < CACHE_STRIPES; i++)
-		pthread_rwlock_destroy(&auth->cache_locks[i]);
-	jit_hostauth_free(auth->hosts);
-	free(auth);
-}
-
-void
-jit_auth_set_hosts(struct jit_auth *auth, struct jit_hostauth *hosts)
-{
-	jit_hostauth_free(auth->hosts);
-	auth->hosts = hosts;
+	for (size_t i = 0; i < oidc->issuer_count; i++)
+		issuer_free(oidc->issuers[i]);
+	free(oidc);
 }
 
 int
-jit_auth_add_issuer(struct jit_auth *auth, const struct jit_issuer_config *config)
+jit_oidc_add_issuer(struct jit_oidc *oidc, const struct jit_issuer_config *config)
 {
 	struct auth_issuer *is = NULL;
-	int r = issuer_new(auth, config, false, &is);
+	int r = issuer_new(oidc, config, false, &is);
 	if (r < 0)
 		return r;
-	auth->issuers[auth->issuer_count++] = is;
+	oidc->issuers[oidc->issuer_count++] = is;
 	return 0;
 }
 
 int
-jit_auth_add_static_issuer(struct jit_auth *auth, const struct jit_issuer_config *config,
+jit_oidc_add_static_issuer(struct jit_oidc *oidc, const struct jit_issuer_config *config,
                            const json_t *jwks)
 {
 	if (!json_is_object(jwks))
 		return JIT_ERR_INVALID;
 	_cleanup_(issuer_freep) struct auth_issuer *is = NULL;
-	int r = issuer_new(auth, config, true, &is);
+	int r = issuer_new(oidc, config, true, &is);
 	if (r < 0)
 		return r;
 	if ((r = keyset_from_jwks(jwks, &is->keys, NULL, 0)) < 0)
 		return r;
 	is->fetched = true;
-	auth->issuers[auth->issuer_count++] = TAKE_PTR(is);
+	oidc->issuers[oidc->issuer_count++] = TAKE_PTR(is);
 	return 0;
 }
 
 /* ---- tokens ---------------------------------------------------------------------------- */
-
-/* Decodes one base64url token segment holding a JSON object. */
-static int
-decode_json_segment(const char *text, size_t len, json_t **ret)
-{
-	size_t size = jit_base64url_decoded_length(len);
-	_cleanup_free_ uint8_t *bytes = malloc(size ? size : 1);
-	size_t n = 0;
-	if (!bytes)
-		return -ENOMEM;
-	if (jit_base64url_decode(text, len, bytes, size, &n) < 0)
-		return JIT_ERR_INVALID;
-	json_error_t jerr;
-	json_t *json = json_loadb((const char *)bytes, n, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(json)) {
-		json_decref(json);
-		return JIT_ERR_INVALID;
-	}
-	*ret = json;
-	return 0;
-}
-
-struct token {
-	size_t length;
-	json_t *header;
-	json_t *claims; /* NOT verified: only to find the issuer */
-	const char *alg;
-	const char *kid; /* NULL when the header names none */
-	const char *iss;
-};
-
-static void
-token_clear(struct token *t)
-{
-	json_decref(t->header);
-	json_decref(t->claims);
-	*t = (struct token){ 0 };
-}
-
-/* Splits and decodes a compact JWS (header.payload.signature), unverified. */
-static int
-token_parse(const char *text, struct token *t, char *error, size_t error_size)
-{
-	size_t len = strnlen(text, JIT_AUTH_MAX_TOKEN + 1);
-	if (len > JIT_AUTH_MAX_TOKEN)
-		return jit_deny(error, error_size, "token too long");
-	const char *dot1 = memchr(text, '.', len);
-	const char *dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - text)) : NULL;
-	if (!dot1 || !dot2 || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - text)) ||
-	    dot1 == text || dot2 == dot1 + 1 || dot2 + 1 == text + len)
-		return jit_deny(error, error_size, "malformed token");
-	/* The signature is decoded by cjose, which is lenient (it takes padding): one encoding
-	 * of a token is accepted, not several. */
-	if (!jit_base64url_valid(dot2 + 1, len - (size_t)(dot2 + 1 - text)))
-		return jit_deny(error, error_size, "malformed token signature");
-	int r;
-	t->length = len;
-	if ((r = decode_json_segment(text, (size_t)(dot1 - text), &t->header)) < 0 ||
-	    (r = decode_json_segment(dot1 + 1, (size_t)(dot2 - dot1 - 1), &t->claims)) < 0) {
-		if (r == -ENOMEM)
-			return r;
-		return jit_deny(error, error_size, "malformed token");
-	}
-	const json_t *alg = json_object_get(t->header, "alg");
-	const json_t *kid = json_object_get(t->header, "kid");
-	if (!json_is_string(alg) || (kid && !string_member(t->header, "kid", MAX_KID)))
-		return jit_deny(error, error_size, "malformed token header");
-	t->alg = json_string_value(alg);
-	t->kid = kid ? json_string_value(kid) : NULL;
-	/* No extension is understood, so none may be critical (RFC 7515 §4.1.11). */
-	if (json_object_get(t->header, "crit"))
-		return jit_deny(error, error_size, "unsupported critical header");
-	t->iss = string_member(t->claims, "iss", MAX_URL);
-	if (!t->iss)
-		return jit_deny(error, error_size, "missing iss claim");
-	return 0;
-}
 
 static void
 cjose_jwk_releasep(cjose_jwk_t **p)
@@ -831,7 +656,7 @@ cjose_jwk_releasep(cjose_jwk_t **p)
 
 /* Verifies the signature with `key` and returns the verified claims (new reference). */
 static int
-verify_signature(const char *text, const struct token *t, const struct auth_key *key,
+verify_signature(const char *text, const struct jit_jwt_unverified *t, const struct auth_key *key,
                  json_t **ret_claims, char *error, size_t error_size)
 {
 	/* Pin the algorithm: the key's own, or the one its type implies. cjose would also
@@ -983,143 +808,30 @@ check_claims(const struct auth_issuer *is, const json_t *claims, int64_t now,
 	return 0;
 }
 
-static int
-identity_copy(const struct jit_identity *from, struct jit_identity *to)
-{
-	*to = (struct jit_identity){ .expires_at = from->expires_at };
-	to->email = strdup(from->email);
-	to->subject = from->subject ? strdup(from->subject) : NULL;
-	to->issuer = from->issuer ? strdup(from->issuer) : NULL;
-	to->host = from->host ? strdup(from->host) : NULL;
-	to->groups = json_deep_copy(from->groups);
-	if (!to->email || (from->subject && !to->subject) || (from->issuer && !to->issuer) ||
-	    (from->host && !to->host) || !to->groups) {
-		jit_identity_clear(to);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static size_t
-cache_slot(const unsigned char *digest)
-{
-	return ((size_t)digest[0] << 8 | digest[1]) % CACHE_SLOTS;
-}
-
-static bool
-cache_lookup(struct jit_auth *auth, const unsigned char *digest, int64_t now,
-             struct jit_identity *ret)
-{
-	size_t slot = cache_slot(digest);
-	pthread_rwlock_t *lock = &auth->cache_locks[slot % CACHE_STRIPES];
-	bool hit = false;
-	pthread_rwlock_rdlock(lock);
-	struct cache_entry *e = &auth->cache[slot];
-	if (e->used && now < e->valid_until &&
-	    CRYPTO_memcmp(e->digest, digest, SHA256_DIGEST_LENGTH) == 0)
-		hit = identity_copy(&e->identity, ret) == 0;
-	pthread_rwlock_unlock(lock);
-	return hit;
-}
-
-static void
-cache_store(struct jit_auth *auth, const unsigned char *digest, int64_t now,
-            const struct jit_identity *identity)
-{
-	struct jit_identity copy;
-	if (identity_copy(identity, &copy) < 0)
-		return;
-	int64_t until = now + (int64_t)CACHE_TTL_SECONDS * 1000000000LL;
-	int64_t token_end = identity->expires_at + (int64_t)JIT_AUTH_SKEW_SECONDS * 1000000000LL;
-	if (token_end < until)
-		until = token_end;
-	size_t slot = cache_slot(digest);
-	pthread_rwlock_t *lock = &auth->cache_locks[slot % CACHE_STRIPES];
-	pthread_rwlock_wrlock(lock);
-	struct cache_entry *e = &auth->cache[slot];
-	jit_identity_clear(&e->identity);
-	memcpy(e->digest, digest, SHA256_DIGEST_LENGTH);
-	e->identity = copy;
-	e->valid_until = until;
-	e->used = true;
-	pthread_rwlock_unlock(lock);
-}
-
-/* SHA-256 with the algorithm fetched once: OpenSSL 3's one-shot SHA256() looks it up in the
- * provider store under a lock on every call. */
-static EVP_MD *cache_md;
-static pthread_once_t cache_md_once = PTHREAD_ONCE_INIT;
-
-static void
-cache_md_fetch(void)
-{
-	cache_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-static bool
-token_digest(const char *token, size_t len, unsigned char digest[SHA256_DIGEST_LENGTH])
-{
-	pthread_once(&cache_md_once, cache_md_fetch);
-	return cache_md && EVP_Digest(token, len, digest, NULL, cache_md, NULL) == 1;
-}
-
-static int verify_uncached(struct jit_auth *auth, const char *token, int64_t now, unsigned flags,
-                           struct jit_identity *ret_identity, char *error, size_t error_size);
-
 int
-jit_auth_verify(struct jit_auth *auth, const char *token, int64_t now, unsigned flags,
+jit_oidc_verify(struct jit_oidc *oidc, const char *token, int64_t now, unsigned flags,
                 struct jit_identity *ret_identity, char *error, size_t error_size)
 {
-	if (!auth || !token || !ret_identity)
-		return JIT_ERR_INVALID;
-	if (error && error_size > 0)
-		error[0] = '\0';
-	size_t len = strnlen(token, JIT_AUTH_MAX_TOKEN + 1);
-	if (len > JIT_AUTH_MAX_TOKEN)
-		return verify_uncached(auth, token, now, flags, ret_identity, error, error_size);
-	unsigned char digest[SHA256_DIGEST_LENGTH];
-	if (!token_digest(token, len, digest))
-		return verify_uncached(auth, token, now, flags, ret_identity, error, error_size);
-	if (cache_lookup(auth, digest, now, ret_identity))
-		return 0;
-	int r = verify_uncached(auth, token, now, flags, ret_identity, error, error_size);
-	/* Host tokens are never cached: each is single-use (jit_hostauth_verify refuses its
-	 * jti a second time), and a cache hit would skip that check. */
-	if (r == 0 && !ret_identity->host)
-		cache_store(auth, digest, now, ret_identity);
-	return r;
-}
-
-static int
-verify_uncached(struct jit_auth *auth, const char *token, int64_t now, unsigned flags,
-                struct jit_identity *ret_identity, char *error, size_t error_size)
-{
-	if (!auth || !token || !ret_identity)
+	if (!oidc || !token || !ret_identity)
 		return JIT_ERR_INVALID;
 	if (error && error_size > 0)
 		error[0] = '\0';
 
-	_cleanup_(token_clear) struct token t = { 0 };
-	int r = token_parse(token, &t, error, error_size);
+	_cleanup_(jit_jwt_unverified_clear) struct jit_jwt_unverified t = { 0 };
+	int r = jit_jwt_parse_unverified(token, &t, error, error_size);
 	if (r < 0)
 		return r;
-	/* Jump hosts sign their own tokens: a separate verifier with its own pinned rules. */
-	if (jit_hostauth_is_host_issuer(t.iss) && (flags & JIT_AUTH_NO_WAIT))
-		return JIT_ERR_WOULD_BLOCK;
-	if (jit_hostauth_is_host_issuer(t.iss))
-		return jit_hostauth_verify(auth->hosts, token, now, ret_identity, error,
-		                           error_size);
 	if (!algorithm_known(t.alg))
 		return jit_deny(error, error_size, "unsupported algorithm");
 	struct auth_issuer *is = NULL;
-	for (size_t i = 0; i < auth->issuer_count && !is; i++)
-		if (strcmp(auth->issuers[i]->issuer, t.iss) == 0)
-			is = auth->issuers[i];
+	for (size_t i = 0; i < oidc->issuer_count && !is; i++)
+		if (strcmp(oidc->issuers[i]->issuer, t.iss) == 0)
+			is = oidc->issuers[i];
 	if (!is)
 		return jit_deny(error, error_size, "unknown issuer");
 
 	struct auth_key key = { 0 };
-	if ((r = issuer_get_key(auth, is, t.kid, now, flags, &key, error, error_size)) < 0)
+	if ((r = issuer_get_key(oidc, is, t.kid, now, flags, &key, error, error_size)) < 0)
 		return r;
 	_cleanup_json_ json_t *claims = NULL;
 	r = verify_signature(token, &t, &key, &claims, error, error_size);

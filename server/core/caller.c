@@ -1,7 +1,6 @@
 /* Who is calling: the admin test over the configuration and the small questions every verb
  * asks of a caller (email, tenant, jump host, requester or not). No I/O; the identity was
  * verified by the API layer before a caller exists. */
-#include "server/auth/auth.h"
 #include "server/core/caller.h"
 
 bool

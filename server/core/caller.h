@@ -1,11 +1,13 @@
-/* The caller of a workflow verb, as the API layer built it from a verified identity: who they
- * are, whether they are an admin, the jump host acting for them and the tenant they act in.
- * Nothing here is taken from what the caller says about their own permissions. */
+/* The caller of a workflow verb, as the API's authentication step (server/api/authn.h) built
+ * it from a verified identity: who they are, whether they are an admin, the jump host acting
+ * for them and the tenant they act in. Nothing here is taken from what the caller says about
+ * their own permissions. */
 #ifndef JIT_SERVER_CALLER_H
 #define JIT_SERVER_CALLER_H
 
 #include <stdbool.h>
 
+#include "server/auth/identity.h"
 #include "server/core/model.h"
 #include "server/server.h"
 

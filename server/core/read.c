@@ -19,7 +19,7 @@ jit_wf_list(struct jit_worker *w, const struct jit_caller *caller,
             const struct jit_list_options *options, struct jit_request ***ret_list,
             size_t *ret_count, char *ret_next_before, struct jit_status *status)
 {
-	/* Stored identities are folded to lower case (server/auth/auth.h), so is the filter. */
+	/* Stored identities are folded to lower case (server/auth/identity.h), so is the filter. */
 	_cleanup_free_ char *who = NULL;
 	if (options->requester_identity && !(who = strdup(options->requester_identity)))
 		return jit_status_set(status, -ENOMEM, "out of memory");

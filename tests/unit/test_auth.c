@@ -1,7 +1,9 @@
-/* Token verification: built-in issuer round trip, claims (exp/nbf skew, aud, iss, email,
- * groups), algorithm attacks (none, HS256 with the public key, key-type mismatch), tampering,
- * RS256, and remote issuers served by a tiny HTTP server on 127.0.0.1 (lazy fetch, caching,
- * rate-limited refetch, discovery issuer mismatch, timeouts), plus four threads at once. */
+/* ID token verification (server/auth/oidc.c): built-in issuer round trip, claims (exp/nbf
+ * skew, aud, iss, email, groups), algorithm attacks (none, HS256 with the public key, key-type
+ * mismatch), tampering, RS256, and remote issuers served by a tiny HTTP server on 127.0.0.1
+ * (lazy fetch, caching, rate-limited refetch, discovery issuer mismatch, timeouts), plus four
+ * threads at once; and the verified-token cache of the API's authentication step
+ * (server/api/authn.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -31,7 +33,8 @@
 #include "lib/common/errors.h"
 #include "lib/json/json.h"
 #include "lib/common/timeutil.h"
-#include "server/auth/auth.h"
+#include "server/api/authn.h"
+#include "server/auth/oidc.h"
 #include "server/auth/issuer.h"
 #include "tests/unit/jws_support.h"
 
@@ -165,16 +168,16 @@ sign_token(const struct test_key *k, const char *alg, const char *kid, json_t *p
 }
 
 static int
-verify(struct jit_auth *auth, const char *token, int64_t now, struct jit_identity *id, char *error,
+verify(struct jit_oidc *auth, const char *token, int64_t now, struct jit_identity *id, char *error,
        size_t error_size)
 {
 	memset(id, 0, sizeof(*id));
-	return jit_auth_verify(auth, token, now, 0, id, error, error_size);
+	return jit_oidc_verify(auth, token, now, 0, id, error, error_size);
 }
 
 /* Expects a refusal whose reason contains `reason` and does not contain the token. */
 static void
-expect_denied(struct jit_auth *auth, const char *token, int64_t now, const char *reason)
+expect_denied(struct jit_oidc *auth, const char *token, int64_t now, const char *reason)
 {
 	struct jit_identity id;
 	char error[256] = "";
@@ -187,7 +190,7 @@ expect_denied(struct jit_auth *auth, const char *token, int64_t now, const char 
 }
 
 static void
-expect_accepted(struct jit_auth *auth, const char *token, int64_t now)
+expect_accepted(struct jit_oidc *auth, const char *token, int64_t now)
 {
 	struct jit_identity id;
 	char error[256] = "";
@@ -199,14 +202,14 @@ expect_accepted(struct jit_auth *auth, const char *token, int64_t now)
 }
 
 /* A verifier trusting ISS with the given keys. */
-static struct jit_auth *
+static struct jit_oidc *
 static_auth(const struct test_key *const *keys, size_t count)
 {
-	struct jit_auth *auth = NULL;
-	assert_int_equal(jit_auth_new(1000, &auth), 0);
+	struct jit_oidc *auth = NULL;
+	assert_int_equal(jit_oidc_new(1000, &auth), 0);
 	struct jit_issuer_config ic = { .issuer = ISS, .audience = AUD };
 	json_t *jwks = jwks_of(keys, count);
-	assert_int_equal(jit_auth_add_static_issuer(auth, &ic, jwks), 0);
+	assert_int_equal(jit_oidc_add_static_issuer(auth, &ic, jwks), 0);
 	json_decref(jwks);
 	return auth;
 }
@@ -250,13 +253,13 @@ test_issuer_round_trip(UNUSED_STATE)
 	unlink(path);
 	rmdir(dir);
 
-	struct jit_auth *auth = NULL;
-	assert_int_equal(jit_auth_new(1000, &auth), 0);
+	struct jit_oidc *auth = NULL;
+	assert_int_equal(jit_oidc_new(1000, &auth), 0);
 	struct jit_issuer_config ic = { .issuer = jit_issuer_url(issuer),
 		                        .audience = jit_issuer_audience(issuer) };
 	json_t *jwks = jit_issuer_jwks(issuer);
-	assert_int_equal(jit_auth_add_static_issuer(auth, &ic, jwks), 0);
-	assert_int_equal(jit_auth_add_static_issuer(auth, &ic, jwks), JIT_ERR_CONFLICT);
+	assert_int_equal(jit_oidc_add_static_issuer(auth, &ic, jwks), 0);
+	assert_int_equal(jit_oidc_add_static_issuer(auth, &ic, jwks), JIT_ERR_CONFLICT);
 	json_decref(jwks);
 
 	const char *groups[] = { "admins", "oncall" };
@@ -292,7 +295,7 @@ test_issuer_round_trip(UNUSED_STATE)
 	jit_identity_clear(&id);
 	free(token);
 
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 	jit_issuer_free(issuer);
 }
 
@@ -302,7 +305,7 @@ static void
 test_expiry_and_skew(UNUSED_STATE)
 {
 	const struct test_key *keys[] = { &ec_key };
-	struct jit_auth *auth = static_auth(keys, 1);
+	struct jit_oidc *auth = static_auth(keys, 1);
 	json_t *c = claims();
 	json_object_set_new(c, "exp", json_integer(NOW_S - 59));
 	char *within = sign_token(&ec_key, "ES256", "ec1", c);
@@ -333,7 +336,22 @@ test_expiry_and_skew(UNUSED_STATE)
 	char *real_exp = sign_token(&ec_key, "ES256", "ec1", c);
 	expect_accepted(auth, real_exp, NOW);
 	free(real_exp);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
+}
+
+/* Through the authentication step, whose cache keeps a verified token. */
+static int
+authn_verify(struct jit_authn *authn, const char *token, int64_t now, char *error,
+             size_t error_size)
+{
+	struct jit_identity id = { 0 };
+	int r = jit_authn_verify_token(authn, token, now, 0, &id, error, error_size);
+	if (r == 0)
+		assert_string_equal(id.email, "alice@example.com");
+	else
+		assert_null(id.email);
+	jit_identity_clear(&id);
+	return r;
 }
 
 /* A verified token is remembered, but never past its exp (plus skew) nor past 60 s. */
@@ -341,32 +359,37 @@ static void
 test_verified_token_cache(UNUSED_STATE)
 {
 	const struct test_key *keys[] = { &ec_key };
-	struct jit_auth *auth = static_auth(keys, 1);
+	struct jit_authn *authn = NULL;
+	char error[256] = "";
+	assert_int_equal(jit_authn_new(static_auth(keys, 1), NULL, &authn), 0);
 	json_t *c = claims();
 	json_object_set_new(c, "exp", json_integer(NOW_S + 30));
 	char *token = sign_token(&ec_key, "ES256", "ec1", c);
-	expect_accepted(auth, token, NOW);
-	expect_accepted(auth, token, NOW + 80 * 1000000000LL); /* within exp + skew */
-	expect_denied(auth, token, NOW + 95 * 1000000000LL, "token expired");
+	assert_int_equal(authn_verify(authn, token, NOW, error, sizeof(error)), 0);
+	/* within exp + skew */
+	assert_int_equal(authn_verify(authn, token, NOW + 80 * NS, error, sizeof(error)), 0);
+	assert_int_equal(authn_verify(authn, token, NOW + 95 * NS, error, sizeof(error)),
+	                 JIT_ERR_DENIED);
+	assert_non_null(strstr(error, "token expired"));
 	free(token);
 
 	/* A token differing from a cached one in its signature is not a cache hit. */
 	c = claims();
 	json_object_set_new(c, "exp", json_integer(NOW_S + 3600));
 	token = sign_token(&ec_key, "ES256", "ec1", c);
-	expect_accepted(auth, token, NOW);
+	assert_int_equal(authn_verify(authn, token, NOW, error, sizeof(error)), 0);
 	size_t n = strlen(token);
 	token[n - 10] = token[n - 10] == 'A' ? 'B' : 'A';
-	expect_denied(auth, token, NOW, "");
+	assert_int_equal(authn_verify(authn, token, NOW, error, sizeof(error)), JIT_ERR_DENIED);
 	free(token);
-	jit_auth_free(auth);
+	jit_authn_free(authn);
 }
 
 static void
 test_not_before_and_issued_at(UNUSED_STATE)
 {
 	const struct test_key *keys[] = { &ec_key };
-	struct jit_auth *auth = static_auth(keys, 1);
+	struct jit_oidc *auth = static_auth(keys, 1);
 	json_t *c = claims();
 	json_object_set_new(c, "nbf", json_integer(NOW_S + 120));
 	char *future = sign_token(&ec_key, "ES256", "ec1", c);
@@ -386,14 +409,14 @@ test_not_before_and_issued_at(UNUSED_STATE)
 	char *iat = sign_token(&ec_key, "ES256", "ec1", c);
 	expect_denied(auth, iat, NOW, "issued in the future");
 	free(iat);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 }
 
 static void
 test_audience(UNUSED_STATE)
 {
 	const struct test_key *keys[] = { &ec_key };
-	struct jit_auth *auth = static_auth(keys, 1);
+	struct jit_oidc *auth = static_auth(keys, 1);
 	json_t *c = claims();
 	json_object_set_new(c, "aud", json_string("someone-else"));
 	char *t = sign_token(&ec_key, "ES256", "ec1", c);
@@ -417,14 +440,14 @@ test_audience(UNUSED_STATE)
 	t = sign_token(&ec_key, "ES256", "ec1", c);
 	expect_denied(auth, t, NOW, "wrong audience");
 	free(t);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 }
 
 static void
 test_issuer_must_be_trusted(UNUSED_STATE)
 {
 	const struct test_key *keys[] = { &ec_key };
-	struct jit_auth *auth = static_auth(keys, 1);
+	struct jit_oidc *auth = static_auth(keys, 1);
 	/* Signed by a trusted key, but for another issuer. */
 	char *t = sign_token(&ec_key, "ES256", "ec1", claims_at("https://evil.test", NOW_S));
 	expect_denied(auth, t, NOW, "unknown issuer");
@@ -441,14 +464,14 @@ test_issuer_must_be_trusted(UNUSED_STATE)
 	t = sign_token(&ec_key, "ES256", "ec1", c);
 	expect_denied(auth, t, NOW, "missing iss claim");
 	free(t);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 }
 
 static void
 test_email_and_groups_claims(UNUSED_STATE)
 {
 	const struct test_key *keys[] = { &ec_key };
-	struct jit_auth *auth = static_auth(keys, 1);
+	struct jit_oidc *auth = static_auth(keys, 1);
 	json_t *c = claims();
 	json_object_del(c, "email");
 	char *t = sign_token(&ec_key, "ES256", "ec1", c);
@@ -502,16 +525,16 @@ test_email_and_groups_claims(UNUSED_STATE)
 	assert_int_equal(json_array_size(id.groups), 0);
 	jit_identity_clear(&id);
 	free(t);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 
 	/* Claim names are configurable. */
-	struct jit_auth *custom = NULL;
-	assert_int_equal(jit_auth_new(1000, &custom), 0);
+	struct jit_oidc *custom = NULL;
+	assert_int_equal(jit_oidc_new(1000, &custom), 0);
 	struct jit_issuer_config ic = {
 		.issuer = ISS, .audience = AUD, .email_claim = "upn", .groups_claim = "roles"
 	};
 	json_t *jwks = jwks_of(keys, 1);
-	assert_int_equal(jit_auth_add_static_issuer(custom, &ic, jwks), 0);
+	assert_int_equal(jit_oidc_add_static_issuer(custom, &ic, jwks), 0);
 	json_decref(jwks);
 	c = claims();
 	json_object_set_new(c, "upn", json_string("carol@example.com"));
@@ -523,7 +546,7 @@ test_email_and_groups_claims(UNUSED_STATE)
 	assert_false(jit_identity_in_group(&id, "admins"));
 	jit_identity_clear(&id);
 	free(t);
-	jit_auth_free(custom);
+	jit_oidc_free(custom);
 }
 
 /* ---- signatures and algorithms ---------------------------------------------------------- */
@@ -532,7 +555,7 @@ static void
 test_alg_none(UNUSED_STATE)
 {
 	const struct test_key *keys[] = { &ec_key };
-	struct jit_auth *auth = static_auth(keys, 1);
+	struct jit_oidc *auth = static_auth(keys, 1);
 	json_t *c = claims();
 	char *payload = json_dumps(c, JSON_COMPACT);
 	json_decref(c);
@@ -550,7 +573,7 @@ test_alg_none(UNUSED_STATE)
 	expect_denied(auth, t, NOW, "malformed token header");
 	free(t);
 	free(payload);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 }
 
 /* HS256 MAC'd with the bytes of the issuer's public key: a library that trusted the header's
@@ -559,7 +582,7 @@ static void
 test_hs256_with_public_key(UNUSED_STATE)
 {
 	const struct test_key *keys[] = { &rsa_key };
-	struct jit_auth *auth = static_auth(keys, 1);
+	struct jit_oidc *auth = static_auth(keys, 1);
 	json_t *c = claims();
 	char *payload = json_dumps(c, JSON_COMPACT);
 	json_decref(c);
@@ -583,7 +606,7 @@ test_hs256_with_public_key(UNUSED_STATE)
 	}
 	free(jwk_text);
 	free(payload);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 }
 
 /* Each key is used with its own algorithm only. */
@@ -591,7 +614,7 @@ static void
 test_algorithm_pinned_to_key(UNUSED_STATE)
 {
 	const struct test_key *keys[] = { &ec_key, &ec_key2, &rsa_key };
-	struct jit_auth *auth = static_auth(keys, 3);
+	struct jit_oidc *auth = static_auth(keys, 3);
 	/* RS384 is a fine algorithm, but rsa1 names none, so RS256 is the only one it implies. */
 	char *t = sign_token(&rsa_key, "RS384", "rsa1", claims());
 	expect_denied(auth, t, NOW, "algorithm does not match the key");
@@ -615,23 +638,23 @@ test_algorithm_pinned_to_key(UNUSED_STATE)
 	t = sign_token(&ec_key2, "ES256", "ec1", claims());
 	expect_denied(auth, t, NOW, "bad signature");
 	free(t);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 
 	/* A JWKS key whose alg does not suit its type is never used. */
 	struct test_key odd = { 0 };
 	test_key_ec(&odd, "odd", "RS256");
 	const struct test_key *odd_keys[] = { &odd };
-	struct jit_auth *a2 = NULL;
-	assert_int_equal(jit_auth_new(1000, &a2), 0);
+	struct jit_oidc *a2 = NULL;
+	assert_int_equal(jit_oidc_new(1000, &a2), 0);
 	struct jit_issuer_config ic = { .issuer = ISS, .audience = AUD };
 	json_t *jwks = jwks_of(odd_keys, 1);
-	assert_int_equal(jit_auth_add_static_issuer(a2, &ic, jwks), JIT_ERR_INVALID);
+	assert_int_equal(jit_oidc_add_static_issuer(a2, &ic, jwks), JIT_ERR_INVALID);
 	json_decref(jwks);
 	/* Nor is an HMAC key. */
 	jwks = json_pack("{s:[{s:s,s:s,s:s}]}", "keys", "kty", "oct", "k", "c2VjcmV0", "kid", "h");
-	assert_int_equal(jit_auth_add_static_issuer(a2, &ic, jwks), JIT_ERR_INVALID);
+	assert_int_equal(jit_oidc_add_static_issuer(a2, &ic, jwks), JIT_ERR_INVALID);
 	json_decref(jwks);
-	jit_auth_free(a2);
+	jit_oidc_free(a2);
 	test_key_clear(&odd);
 }
 
@@ -639,23 +662,23 @@ static void
 test_rs256(UNUSED_STATE)
 {
 	const struct test_key *keys[] = { &rsa_key };
-	struct jit_auth *auth = static_auth(keys, 1);
+	struct jit_oidc *auth = static_auth(keys, 1);
 	char *t = sign_token(&rsa_key, "RS256", "rsa1", claims());
 	expect_accepted(auth, t, NOW);
 	free(t);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 
 	/* An RSA key shorter than 2048 bits is not trusted. */
 	struct test_key small = { 0 };
 	test_key_rsa(&small, 1024, "small", "RS256");
 	const struct test_key *small_keys[] = { &small };
-	struct jit_auth *a2 = NULL;
-	assert_int_equal(jit_auth_new(1000, &a2), 0);
+	struct jit_oidc *a2 = NULL;
+	assert_int_equal(jit_oidc_new(1000, &a2), 0);
 	struct jit_issuer_config ic = { .issuer = ISS, .audience = AUD };
 	json_t *jwks = jwks_of(small_keys, 1);
-	assert_int_equal(jit_auth_add_static_issuer(a2, &ic, jwks), JIT_ERR_INVALID);
+	assert_int_equal(jit_oidc_add_static_issuer(a2, &ic, jwks), JIT_ERR_INVALID);
 	json_decref(jwks);
-	jit_auth_free(a2);
+	jit_oidc_free(a2);
 	test_key_clear(&small);
 }
 
@@ -676,7 +699,7 @@ static void
 test_tampering(UNUSED_STATE)
 {
 	const struct test_key *keys[] = { &ec_key, &rsa_key };
-	struct jit_auth *auth = static_auth(keys, 2);
+	struct jit_oidc *auth = static_auth(keys, 2);
 	const char *signers[] = { "ec1", "rsa1" };
 	for (size_t i = 0; i < 2; i++) {
 		const struct test_key *k = i == 0 ? &ec_key : &rsa_key;
@@ -705,21 +728,21 @@ test_tampering(UNUSED_STATE)
 		free(cut);
 		free(good);
 	}
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 }
 
 static void
 test_key_ids(UNUSED_STATE)
 {
 	const struct test_key *keys[] = { &ec_key, &ec_key2 };
-	struct jit_auth *auth = static_auth(keys, 2);
+	struct jit_oidc *auth = static_auth(keys, 2);
 	char *t = sign_token(&ec_key, "ES256", "nope", claims());
 	expect_denied(auth, t, NOW, "unknown key id");
 	free(t);
 	/* Without a kid, two keys are ambiguous. */
 	t = sign_token(&ec_key, "ES256", NULL, claims());
 	expect_denied(auth, t, NOW, "token has no key id");
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 
 	/* With one key, a token without kid uses it. */
 	const struct test_key *one[] = { &ec_key };
@@ -729,14 +752,14 @@ test_key_ids(UNUSED_STATE)
 	t = sign_token(&ec_key2, "ES256", NULL, claims());
 	expect_denied(auth, t, NOW, "bad signature");
 	free(t);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 }
 
 static void
 test_malformed_tokens(UNUSED_STATE)
 {
 	const struct test_key *keys[] = { &ec_key };
-	struct jit_auth *auth = static_auth(keys, 1);
+	struct jit_oidc *auth = static_auth(keys, 1);
 	char *good = sign_token(&ec_key, "ES256", "ec1", claims());
 	const char *bad[] = { "",     "abc",  "a.b",         "a.b.c.d",   ".b.c",
 		              "a..c", "a.b.", "e30.e30.e30", "eyJ.e30.AA" };
@@ -775,7 +798,7 @@ test_malformed_tokens(UNUSED_STATE)
 	expect_denied(auth, huge, NOW, "token too long");
 	free(huge);
 	free(good);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 }
 
 /* ---- a remote issuer on 127.0.0.1 -------------------------------------------------------- */
@@ -945,13 +968,13 @@ idp_stop(struct fake_idp *idp)
 	pthread_mutex_destroy(&idp->lock);
 }
 
-static struct jit_auth *
+static struct jit_oidc *
 remote_auth(const char *issuer, int timeout_ms)
 {
-	struct jit_auth *auth = NULL;
-	assert_int_equal(jit_auth_new(timeout_ms, &auth), 0);
+	struct jit_oidc *auth = NULL;
+	assert_int_equal(jit_oidc_new(timeout_ms, &auth), 0);
 	struct jit_issuer_config ic = { .issuer = issuer, .audience = AUD };
-	assert_int_equal(jit_auth_add_issuer(auth, &ic), 0);
+	assert_int_equal(jit_oidc_add_issuer(auth, &ic), 0);
 	return auth;
 }
 
@@ -973,11 +996,11 @@ test_no_wait_never_fetches(UNUSED_STATE)
 	const struct test_key *keys[] = { &ec_key };
 	struct fake_idp idp;
 	idp_start(&idp, NULL, keys, 1);
-	struct jit_auth *auth = remote_auth(idp.url, 2000);
+	struct jit_oidc *auth = remote_auth(idp.url, 2000);
 	char *t = sign_token(&ec_key, "ES256", "ec1", claims_at(idp.url, NOW_S));
 	struct jit_identity id = { 0 };
 	char error[160] = "";
-	assert_int_equal(jit_auth_verify(auth, t, NOW, JIT_AUTH_NO_WAIT, &id, error, sizeof(error)),
+	assert_int_equal(jit_oidc_verify(auth, t, NOW, JIT_OIDC_NO_WAIT, &id, error, sizeof(error)),
 	                 JIT_ERR_WOULD_BLOCK);
 	assert_null(id.email);
 	expect_counts(&idp, 0, 0);
@@ -985,20 +1008,20 @@ test_no_wait_never_fetches(UNUSED_STATE)
 	expect_counts(&idp, 1, 1);
 	char *t2 = sign_token(&ec_key, "ES256", "ec1", claims_at(idp.url, NOW_S + 1));
 	assert_int_equal(
-	        jit_auth_verify(auth, t2, NOW + NS, JIT_AUTH_NO_WAIT, &id, error, sizeof(error)),
+	        jit_oidc_verify(auth, t2, NOW + NS, JIT_OIDC_NO_WAIT, &id, error, sizeof(error)),
 	        0);
 	assert_string_equal(id.email, "alice@example.com");
 	jit_identity_clear(&id);
 	/* An unknown kid past the refetch interval would fetch: not on the loop. */
 	char *t3 = sign_token(&ec_key, "ES256", "ec9", claims_at(idp.url, NOW_S));
-	assert_int_equal(jit_auth_verify(auth, t3, NOW + 40 * NS, JIT_AUTH_NO_WAIT, &id, error,
+	assert_int_equal(jit_oidc_verify(auth, t3, NOW + 40 * NS, JIT_OIDC_NO_WAIT, &id, error,
 	                                 sizeof(error)),
 	                 JIT_ERR_WOULD_BLOCK);
 	expect_counts(&idp, 1, 1);
 	free(t);
 	free(t2);
 	free(t3);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 	idp_stop(&idp);
 }
 
@@ -1008,7 +1031,7 @@ test_remote_fetch_cache_refetch(UNUSED_STATE)
 	const struct test_key *first[] = { &ec_key };
 	struct fake_idp idp;
 	idp_start(&idp, NULL, first, 1);
-	struct jit_auth *auth = remote_auth(idp.url, 2000);
+	struct jit_oidc *auth = remote_auth(idp.url, 2000);
 	expect_counts(&idp, 0, 0); /* lazily: nothing fetched before the first token */
 
 	char *t1 = sign_token(&ec_key, "ES256", "ec1", claims_at(idp.url, NOW_S));
@@ -1049,7 +1072,7 @@ test_remote_fetch_cache_refetch(UNUSED_STATE)
 	expect_accepted(auth, t2, NOW + 101 * NS);
 
 	free(t1), free(t2), free(t3);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 	idp_stop(&idp);
 }
 
@@ -1059,7 +1082,7 @@ test_remote_discovery_issuer_mismatch(UNUSED_STATE)
 	const struct test_key *keys[] = { &ec_key };
 	struct fake_idp idp;
 	idp_start(&idp, "https://someone-else.test", keys, 1);
-	struct jit_auth *auth = remote_auth(idp.url, 2000);
+	struct jit_oidc *auth = remote_auth(idp.url, 2000);
 	char *t = sign_token(&ec_key, "ES256", "ec1", claims_at(idp.url, NOW_S));
 	struct jit_identity id;
 	char error[256] = "";
@@ -1068,7 +1091,7 @@ test_remote_discovery_issuer_mismatch(UNUSED_STATE)
 	assert_null(id.email);
 	expect_counts(&idp, 1, 0); /* the JWKS it names is never fetched */
 	free(t);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 	idp_stop(&idp);
 }
 
@@ -1084,7 +1107,7 @@ test_remote_bad_responses(UNUSED_STATE)
 
 	/* A redirect is not followed. */
 	idp.discovery_status = 302;
-	struct jit_auth *auth = remote_auth(idp.url, 2000);
+	struct jit_oidc *auth = remote_auth(idp.url, 2000);
 	assert_int_equal(verify(auth, t, NOW, &id, error, sizeof(error)), JIT_ERR_UNAVAILABLE);
 	assert_non_null(strstr(error, "302"));
 	/* Within the retry interval the failure is remembered, not refetched. */
@@ -1094,9 +1117,9 @@ test_remote_bad_responses(UNUSED_STATE)
 	pthread_mutex_lock(&idp.lock);
 	idp.discovery_status = 200;
 	pthread_mutex_unlock(&idp.lock);
-	expect_accepted(auth, t, NOW + (JIT_AUTH_RETRY_SECONDS + 1) * NS);
+	expect_accepted(auth, t, NOW + (JIT_OIDC_RETRY_SECONDS + 1) * NS);
 	expect_counts(&idp, 2, 1);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 
 	/* A JWKS over 1 MiB. */
 	pthread_mutex_lock(&idp.lock);
@@ -1105,7 +1128,7 @@ test_remote_bad_responses(UNUSED_STATE)
 	auth = remote_auth(idp.url, 2000);
 	assert_int_equal(verify(auth, t, NOW, &id, error, sizeof(error)), JIT_ERR_UNAVAILABLE);
 	assert_non_null(strstr(error, "larger than"));
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 
 	/* A JWKS that is not JSON, and one with no usable key. */
 	pthread_mutex_lock(&idp.lock);
@@ -1115,7 +1138,7 @@ test_remote_bad_responses(UNUSED_STATE)
 	pthread_mutex_unlock(&idp.lock);
 	auth = remote_auth(idp.url, 2000);
 	assert_int_equal(verify(auth, t, NOW, &id, error, sizeof(error)), JIT_ERR_UNAVAILABLE);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 	pthread_mutex_lock(&idp.lock);
 	free(idp.jwks);
 	idp.jwks = strdup("{\"keys\":[{\"kty\":\"oct\",\"k\":\"c2VjcmV0\"}]}");
@@ -1123,7 +1146,7 @@ test_remote_bad_responses(UNUSED_STATE)
 	auth = remote_auth(idp.url, 2000);
 	assert_int_equal(verify(auth, t, NOW, &id, error, sizeof(error)), JIT_ERR_UNAVAILABLE);
 	assert_non_null(strstr(error, "no usable signing key"));
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 
 	free(t);
 	idp_stop(&idp);
@@ -1150,12 +1173,12 @@ test_remote_down(UNUSED_STATE)
 	close(fd);
 	char url[64];
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
-	struct jit_auth *auth = remote_auth(url, 500);
+	struct jit_oidc *auth = remote_auth(url, 500);
 	char *t = sign_token(k, "ES256", "ec1", claims_at(url, NOW_S));
 	assert_int_equal(verify(auth, t, NOW, &id, error, sizeof(error)), JIT_ERR_UNAVAILABLE);
 	assert_non_null(strstr(error, "discovery document"));
 	free(t);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 
 	/* Something accepts connections but never answers: the fetch timeout bounds the wait. */
 	int silent = listen_local(&port);
@@ -1173,7 +1196,7 @@ test_remote_down(UNUSED_STATE)
 	assert_true(seconds_since(&start) < 0.1);
 	assert_non_null(strstr(error, "cannot fetch the issuer's keys"));
 	free(t);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 	close(silent);
 }
 
@@ -1182,7 +1205,7 @@ test_remote_down(UNUSED_STATE)
 static pthread_barrier_t start_line;
 
 struct worker {
-	struct jit_auth *auth;
+	struct jit_oidc *auth;
 	const char *tokens[2];
 	int failures;
 };
@@ -1196,7 +1219,7 @@ worker_run(void *arg)
 		struct jit_identity id = { 0 };
 		char error[128];
 		const char *token = w->tokens[i % 2];
-		if (jit_auth_verify(w->auth, token, NOW, 0, &id, error, sizeof(error)) != 0 ||
+		if (jit_oidc_verify(w->auth, token, NOW, 0, &id, error, sizeof(error)) != 0 ||
 		    strcmp(id.email, "alice@example.com") != 0 ||
 		    !jit_identity_in_group(&id, "dev"))
 			w->failures++;
@@ -1212,11 +1235,11 @@ test_concurrent_verification(UNUSED_STATE)
 	struct fake_idp idp;
 	idp_start(&idp, NULL, keys, 1);
 	/* One remote issuer (first fetched by whichever thread comes first) and one static. */
-	struct jit_auth *auth = remote_auth(idp.url, 2000);
+	struct jit_oidc *auth = remote_auth(idp.url, 2000);
 	struct jit_issuer_config ic = { .issuer = ISS, .audience = AUD };
 	const struct test_key *static_keys[] = { &rsa_key };
 	json_t *jwks = jwks_of(static_keys, 1);
-	assert_int_equal(jit_auth_add_static_issuer(auth, &ic, jwks), 0);
+	assert_int_equal(jit_oidc_add_static_issuer(auth, &ic, jwks), 0);
 	json_decref(jwks);
 	char *remote = sign_token(&ec_key, "ES256", "ec1", claims_at(idp.url, NOW_S));
 	char *local = sign_token(&rsa_key, "RS256", "rsa1", claims());
@@ -1236,33 +1259,33 @@ test_concurrent_verification(UNUSED_STATE)
 	/* The threads that raced for the first fetch shared one. */
 	expect_counts(&idp, 1, 1);
 	free(remote), free(local);
-	jit_auth_free(auth);
+	jit_oidc_free(auth);
 	idp_stop(&idp);
 }
 
 static void
 test_config_checks(UNUSED_STATE)
 {
-	struct jit_auth *auth = NULL;
-	assert_int_equal(jit_auth_new(0, &auth), JIT_ERR_INVALID);
-	assert_int_equal(jit_auth_new(1000, &auth), 0);
+	struct jit_oidc *auth = NULL;
+	assert_int_equal(jit_oidc_new(0, &auth), JIT_ERR_INVALID);
+	assert_int_equal(jit_oidc_new(1000, &auth), 0);
 	struct jit_issuer_config ic = { .issuer = "", .audience = AUD };
-	assert_int_equal(jit_auth_add_issuer(auth, &ic), JIT_ERR_INVALID);
+	assert_int_equal(jit_oidc_add_issuer(auth, &ic), JIT_ERR_INVALID);
 	ic = (struct jit_issuer_config){ .issuer = ISS };
-	assert_int_equal(jit_auth_add_issuer(auth, &ic), JIT_ERR_INVALID);
+	assert_int_equal(jit_oidc_add_issuer(auth, &ic), JIT_ERR_INVALID);
 	ic = (struct jit_issuer_config){ .issuer = ISS, .audience = AUD };
-	assert_int_equal(jit_auth_add_issuer(auth, &ic), 0);
-	assert_int_equal(jit_auth_add_issuer(auth, &ic), JIT_ERR_CONFLICT);
+	assert_int_equal(jit_oidc_add_issuer(auth, &ic), 0);
+	assert_int_equal(jit_oidc_add_issuer(auth, &ic), JIT_ERR_CONFLICT);
 	json_t *empty = json_pack("{s:[]}", "keys");
 	ic.issuer = "https://other.test";
-	assert_int_equal(jit_auth_add_static_issuer(auth, &ic, empty), JIT_ERR_INVALID);
+	assert_int_equal(jit_oidc_add_static_issuer(auth, &ic, empty), JIT_ERR_INVALID);
 	json_decref(empty);
 	/* A verifier with no key for a token's issuer never answers "accepted". */
 	char *t = sign_token(&ec_key, "ES256", "ec1", claims_at("https://nobody.test", NOW_S));
 	expect_denied(auth, t, NOW, "unknown issuer");
 	free(t);
-	jit_auth_free(auth);
-	jit_auth_free(NULL);
+	jit_oidc_free(auth);
+	jit_oidc_free(NULL);
 }
 
 int

@@ -1,8 +1,9 @@
-/* Host token verification (server/auth/hostauth.c): a good token, a wrong key, alg none and HS256
- * with the public key, an unknown host, an identity outside the host's globs, groups the host
- * may not assert, a lifetime over 300 s, a missing jti, a replayed jti (also through
- * jit_auth_verify, whose cache must not let it pass twice), the replay cache full (refused, not
- * forgotten) and its entries expiring with their tokens. Keys are made here; nothing external. */
+/* Host token verification (server/auth/hostauth.c): a good token, a wrong key, alg none and
+ * HS256 with the public key, an unknown host, an identity outside the host's globs, groups the
+ * host may not assert, a lifetime over 300 s, a missing jti, a replayed jti (also through the
+ * API's authentication step, whose cache must not let it pass twice, and which leaves host
+ * tokens to a thread), the replay cache full (refused, not forgotten) and its entries expiring
+ * with their tokens. Keys are made here; nothing external. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -24,8 +25,10 @@
 #include "lib/common/base64url.h"
 #include "lib/common/errors.h"
 #include "lib/json/json.h"
-#include "server/auth/auth.h"
+#include "server/api/authn.h"
 #include "server/auth/hostauth.h"
+#include "server/auth/identity.h"
+#include "server/auth/oidc.h"
 #include "tests/unit/jws_support.h"
 
 #define UNUSED_STATE void **state __attribute__((unused))
@@ -369,26 +372,32 @@ test_replay(UNUSED_STATE)
 	free(t), free(other_host), free(fresh), free(forged), free(good);
 }
 
-/* Through jit_auth_verify: its verified-token cache must not let a host token pass twice. */
+/* Through the authentication step: its verified-token cache must not let a host token pass
+ * twice, and an event loop's call leaves a host token to a thread without recording it. */
 static void
 test_replay_through_the_auth_cache(UNUSED_STATE)
 {
-	struct jit_auth *auth = NULL;
-	assert_int_equal(jit_auth_new(1000, &auth), 0);
-	jit_auth_set_hosts(auth, hosts());
+	struct jit_oidc *oidc = NULL;
+	struct jit_authn *authn = NULL;
+	assert_int_equal(jit_oidc_new(1000, &oidc), 0);
+	assert_int_equal(jit_authn_new(oidc, hosts(), &authn), 0);
 	char *t = sign(&key1, "ES256", claims("jump1", "alice@example.com"));
 	struct jit_identity id;
 	char error[256] = "";
 	memset(&id, 0, sizeof(id));
-	assert_int_equal(jit_auth_verify(auth, t, NOW, 0, &id, error, sizeof(error)), 0);
+	assert_int_equal(
+	        jit_authn_verify_token(authn, t, NOW, JIT_AUTHN_NO_WAIT, &id, error, sizeof(error)),
+	        JIT_ERR_WOULD_BLOCK);
+	assert_null(id.email);
+	assert_int_equal(jit_authn_verify_token(authn, t, NOW, 0, &id, error, sizeof(error)), 0);
 	assert_string_equal(id.host, "jump1");
 	jit_identity_clear(&id);
 	memset(&id, 0, sizeof(id));
-	assert_int_equal(jit_auth_verify(auth, t, NOW, 0, &id, error, sizeof(error)),
+	assert_int_equal(jit_authn_verify_token(authn, t, NOW, 0, &id, error, sizeof(error)),
 	                 JIT_ERR_DENIED);
 	assert_non_null(strstr(error, "already used"));
 	assert_null(id.email);
-	jit_auth_free(auth);
+	jit_authn_free(authn);
 	free(t);
 }
 
