@@ -264,7 +264,7 @@ policy(const char *name, enum jit_policy_type type, const char *rego)
 }
 
 static int
-setup_with(void **state, uint32_t fail_revocations)
+setup_with(void **state, uint32_t fail_revocations, uint32_t delay_ms)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
@@ -287,7 +287,8 @@ setup_with(void **state, uint32_t fail_revocations)
 	assert_int_equal(jit_secret_new(key, sizeof(key), &server->seal_key), 0);
 
 	struct jit_mock_options options = { .fail_grant_roles = fail_roles,
-		                            .fail_revocations = fail_revocations };
+		                            .fail_revocations = fail_revocations,
+		                            .delay_ms = delay_ms };
 	assert_int_equal(jit_provider_mock_new("aws", &options, &f->mock), 0);
 	server->providers[0] = f->mock;
 	server->provider_names[0] = "aws";
@@ -329,14 +330,23 @@ setup_with(void **state, uint32_t fail_revocations)
 static int
 setup(void **state)
 {
-	return setup_with(state, 0);
+	return setup_with(state, 0, 0);
 }
 
 /* The mock's first revocation fails. */
 static int
 setup_failing_revocation(void **state)
 {
-	return setup_with(state, 1);
+	return setup_with(state, 1, 0);
+}
+
+/* Every grant and revocation at the mock first takes this long. */
+#define SLOW_PROVIDER_MS 1000
+
+static int
+setup_slow_provider(void **state)
+{
+	return setup_with(state, 0, SLOW_PROVIDER_MS);
 }
 
 static void
@@ -962,6 +972,64 @@ test_revocation_retry(void **state)
 	                    "grant.revoke_failed grant.revoked");
 }
 
+struct approval_call {
+	struct fixture *f;
+	struct jit_worker worker; /* opened before the thread starts */
+	const char *id;
+	int result;
+	struct jit_status status;
+};
+
+static void *
+approve_in_thread(void *arg)
+{
+	struct approval_call *call = arg;
+	struct jit_request *request = NULL;
+	call->result = jit_wf_approve(&call->worker, &call->f->bob.caller, call->id, NULL, &request,
+	                              &call->status);
+	jit_request_free(request);
+	return NULL;
+}
+
+/* A request revoked while its approval waits for the provider: the approval's re-check inside
+ * its transaction sees REVOKED, answers that the request changed, records nothing and takes
+ * the grant it got back at the provider. */
+static void
+test_approve_recheck_after_revoke(void **state)
+{
+	struct fixture *f = *state;
+	char id[JIT_ID_LENGTH + 1], text[512], actions[1024];
+	create_ok(f, &f->alice, "deployer", false, JIT_STATE_PENDING, id);
+	struct approval_call call = { .f = f, .id = id };
+	char message[256] = "";
+	assert_int_equal(jit_worker_init(&call.worker, &f->server, message, sizeof(message)), 0);
+	pthread_t thread;
+	assert_int_equal(pthread_create(&thread, NULL, approve_in_thread, &call), 0);
+	/* Well inside the grant's delay: the approval has read the request PENDING and asked
+	 * the policy by now (milliseconds), and waits for the provider. */
+	usleep(SLOW_PROVIDER_MS * 3 / 10 * 1000);
+	expect_verb(f, jit_wf_revoke, &f->alice, id, "changed my mind", 0, JIT_STATE_REVOKED, NULL);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	jit_worker_clear(&call.worker);
+	assert_int_equal(call.result, JIT_ERR_CONFLICT);
+	assert_string_equal(call.status.message,
+	                    message_for(text, sizeof(text),
+	                                "request %s changed while it was being approved; try "
+	                                "again",
+	                                id));
+	struct jit_request *request = stored(f, id);
+	assert_int_equal(request->state, JIT_STATE_REVOKED);
+	assert_int_equal(request->approval_count, 0);
+	assert_false(request->revocation_pending); /* there was no grant to revoke */
+	jit_request_free(request);
+	struct jit_mock_stats stats = mock_stats(f);
+	assert_int_equal(stats.grants, 1);
+	assert_int_equal(stats.revocations, 1); /* the approval's grant, undone */
+	assert_int_equal(stats.active, 0);
+	assert_string_equal(audit_actions(f, id, actions, sizeof(actions)),
+	                    "request.created request.revoked");
+}
+
 int
 main(void)
 {
@@ -983,6 +1051,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_grant_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revocation_retry, setup_failing_revocation,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(test_approve_recheck_after_revoke,
+		                                setup_slow_provider, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
