@@ -19,11 +19,11 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 		return r;
 	if (wf_check_text("comment", comment, JIT_MAX_COMMENT, false, status) < 0)
 		return JIT_ERR_INVALID;
-	if (request->state != JIT_STATE_PENDING)
-		return jit_status_set(status, JIT_ERR_CONFLICT,
-		                      "request %s is %s; only a PENDING request can be approved",
-		                      id,
-		                      jit_state_name(request->state) + strlen("REQUEST_STATE_"));
+	/* Whether this approval completes the count is known only after the policy; both
+	 * kinds of approval start from the same states (tests/unit/test_workflow.c checks it). */
+	if (!jit_state_allows(request->state, JIT_EVENT_APPROVE))
+		return jit_state_refuse(status, JIT_EVENT_APPROVE, id, request->state,
+		                        JIT_REFUSED_AT_READ);
 	if (jit_caller_is_requester(caller, request)) {
 		wf_audit_alone(w, jit_caller_tenant(caller), jit_caller_host(caller),
 		               jit_caller_email(caller), "request.approve_refused", request,
@@ -54,6 +54,8 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 	if (decision.required_approvals > required)
 		required = decision.required_approvals;
 	bool complete = request->approval_count + 1 >= (size_t)required;
+	enum jit_request_event event = complete ? JIT_EVENT_APPROVE : JIT_EVENT_APPROVAL_RECORD;
+	enum jit_request_state to = JIT_STATE_UNSPECIFIED;
 
 	_cleanup_free_ uint8_t *sealed = NULL;
 	size_t sealed_len = 0;
@@ -75,17 +77,16 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 	if ((r = jit_store_request_get_for_update(w->store, jit_caller_tenant(caller), id,
 	                                          &current)) < 0)
 		goto fail;
-	if (current->state != JIT_STATE_PENDING ||
+	if (jit_state_next(current->state, event, &to) < 0 ||
 	    current->approval_count != request->approval_count) {
 		jit_store_rollback(w->store);
-		jit_status_set(status, JIT_ERR_CONFLICT,
-		               "request %s changed while it was being approved; try again", id);
+		jit_state_refuse(status, event, id, current->state, JIT_REFUSED_AT_RECHECK);
 		goto undo;
 	}
+	current->state = to;
 	current->updated_at = now;
 	current->required_approvals = required;
 	if (complete) {
-		current->state = JIT_STATE_APPROVED;
 		current->issued_at = request->issued_at;
 		current->expires_at = request->expires_at;
 	}
@@ -95,8 +96,7 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 	if ((r = jit_store_request_update(w->store, jit_caller_tenant(caller), current)) ==
 	    JIT_ERR_CONFLICT) {
 		jit_store_rollback(w->store);
-		jit_status_set(status, JIT_ERR_CONFLICT,
-		               "request %s changed while it was being approved; try again", id);
+		jit_state_refuse(status, event, id, current->state, JIT_REFUSED_AT_RECHECK);
 		goto undo;
 	}
 	if (r < 0 ||
@@ -138,10 +138,9 @@ jit_wf_deny(struct jit_worker *w, const struct jit_caller *caller, const char *i
 	int r = wf_load_visible(w, caller, id, "request.deny_refused", &request, status);
 	if (r < 0)
 		return r;
-	if (request->state != JIT_STATE_PENDING)
-		return jit_status_set(status, JIT_ERR_CONFLICT,
-		                      "request %s is %s; only a PENDING request can be denied", id,
-		                      jit_state_name(request->state) + strlen("REQUEST_STATE_"));
+	if (!jit_state_allows(request->state, JIT_EVENT_DENY))
+		return jit_state_refuse(status, JIT_EVENT_DENY, id, request->state,
+		                        JIT_REFUSED_AT_READ);
 	if (jit_caller_is_requester(caller, request))
 		return jit_status_set(status, JIT_ERR_DENIED,
 		                      "you cannot deny your own request; revoke it to withdraw it");
@@ -161,12 +160,13 @@ jit_wf_deny(struct jit_worker *w, const struct jit_caller *caller, const char *i
 	if ((r = jit_store_request_get_for_update(w->store, jit_caller_tenant(caller), id,
 	                                          &request)) < 0)
 		goto fail;
-	if (request->state != JIT_STATE_PENDING) {
+	enum jit_request_state to = JIT_STATE_UNSPECIFIED;
+	if (jit_state_next(request->state, JIT_EVENT_DENY, &to) < 0) {
 		jit_store_rollback(w->store);
-		return jit_status_set(status, JIT_ERR_CONFLICT, "request %s is no longer PENDING",
-		                      id);
+		return jit_state_refuse(status, JIT_EVENT_DENY, id, request->state,
+		                        JIT_REFUSED_AT_RECHECK);
 	}
-	request->state = JIT_STATE_REJECTED;
+	request->state = to;
 	request->updated_at = jit_now_realtime_ns();
 	request->decided_by = strdup(caller->identity->email);
 	request->decision_reason = strdup(reason);

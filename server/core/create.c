@@ -75,9 +75,9 @@ build_request(const struct jit_request_spec *spec, const struct jit_caller *call
 	if (!request)
 		return -ENOMEM;
 	int r = jit_id_new(request->id, sizeof(request->id));
-	if (r < 0)
+	if (r < 0 ||
+	    (r = jit_state_next(JIT_STATE_UNSPECIFIED, JIT_EVENT_CREATE, &request->state)) < 0)
 		return r;
-	request->state = JIT_STATE_PENDING;
 	request->requester_identity = strdup(caller->identity->email);
 	request->provider = strdup(spec->provider);
 	request->role = strdup(spec->role);
@@ -208,7 +208,10 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 		goto undo;
 	struct jit_approval approval = { 0 };
 	if (granted) {
-		request->state = request->break_glass ? JIT_STATE_ACTIVE : JIT_STATE_APPROVED;
+		enum jit_request_event event =
+		        request->break_glass ? JIT_EVENT_BREAK_GLASS : JIT_EVENT_AUTO_APPROVE;
+		if ((r = jit_state_next(request->state, event, &request->state)) < 0)
+			goto fail;
 		approval.approver_identity = request->break_glass ? "break-glass" : "policy";
 		approval.comment = request->break_glass ? "break-glass: no approver"
 		                                        : "approved by policy (auto tier)";

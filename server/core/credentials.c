@@ -25,12 +25,9 @@ jit_wf_credentials(struct jit_worker *w, const struct jit_caller *caller, const 
 		                      "only the requester may fetch the credentials of %s", id);
 	}
 	int64_t now = jit_now_realtime_ns();
-	if (request->state != JIT_STATE_APPROVED && request->state != JIT_STATE_ACTIVE)
-		return jit_status_set(status, JIT_ERR_CONFLICT,
-		                      "request %s is %s; credentials exist only while APPROVED or "
-		                      "ACTIVE",
-		                      id,
-		                      jit_state_name(request->state) + strlen("REQUEST_STATE_"));
+	if (!jit_state_allows(request->state, JIT_EVENT_FETCH))
+		return jit_state_refuse(status, JIT_EVENT_FETCH, id, request->state,
+		                        JIT_REFUSED_AT_READ);
 	if (now >= request->expires_at)
 		return jit_status_set(status, JIT_ERR_CONFLICT, "the grant of %s has expired", id);
 
@@ -44,16 +41,19 @@ jit_wf_credentials(struct jit_worker *w, const struct jit_caller *caller, const 
 	if ((r = jit_store_request_get_for_update(w->store, jit_caller_tenant(caller), id,
 	                                          &request)) < 0)
 		goto fail;
-	if ((request->state != JIT_STATE_APPROVED && request->state != JIT_STATE_ACTIVE) ||
+	enum jit_request_state to = JIT_STATE_UNSPECIFIED;
+	if (jit_state_next(request->state, JIT_EVENT_FETCH, &to) < 0 ||
 	    now >= request->expires_at) {
 		jit_store_rollback(w->store);
-		return jit_status_set(status, JIT_ERR_CONFLICT, "the grant of %s has ended", id);
+		return jit_state_refuse(status, JIT_EVENT_FETCH, id, request->state,
+		                        JIT_REFUSED_AT_RECHECK);
 	}
 	if ((r = jit_store_credentials_get(w->store, jit_caller_tenant(caller), id, &sealed,
 	                                   &sealed_len)) < 0)
 		goto fail;
-	if (request->state == JIT_STATE_APPROVED) {
-		request->state = JIT_STATE_ACTIVE;
+	/* The first fetch is the one that changes the state (APPROVED -> ACTIVE). */
+	if (to != request->state) {
+		request->state = to;
 		request->updated_at = now;
 		if ((r = jit_store_request_update(w->store, jit_caller_tenant(caller), request)) <
 		            0 ||

@@ -167,7 +167,7 @@ int
 wf_end_request(struct jit_worker *w, const char *tenant, struct jit_request *request,
                enum jit_request_state state, const char *by, const char *reason, int64_t now)
 {
-	bool had_grant = request->state == JIT_STATE_APPROVED || request->state == JIT_STATE_ACTIVE;
+	bool had_grant = jit_state_holds_grant(request->state);
 	int r;
 	request->state = state;
 	request->updated_at = now;

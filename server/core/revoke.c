@@ -18,9 +18,9 @@ jit_wf_revoke(struct jit_worker *w, const struct jit_caller *caller, const char 
 	int r = wf_load_visible(w, caller, id, "request.revoke_refused", &request, status);
 	if (r < 0)
 		return r;
-	if (jit_state_terminal(request->state))
-		return jit_status_set(status, JIT_ERR_CONFLICT, "request %s is already %s", id,
-		                      jit_state_name(request->state) + strlen("REQUEST_STATE_"));
+	if (!jit_state_allows(request->state, JIT_EVENT_REVOKE))
+		return jit_state_refuse(status, JIT_EVENT_REVOKE, id, request->state,
+		                        JIT_REFUSED_AT_READ);
 	/* load_visible let in the requester, admins and approvers of this request: exactly who
 	 * may revoke. */
 	if ((r = wf_begin(w, status)) < 0)
@@ -30,13 +30,14 @@ jit_wf_revoke(struct jit_worker *w, const struct jit_caller *caller, const char 
 	if ((r = jit_store_request_get_for_update(w->store, jit_caller_tenant(caller), id,
 	                                          &request)) < 0)
 		goto fail;
-	if (jit_state_terminal(request->state)) {
+	enum jit_request_state to = JIT_STATE_UNSPECIFIED;
+	if (jit_state_next(request->state, JIT_EVENT_REVOKE, &to) < 0) {
 		jit_store_rollback(w->store);
-		return jit_status_set(status, JIT_ERR_CONFLICT, "request %s is already %s", id,
-		                      jit_state_name(request->state) + strlen("REQUEST_STATE_"));
+		return jit_state_refuse(status, JIT_EVENT_REVOKE, id, request->state,
+		                        JIT_REFUSED_AT_RECHECK);
 	}
-	if ((r = wf_end_request(w, jit_caller_tenant(caller), request, JIT_STATE_REVOKED,
-	                        caller->identity->email, reason, jit_now_realtime_ns())) < 0 ||
+	if ((r = wf_end_request(w, jit_caller_tenant(caller), request, to, caller->identity->email,
+	                        reason, jit_now_realtime_ns())) < 0 ||
 	    (r = wf_audit(w, jit_caller_tenant(caller), jit_caller_host(caller),
 	                  jit_caller_email(caller), "request.revoked", request, "success",
 	                  wf_reason_details("reason", reason))) < 0 ||

@@ -24,18 +24,19 @@ sweep_one(struct jit_worker *w, const char *tenant, const char *id, int64_t now,
 	if ((r = jit_store_request_get_for_update(w->store, tenant, id, &request)) < 0)
 		goto fail;
 	bool changed = false;
-	if (request->state == JIT_STATE_PENDING && request->pending_expires_at > 0 &&
-	    request->pending_expires_at <= now) {
-		if ((r = wf_end_request(w, tenant, request, JIT_STATE_EXPIRED, "system",
+	enum jit_request_state to = JIT_STATE_UNSPECIFIED;
+	if (request->pending_expires_at > 0 && request->pending_expires_at <= now &&
+	    jit_state_next(request->state, JIT_EVENT_PENDING_TIMEOUT, &to) == 0) {
+		if ((r = wf_end_request(w, tenant, request, to, "system",
 		                        "no decision before the pending timeout", now)) < 0 ||
 		    (r = wf_audit(w, tenant, NULL, "system", "request.expired", request, "success",
 		                  NULL)) < 0)
 			goto fail;
 		changed = true;
-	} else if ((request->state == JIT_STATE_APPROVED || request->state == JIT_STATE_ACTIVE) &&
-	           request->expires_at <= now) {
-		if ((r = wf_end_request(w, tenant, request, JIT_STATE_EXPIRED, "system",
-		                        "the grant expired", now)) < 0 ||
+	} else if (request->expires_at <= now &&
+	           jit_state_next(request->state, JIT_EVENT_GRANT_EXPIRY, &to) == 0) {
+		if ((r = wf_end_request(w, tenant, request, to, "system", "the grant expired",
+		                        now)) < 0 ||
 		    (r = wf_audit(w, tenant, NULL, "system", "grant.expired", request, "success",
 		                  NULL)) < 0)
 			goto fail;

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "server/core/caller.h"
+#include "server/core/state.h"
 #include "server/core/workflow.h"
 #include "server/server.h"
 
