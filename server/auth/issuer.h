@@ -1,6 +1,6 @@
 /* The built-in token issuer, for one machine with no external IdP: an ES256 key of its own
  * (PEM file, 0600), ID tokens signed with it, and the discovery document and JWKS it
- * publishes. Tokens it signs are verified by jit_auth like any other issuer's. */
+ * publishes. Tokens it signs are verified by server/auth/oidc.h like any other issuer's. */
 #ifndef JIT_SERVER_ISSUER_H
 #define JIT_SERVER_ISSUER_H
 
