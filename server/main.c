@@ -354,7 +354,7 @@ cmd_serve(const char *config_path)
 	struct jit_maintenance *maintenance = NULL;
 	struct jit_checkpoint_key *checkpoint_key = NULL;
 	struct jit_maintenance_audit audit = { 0 };
-	struct jit_status status = { 0 };
+	struct jit_error status = { 0 };
 	char error[512] = "";
 	sigset_t signals;
 	int r, sig = 0;

@@ -1,7 +1,8 @@
 /* The running jitsudod: its configuration, identity verifier, sealing key, providers and the
  * current policy set (shared by every thread), and the per-thread worker state (a store
- * handle and a policy evaluation context). Also the status type that carries an error code and
- * a caller-facing message from the workflow to the API. */
+ * handle and a policy evaluation context). A failure goes from the workflow to the API as
+ * the project's one error-message type, struct jit_error (lib/common/errors.h): a JIT_ERR_*
+ * code and the message a caller sees (never a secret). */
 #ifndef JIT_SERVER_SERVER_H
 #define JIT_SERVER_SERVER_H
 
@@ -21,14 +22,6 @@
 
 #define JIT_VERSION "0.1.0"
 #define JIT_PROVIDER_COUNT 4
-
-/* The status: jitsudod's name for the project's one error-message type, struct jit_error
- * (lib/common/errors.h): a JIT_ERR_* code and the message a caller sees (never a secret). */
-#define jit_status jit_error
-
-/* jit_status_set(status, code, fmt, ...): jit_error_set, under the status's name: sets the
- * status (when not NULL) and evaluates to `code`, for `return jit_status_set(...)`. */
-#define jit_status_set jit_error_set
 
 struct jit_authn;
 struct jit_sweeper;

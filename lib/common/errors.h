@@ -39,7 +39,7 @@ const char *jit_strerror(int error);
 
 /* A failure as its caller reports it: the negative code and a one-line message for a person,
  * which names what failed and never holds a secret. The one error-message type of the
- * project (jitsudod calls it its status). */
+ * project. */
 #define JIT_ERROR_MESSAGE_MAX 512
 struct jit_error {
 	int code;

@@ -91,7 +91,7 @@ jit_authn_verify_token(struct jit_authn *authn, const char *token, int64_t now, 
 int
 jit_authn_caller(struct jit_worker *w, const struct jit_credentials *credentials,
                  struct jit_identity *ret_identity, struct jit_caller *ret_caller,
-                 struct jit_status *status)
+                 struct jit_error *status)
 {
 	static const char scheme[] = "Bearer ";
 	const size_t scheme_len = sizeof(scheme) - 1;
@@ -102,24 +102,24 @@ jit_authn_caller(struct jit_worker *w, const struct jit_credentials *credentials
 	char error[160] = "";
 
 	if (!h || n < scheme_len || strncasecmp(h, scheme, scheme_len) != 0)
-		return jit_status_set(status, JIT_ERR_UNAUTHENTICATED,
-		                      "missing bearer token (Authorization: Bearer <ID token>)");
+		return jit_error_set(status, JIT_ERR_UNAUTHENTICATED,
+		                     "missing bearer token (Authorization: Bearer <ID token>)");
 	if (n - scheme_len > JIT_AUTH_MAX_TOKEN)
-		return jit_status_set(status, JIT_ERR_UNAUTHENTICATED, "token too long");
+		return jit_error_set(status, JIT_ERR_UNAUTHENTICATED, "token too long");
 	if (!(token = strndup(h + scheme_len, n - scheme_len)))
-		return jit_status_set(status, -ENOMEM, "out of memory");
+		return jit_error_set(status, -ENOMEM, "out of memory");
 	int r = jit_authn_verify_token(w->server->authn, token, jit_now_realtime_ns(),
 	                               w->inline_only ? JIT_AUTHN_NO_WAIT : 0, &identity, error,
 	                               sizeof(error));
 	explicit_bzero(token, n - scheme_len);
 	if (r == JIT_ERR_WOULD_BLOCK)
-		return jit_status_set(status, JIT_ERR_WOULD_BLOCK, "the token needs a thread");
+		return jit_error_set(status, JIT_ERR_WOULD_BLOCK, "the token needs a thread");
 	if (r == JIT_ERR_UNAVAILABLE)
-		return jit_status_set(status, JIT_ERR_UNAVAILABLE, "cannot check the token now: %s",
-		                      error);
+		return jit_error_set(status, JIT_ERR_UNAVAILABLE, "cannot check the token now: %s",
+		                     error);
 	if (r < 0)
-		return jit_status_set(status, JIT_ERR_UNAUTHENTICATED, "invalid token: %s",
-		                      error[0] ? error : "rejected");
+		return jit_error_set(status, JIT_ERR_UNAUTHENTICATED, "invalid token: %s",
+		                     error[0] ? error : "rejected");
 
 	*ret_identity = identity;
 	*ret_caller = (struct jit_caller){

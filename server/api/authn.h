@@ -54,6 +54,6 @@ struct jit_credentials {
  * leaving both outputs untouched. */
 int jit_authn_caller(struct jit_worker *w, const struct jit_credentials *credentials,
                      struct jit_identity *ret_identity, struct jit_caller *ret_caller,
-                     struct jit_status *status);
+                     struct jit_error *status);
 
 #endif

@@ -97,7 +97,7 @@ respond_error(struct jit_http_response *res, int code, const char *message)
 }
 
 static void
-respond_status(struct jit_http_response *res, const struct jit_status *status)
+respond_status(struct jit_http_response *res, const struct jit_error *status)
 {
 	respond_error(res, status->code,
 	              status->message[0] ? status->message : jit_strerror(status->code));
@@ -143,13 +143,13 @@ url_decode(const char *in, size_t len, char *out, size_t size)
 
 static int
 parse_query(const char *text, size_t len, const char *const *allowed, struct query *q,
-            struct jit_status *status)
+            struct jit_error *status)
 {
 	q->count = 0;
 	if (!text || len == 0)
 		return 0;
 	if (len > MAX_QUERY_BYTES)
-		return jit_status_set(status, JIT_ERR_INVALID, "query string too long");
+		return jit_error_set(status, JIT_ERR_INVALID, "query string too long");
 	size_t start = 0;
 	while (start <= len) {
 		size_t end = start;
@@ -159,27 +159,27 @@ parse_query(const char *text, size_t len, const char *const *allowed, struct que
 			const char *eq = memchr(text + start, '=', end - start);
 			size_t klen = eq ? (size_t)(eq - (text + start)) : end - start;
 			if (q->count == MAX_QUERY_PARAMS)
-				return jit_status_set(status, JIT_ERR_INVALID,
-				                      "too many query parameters");
+				return jit_error_set(status, JIT_ERR_INVALID,
+				                     "too many query parameters");
 			struct query_param *p = &q->params[q->count];
 			if (url_decode(text + start, klen, p->key, sizeof(p->key)) < 0)
-				return jit_status_set(status, JIT_ERR_INVALID,
-				                      "malformed query parameter name");
+				return jit_error_set(status, JIT_ERR_INVALID,
+				                     "malformed query parameter name");
 			const char *v = eq ? eq + 1 : text + end;
 			if (url_decode(v, (size_t)(text + end - v), p->value, sizeof(p->value)) < 0)
-				return jit_status_set(status, JIT_ERR_INVALID,
-				                      "%s: malformed or longer than %d bytes",
-				                      p->key, MAX_QUERY_VALUE);
+				return jit_error_set(status, JIT_ERR_INVALID,
+				                     "%s: malformed or longer than %d bytes",
+				                     p->key, MAX_QUERY_VALUE);
 			bool known = false;
 			for (const char *const *a = allowed; *a && !known; a++)
 				known = strcmp(*a, p->key) == 0;
 			if (!known)
-				return jit_status_set(status, JIT_ERR_INVALID,
-				                      "unknown query parameter \"%.31s\"", p->key);
+				return jit_error_set(status, JIT_ERR_INVALID,
+				                     "unknown query parameter \"%.31s\"", p->key);
 			for (size_t i = 0; i < q->count; i++)
 				if (strcmp(q->params[i].key, p->key) == 0)
-					return jit_status_set(status, JIT_ERR_INVALID,
-					                      "%s: given more than once", p->key);
+					return jit_error_set(status, JIT_ERR_INVALID,
+					                     "%s: given more than once", p->key);
 			q->count++;
 		}
 		start = end + 1;
@@ -197,7 +197,7 @@ query_get(const struct query *q, const char *key)
 }
 
 static int
-query_bool(const struct query *q, const char *key, bool *ret, struct jit_status *status)
+query_bool(const struct query *q, const char *key, bool *ret, struct jit_error *status)
 {
 	const char *v = query_get(q, key);
 	*ret = false;
@@ -206,12 +206,12 @@ query_bool(const struct query *q, const char *key, bool *ret, struct jit_status 
 	if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
 		*ret = true;
 	else if (strcmp(v, "false") != 0 && strcmp(v, "0") != 0)
-		return jit_status_set(status, JIT_ERR_INVALID, "%s: must be true or false", key);
+		return jit_error_set(status, JIT_ERR_INVALID, "%s: must be true or false", key);
 	return 0;
 }
 
 static int
-query_page_size(const struct query *q, size_t *ret, struct jit_status *status)
+query_page_size(const struct query *q, size_t *ret, struct jit_error *status)
 {
 	const char *v = query_get(q, "page_size");
 	*ret = DEFAULT_PAGE_SIZE;
@@ -221,23 +221,22 @@ query_page_size(const struct query *q, size_t *ret, struct jit_status *status)
 	errno = 0;
 	long long n = strtoll(v, &end, 10);
 	if (errno || *end || n < 0 || n > MAX_PAGE_SIZE)
-		return jit_status_set(status, JIT_ERR_INVALID, "page_size: an integer from 1 to %d",
-		                      MAX_PAGE_SIZE);
+		return jit_error_set(status, JIT_ERR_INVALID, "page_size: an integer from 1 to %d",
+		                     MAX_PAGE_SIZE);
 	if (n > 0)
 		*ret = (size_t)n;
 	return 0;
 }
 
 static int
-query_time(const struct query *q, const char *key, int64_t *ret, struct jit_status *status)
+query_time(const struct query *q, const char *key, int64_t *ret, struct jit_error *status)
 {
 	const char *v = query_get(q, key);
 	*ret = 0;
 	if (!v || !v[0])
 		return 0;
 	if (jit_rfc3339_parse(v, ret) < 0)
-		return jit_status_set(status, JIT_ERR_INVALID, "%s: not an RFC 3339 timestamp",
-		                      key);
+		return jit_error_set(status, JIT_ERR_INVALID, "%s: not an RFC 3339 timestamp", key);
 	return 0;
 }
 
@@ -269,21 +268,21 @@ token_decode(const char *text, char *out, size_t size)
 
 static int
 parse_body(struct jit_worker *w, const struct jit_http_request *req, bool optional,
-           const char *const *fields, json_t **ret, struct jit_status *status)
+           const char *const *fields, json_t **ret, struct jit_error *status)
 {
 	char error[256] = "";
 	if (req->body_len == 0 && optional) {
 		*ret = json_object();
-		return *ret ? 0 : jit_status_set(status, -ENOMEM, "out of memory");
+		return *ret ? 0 : jit_error_set(status, -ENOMEM, "out of memory");
 	}
 	int r = jit_json_parse_object(req->body, req->body_len, w->server->config->max_body_bytes,
 	                              ret, error, sizeof(error));
 	if (r < 0)
-		return jit_status_set(status, r, "%s", error);
+		return jit_error_set(status, r, "%s", error);
 	if ((r = jit_json_check_fields(*ret, fields, error, sizeof(error))) < 0) {
 		json_decref(*ret);
 		*ret = NULL;
-		return jit_status_set(status, r, "%s", error);
+		return jit_error_set(status, r, "%s", error);
 	}
 	return 0;
 }
@@ -295,7 +294,7 @@ struct ctx {
 	const struct jit_http_request *req;
 	struct jit_http_response *res;
 	struct jit_caller caller;
-	struct jit_status status;
+	struct jit_error status;
 };
 
 static void
@@ -531,14 +530,14 @@ h_policy_get(struct ctx *c, const char *id)
 
 static int
 body_policy_type(const json_t *body, bool required, enum jit_policy_type *ret,
-                 struct jit_status *status)
+                 struct jit_error *status)
 {
 	json_t *t = json_object_get(body, "type");
 	if (!t && !required)
 		return 0;
 	if (!json_is_string(t) || jit_policy_type_parse(json_string_value(t), ret) < 0)
-		return jit_status_set(status, JIT_ERR_INVALID,
-		                      "type: POLICY_TYPE_ELIGIBILITY or POLICY_TYPE_APPROVAL");
+		return jit_error_set(status, JIT_ERR_INVALID,
+		                     "type: POLICY_TYPE_ELIGIBILITY or POLICY_TYPE_APPROVAL");
 	return 0;
 }
 

@@ -11,7 +11,7 @@
 
 int
 jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char *id,
-               const char *comment, struct jit_request **ret_request, struct jit_status *status)
+               const char *comment, struct jit_request **ret_request, struct jit_error *status)
 {
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
 	int r = wf_load_visible(w, caller, id, "request.approve_refused", &request, status);
@@ -29,8 +29,7 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 		               jit_caller_email(caller), "request.approve_refused", request,
 		               "denied",
 		               wf_denial_details("requester cannot approve their own request"));
-		return jit_status_set(status, JIT_ERR_DENIED,
-		                      "you cannot approve your own request");
+		return jit_error_set(status, JIT_ERR_DENIED, "you cannot approve your own request");
 	}
 	struct jit_decision decision = { 0 };
 	if ((r = wf_decide(w, JIT_POLICY_APPROVAL, caller->identity->email,
@@ -40,12 +39,12 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 		wf_audit_alone(w, jit_caller_tenant(caller), jit_caller_host(caller),
 		               jit_caller_email(caller), "request.approve_refused", request,
 		               "denied", wf_denial_details(decision.reason));
-		return jit_status_set(status, JIT_ERR_DENIED, "%s", decision.reason);
+		return jit_error_set(status, JIT_ERR_DENIED, "%s", decision.reason);
 	}
 	for (size_t i = 0; i < request->approval_count; i++)
 		if (jit_identity_equal(request->approvals[i].approver_identity,
 		                       caller->identity->email))
-			return jit_status_set(
+			return jit_error_set(
 			        status, JIT_ERR_CONFLICT,
 			        "you already approved request %s; it needs %d distinct "
 			        "approvers",
@@ -118,10 +117,10 @@ jit_wf_approve(struct jit_worker *w, const struct jit_caller *caller, const char
 	return wf_reload(w, jit_caller_tenant(caller), id, ret_request, status);
 fail:
 	jit_store_rollback(w->store);
-	jit_status_set(status, r == JIT_ERR_CONFLICT ? r : JIT_ERR_INTERNAL,
-	               r == JIT_ERR_CONFLICT ? "you already approved request %s"
-	                                     : "recording the approval of %s failed",
-	               id);
+	jit_error_set(status, r == JIT_ERR_CONFLICT ? r : JIT_ERR_INTERNAL,
+	              r == JIT_ERR_CONFLICT ? "you already approved request %s"
+	                                    : "recording the approval of %s failed",
+	              id);
 undo:
 	if (complete)
 		wf_undo_grant(w, request);
@@ -130,7 +129,7 @@ undo:
 
 int
 jit_wf_deny(struct jit_worker *w, const struct jit_caller *caller, const char *id,
-            const char *reason, struct jit_request **ret_request, struct jit_status *status)
+            const char *reason, struct jit_request **ret_request, struct jit_error *status)
 {
 	if (wf_check_text("reason", reason, JIT_MAX_REASON, true, status) < 0)
 		return JIT_ERR_INVALID;
@@ -142,16 +141,16 @@ jit_wf_deny(struct jit_worker *w, const struct jit_caller *caller, const char *i
 		return jit_state_refuse(status, JIT_EVENT_DENY, id, request->state,
 		                        JIT_REFUSED_AT_READ);
 	if (jit_caller_is_requester(caller, request))
-		return jit_status_set(status, JIT_ERR_DENIED,
-		                      "you cannot deny your own request; revoke it to withdraw it");
+		return jit_error_set(status, JIT_ERR_DENIED,
+		                     "you cannot deny your own request; revoke it to withdraw it");
 	struct jit_decision decision = { 0 };
 	if (!wf_may_approve(w, caller, request, &decision)) {
 		wf_audit_alone(w, jit_caller_tenant(caller), jit_caller_host(caller),
 		               jit_caller_email(caller), "request.deny_refused", request, "denied",
 		               wf_denial_details(decision.reason));
-		return jit_status_set(status, JIT_ERR_DENIED, "%s",
-		                      decision.reason[0] ? decision.reason
-		                                         : "you may not decide on this request");
+		return jit_error_set(status, JIT_ERR_DENIED, "%s",
+		                     decision.reason[0] ? decision.reason
+		                                        : "you may not decide on this request");
 	}
 	if ((r = wf_begin(w, status)) < 0)
 		return r;
@@ -183,6 +182,6 @@ jit_wf_deny(struct jit_worker *w, const struct jit_caller *caller, const char *i
 	return wf_reload(w, jit_caller_tenant(caller), id, ret_request, status);
 fail:
 	jit_store_rollback(w->store);
-	return jit_status_set(status, JIT_ERR_INTERNAL, "recording the denial of %s failed: %s", id,
-	                      jit_strerror(r));
+	return jit_error_set(status, JIT_ERR_INTERNAL, "recording the denial of %s failed: %s", id,
+	                     jit_strerror(r));
 }

@@ -41,21 +41,21 @@ event_visible(struct jit_worker *w, const struct jit_caller *caller,
 int
 jit_wf_audit_query(struct jit_worker *w, const struct jit_caller *caller,
                    const struct jit_audit_filter *filter, struct jit_audit_event ***ret_list,
-                   size_t *ret_count, int64_t *ret_next_after, struct jit_status *status)
+                   size_t *ret_count, int64_t *ret_next_after, struct jit_error *status)
 {
 	struct jit_audit_filter f = *filter;
 	size_t want = filter->limit;
 	int r;
 	_cleanup_free_ char *actor = NULL;
 	if (filter->actor_identity && !(actor = strdup(filter->actor_identity)))
-		return jit_status_set(status, -ENOMEM, "out of memory");
+		return jit_error_set(status, -ENOMEM, "out of memory");
 	jit_identity_fold(actor);
 	f.actor_identity = actor;
 	if (caller->admin) {
 		if ((r = jit_store_audit_query(w->store, jit_caller_tenant(caller), &f, ret_list,
 		                               ret_count)) < 0)
-			return jit_status_set(status, r, "reading the audit log: %s",
-			                      jit_strerror(r));
+			return jit_error_set(status, r, "reading the audit log: %s",
+			                     jit_strerror(r));
 		*ret_next_after = *ret_count == want ? (*ret_list)[*ret_count - 1]->id : 0;
 		return 0;
 	}
@@ -68,7 +68,7 @@ jit_wf_audit_query(struct jit_worker *w, const struct jit_caller *caller,
 	if (!out || !cache) {
 		free(out);
 		free(cache);
-		return jit_status_set(status, -ENOMEM, "out of memory");
+		return jit_error_set(status, -ENOMEM, "out of memory");
 	}
 	bool budget_left = true;
 	while (count < want && scanned < SCAN_ROWS_MAX && budget_left) {
@@ -78,7 +78,7 @@ jit_wf_audit_query(struct jit_worker *w, const struct jit_caller *caller,
 		f.limit = want < SCAN_ROWS_MAX - scanned ? want : SCAN_ROWS_MAX - scanned;
 		if ((r = jit_store_audit_query(w->store, jit_caller_tenant(caller), &f, &batch,
 		                               &n)) < 0) {
-			jit_status_set(status, r, "reading the audit log: %s", jit_strerror(r));
+			jit_error_set(status, r, "reading the audit log: %s", jit_strerror(r));
 			break;
 		}
 		for (; i < n && count < want; i++) {

@@ -84,12 +84,12 @@ wf_deadline_committed(struct jit_worker *w, int64_t at)
 
 /* Opens the write transaction; a store still busy after its timeout is a 503 to retry. */
 int
-wf_begin(struct jit_worker *w, struct jit_status *status)
+wf_begin(struct jit_worker *w, struct jit_error *status)
 {
 	if (wf_must_move(w))
-		return jit_status_set(status, JIT_ERR_WOULD_BLOCK, "a write moves to a thread");
+		return jit_error_set(status, JIT_ERR_WOULD_BLOCK, "a write moves to a thread");
 	int r = jit_store_begin(w->store);
-	return r < 0 ? jit_status_set(status, JIT_ERR_UNAVAILABLE, "the store is busy; try again")
+	return r < 0 ? jit_error_set(status, JIT_ERR_UNAVAILABLE, "the store is busy; try again")
 	             : 0;
 }
 
@@ -110,20 +110,20 @@ wf_denial_details(const char *reason)
 int
 wf_decide(struct jit_worker *w, enum jit_policy_type type, const char *email, const json_t *groups,
           const struct jit_request *request, const char *host, struct jit_decision *ret,
-          struct jit_status *status)
+          struct jit_error *status)
 {
 	_cleanup_(jit_policy_set_unrefp) struct jit_policy_set *set =
 	        jit_server_policies(w->server);
 	_cleanup_json_ json_t *input =
 	        jit_policy_input(email, groups, request, jit_now_realtime_ns(), host);
 	if (!input)
-		return jit_status_set(status, -ENOMEM, "out of memory");
+		return jit_error_set(status, -ENOMEM, "out of memory");
 	struct jit_policy_error error = { 0 };
 	int r = jit_policy_decide(set, w->eval, type, input, ret, &error);
 	if (r < 0)
-		return jit_status_set(status, JIT_ERR_INTERNAL, "%s policy failed: %s",
-		                      type == JIT_POLICY_APPROVAL ? "approval" : "eligibility",
-		                      error.message);
+		return jit_error_set(status, JIT_ERR_INTERNAL, "%s policy failed: %s",
+		                     type == JIT_POLICY_APPROVAL ? "approval" : "eligibility",
+		                     error.message);
 	return 0;
 }
 
@@ -134,7 +134,7 @@ wf_may_approve(struct jit_worker *w, const struct jit_caller *caller,
                const struct jit_request *request, struct jit_decision *ret_decision)
 {
 	struct jit_decision decision = { 0 };
-	struct jit_status ignored;
+	struct jit_error ignored;
 	if (jit_caller_is_requester(caller, request))
 		return false;
 	if (wf_decide(w, JIT_POLICY_APPROVAL, caller->identity->email, caller->identity->groups,
@@ -155,29 +155,28 @@ wf_may_see(struct jit_worker *w, const struct jit_caller *caller, const struct j
 /* A reason or comment: `field` names it in the error. Required ones may not be absent. */
 int
 wf_check_text(const char *field, const char *text, size_t max, bool required,
-              struct jit_status *status)
+              struct jit_error *status)
 {
 	if (!text || !text[0])
-		return required ? jit_status_set(status, JIT_ERR_INVALID, "%s: required", field)
-		                : 0;
+		return required ? jit_error_set(status, JIT_ERR_INVALID, "%s: required", field) : 0;
 	size_t len = strlen(text);
 	if (len > max)
-		return jit_status_set(status, JIT_ERR_INVALID, "%s: at most %zu bytes", field, max);
+		return jit_error_set(status, JIT_ERR_INVALID, "%s: at most %zu bytes", field, max);
 	const char *problem = jit_text_problem(text, len, 0);
 	if (problem)
-		return jit_status_set(status, JIT_ERR_INVALID, "%s: %s", field, problem);
+		return jit_error_set(status, JIT_ERR_INVALID, "%s: %s", field, problem);
 	return 0;
 }
 
 /* Loads the stored request for the answer (so it carries exactly what was committed). */
 int
 wf_reload(struct jit_worker *w, const char *tenant, const char *id, struct jit_request **ret,
-          struct jit_status *status)
+          struct jit_error *status)
 {
 	int r = jit_store_request_get(w->store, tenant, id, ret);
 	if (r < 0)
-		return jit_status_set(status, r == JIT_ERR_NOT_FOUND ? JIT_ERR_INTERNAL : r,
-		                      "reading back %s: %s", id, jit_strerror(r));
+		return jit_error_set(status, r == JIT_ERR_NOT_FOUND ? JIT_ERR_INTERNAL : r,
+		                     "reading back %s: %s", id, jit_strerror(r));
 	return 0;
 }
 
@@ -186,10 +185,10 @@ wf_reload(struct jit_worker *w, const char *tenant, const char *id, struct jit_r
  * (`refusal_action` set), the refused attempt is audited all the same. */
 int
 wf_load_visible(struct jit_worker *w, const struct jit_caller *caller, const char *id,
-                const char *refusal_action, struct jit_request **ret, struct jit_status *status)
+                const char *refusal_action, struct jit_request **ret, struct jit_error *status)
 {
 	if (!jit_id_valid(id))
-		return jit_status_set(status, JIT_ERR_INVALID, "id: not a request id");
+		return jit_error_set(status, JIT_ERR_INVALID, "id: not a request id");
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
 	int r = jit_store_request_get(w->store, jit_caller_tenant(caller), id, &request);
 	if (r == 0 && !wf_may_see(w, caller, request)) {
@@ -201,9 +200,9 @@ wf_load_visible(struct jit_worker *w, const struct jit_caller *caller, const cha
 		r = JIT_ERR_NOT_FOUND;
 	}
 	if (r == JIT_ERR_NOT_FOUND)
-		return jit_status_set(status, JIT_ERR_NOT_FOUND, "request %s not found", id);
+		return jit_error_set(status, JIT_ERR_NOT_FOUND, "request %s not found", id);
 	if (r < 0)
-		return jit_status_set(status, r, "reading %s: %s", id, jit_strerror(r));
+		return jit_error_set(status, r, "reading %s: %s", id, jit_strerror(r));
 	*ret = TAKE_PTR(request);
 	return 0;
 }

@@ -12,52 +12,52 @@
 #include "server/core/workflow_internal.h"
 
 static int
-check_spec(struct jit_worker *w, const struct jit_request_spec *spec, struct jit_status *status)
+check_spec(struct jit_worker *w, const struct jit_request_spec *spec, struct jit_error *status)
 {
 	const struct jit_config *config = w->server->config;
 	char error[256] = "";
 	if (!spec->provider || !spec->provider[0])
-		return jit_status_set(status, JIT_ERR_INVALID, "provider: required");
+		return jit_error_set(status, JIT_ERR_INVALID, "provider: required");
 	struct jit_provider *provider = jit_server_provider(w->server, spec->provider);
 	if (!provider)
-		return jit_status_set(status, JIT_ERR_INVALID,
-		                      "provider: \"%.32s\" is not configured (one of aws, gcp, "
-		                      "azure, kubernetes when enabled)",
-		                      spec->provider);
+		return jit_error_set(status, JIT_ERR_INVALID,
+		                     "provider: \"%.32s\" is not configured (one of aws, gcp, "
+		                     "azure, kubernetes when enabled)",
+		                     spec->provider);
 	if (!spec->role || !spec->role[0])
-		return jit_status_set(status, JIT_ERR_INVALID, "role: required");
+		return jit_error_set(status, JIT_ERR_INVALID, "role: required");
 	if (!spec->resource_scope || !spec->resource_scope[0])
-		return jit_status_set(status, JIT_ERR_INVALID, "resource_scope: required");
+		return jit_error_set(status, JIT_ERR_INVALID, "resource_scope: required");
 	if (provider->ops->validate(provider, spec->role, spec->resource_scope, error,
 	                            sizeof(error)) < 0)
-		return jit_status_set(status, JIT_ERR_INVALID, "%s", error);
+		return jit_error_set(status, JIT_ERR_INVALID, "%s", error);
 	if (spec->duration_seconds < config->min_duration_seconds ||
 	    spec->duration_seconds > config->max_duration_seconds)
-		return jit_status_set(status, JIT_ERR_INVALID,
-		                      "duration_seconds: must be between %lld and %lld",
-		                      (long long)config->min_duration_seconds,
-		                      (long long)config->max_duration_seconds);
+		return jit_error_set(status, JIT_ERR_INVALID,
+		                     "duration_seconds: must be between %lld and %lld",
+		                     (long long)config->min_duration_seconds,
+		                     (long long)config->max_duration_seconds);
 	if (wf_check_text("reason", spec->reason, JIT_MAX_REASON, true, status) < 0)
 		return JIT_ERR_INVALID;
 	if (spec->metadata) {
 		const char *key;
 		json_t *value;
 		if (!json_is_object(spec->metadata))
-			return jit_status_set(status, JIT_ERR_INVALID,
-			                      "metadata: must be an object");
+			return jit_error_set(status, JIT_ERR_INVALID,
+			                     "metadata: must be an object");
 		if (json_object_size(spec->metadata) > JIT_MAX_METADATA_ENTRIES)
-			return jit_status_set(status, JIT_ERR_INVALID,
-			                      "metadata: at most %d entries",
-			                      JIT_MAX_METADATA_ENTRIES);
+			return jit_error_set(status, JIT_ERR_INVALID,
+			                     "metadata: at most %d entries",
+			                     JIT_MAX_METADATA_ENTRIES);
 		json_object_foreach((json_t *)spec->metadata, key, value)
 		{
 			if (strlen(key) == 0 || strlen(key) > JIT_MAX_METADATA_KEY)
-				return jit_status_set(status, JIT_ERR_INVALID,
-				                      "metadata: keys are 1 to %d bytes",
-				                      JIT_MAX_METADATA_KEY);
+				return jit_error_set(status, JIT_ERR_INVALID,
+				                     "metadata: keys are 1 to %d bytes",
+				                     JIT_MAX_METADATA_KEY);
 			if (!json_is_string(value) ||
 			    json_string_length(value) > JIT_MAX_METADATA_VALUE)
-				return jit_status_set(
+				return jit_error_set(
 				        status, JIT_ERR_INVALID,
 				        "metadata: value of \"%.64s\" must be a string "
 				        "of at most %d bytes",
@@ -134,7 +134,7 @@ remember_approval(struct jit_request *request, const struct jit_approval *approv
 int
 jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
               const struct jit_request_spec *spec, struct jit_request **ret_request,
-              struct jit_status *status)
+              struct jit_error *status)
 {
 	const struct jit_config *config = w->server->config;
 	int r = check_spec(w, spec, status);
@@ -143,7 +143,7 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 	int64_t now = jit_now_realtime_ns();
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
 	if ((r = build_request(spec, caller, now, config->pending_timeout_seconds, &request)) < 0)
-		return jit_status_set(status, r, "creating the request: %s", jit_strerror(r));
+		return jit_error_set(status, r, "creating the request: %s", jit_strerror(r));
 
 	/* Eligibility: any enabled policy allowing is enough; break-glass is no exception. */
 	struct jit_decision eligible = { 0 };
@@ -168,20 +168,20 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 		wf_audit_alone(w, jit_caller_tenant(caller), jit_caller_host(caller),
 		               jit_caller_email(caller), "request.refused", NULL, "denied",
 		               details);
-		return jit_status_set(status, JIT_ERR_DENIED, "%s", eligible.reason);
+		return jit_error_set(status, JIT_ERR_DENIED, "%s", eligible.reason);
 	}
 
 	/* Routing: the approval policies, asked with the requester as user. An error here only
 	 * means no auto-approval; approval itself is decided again for each approver. */
 	struct jit_decision route = { .required_approvals = 1 };
-	struct jit_status ignored;
+	struct jit_error ignored;
 	if (wf_decide(w, JIT_POLICY_APPROVAL, caller->identity->email, caller->identity->groups,
 	              request, caller->host, &route, &ignored) == 0) {
 		free(request->approver_tier);
 		request->approver_tier =
 		        strdup(route.approver_tier[0] ? route.approver_tier : "human");
 		if (!request->approver_tier)
-			return jit_status_set(status, -ENOMEM, "out of memory");
+			return jit_error_set(status, -ENOMEM, "out of memory");
 		request->required_approvals =
 		        route.required_approvals > 0 ? route.required_approvals : 1;
 	}
@@ -189,7 +189,7 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 	bool grant_now = request->break_glass || strcmp(request->approver_tier, "auto") == 0;
 	_cleanup_free_ uint8_t *sealed = NULL;
 	size_t sealed_len = 0;
-	struct jit_status grant_status = { 0 };
+	struct jit_error grant_status = { 0 };
 	bool granted = false;
 	if (grant_now) {
 		r = wf_issue_grant(w, request, &sealed, &sealed_len, &grant_status);
@@ -252,8 +252,8 @@ jit_wf_create(struct jit_worker *w, const struct jit_caller *caller,
 	return 0;
 fail:
 	jit_store_rollback(w->store);
-	jit_status_set(status, r == JIT_ERR_UNAVAILABLE ? r : JIT_ERR_INTERNAL,
-	               "storing the request failed: %s", jit_strerror(r));
+	jit_error_set(status, r == JIT_ERR_UNAVAILABLE ? r : JIT_ERR_INTERNAL,
+	              "storing the request failed: %s", jit_strerror(r));
 undo:
 	if (granted)
 		wf_undo_grant(w, request);

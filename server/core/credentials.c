@@ -11,7 +11,7 @@
 
 int
 jit_wf_credentials(struct jit_worker *w, const struct jit_caller *caller, const char *id,
-                   struct jit_grant *ret_grant, struct jit_status *status)
+                   struct jit_grant *ret_grant, struct jit_error *status)
 {
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
 	int r = wf_load_visible(w, caller, id, "grant.fetch_refused", &request, status);
@@ -21,15 +21,15 @@ jit_wf_credentials(struct jit_worker *w, const struct jit_caller *caller, const 
 		wf_audit_alone(w, jit_caller_tenant(caller), jit_caller_host(caller),
 		               jit_caller_email(caller), "grant.fetch_refused", request, "denied",
 		               wf_denial_details("only the requester may fetch credentials"));
-		return jit_status_set(status, JIT_ERR_DENIED,
-		                      "only the requester may fetch the credentials of %s", id);
+		return jit_error_set(status, JIT_ERR_DENIED,
+		                     "only the requester may fetch the credentials of %s", id);
 	}
 	int64_t now = jit_now_realtime_ns();
 	if (!jit_state_allows(request->state, JIT_EVENT_FETCH))
 		return jit_state_refuse(status, JIT_EVENT_FETCH, id, request->state,
 		                        JIT_REFUSED_AT_READ);
 	if (now >= request->expires_at)
-		return jit_status_set(status, JIT_ERR_CONFLICT, "the grant of %s has expired", id);
+		return jit_error_set(status, JIT_ERR_CONFLICT, "the grant of %s has expired", id);
 
 	_cleanup_free_ uint8_t *sealed = NULL;
 	size_t sealed_len = 0;
@@ -70,12 +70,12 @@ jit_wf_credentials(struct jit_worker *w, const struct jit_caller *caller, const 
 
 	const struct jit_secret *key = w->server->seal_key;
 	if (jit_unseal(key->bytes, key->length, sealed, sealed_len, id, strlen(id), &plain) < 0)
-		return jit_status_set(status, JIT_ERR_INTERNAL,
-		                      "the stored credentials of %s cannot be opened", id);
+		return jit_error_set(status, JIT_ERR_INTERNAL,
+		                     "the stored credentials of %s cannot be opened", id);
 	struct jit_grant grant = { 0 };
 	if (jit_grant_deserialize((const char *)plain->bytes, plain->length, &grant) < 0)
-		return jit_status_set(status, JIT_ERR_INTERNAL,
-		                      "the stored credentials of %s are malformed", id);
+		return jit_error_set(status, JIT_ERR_INTERNAL,
+		                     "the stored credentials of %s are malformed", id);
 	snprintf(grant.request_id, sizeof(grant.request_id), "%s", id);
 	grant.issued_at = request->issued_at;
 	grant.expires_at = request->expires_at;
@@ -83,6 +83,6 @@ jit_wf_credentials(struct jit_worker *w, const struct jit_caller *caller, const 
 	return 0;
 fail:
 	jit_store_rollback(w->store);
-	return jit_status_set(status, JIT_ERR_INTERNAL, "reading the credentials of %s failed: %s",
-	                      id, jit_strerror(r));
+	return jit_error_set(status, JIT_ERR_INTERNAL, "reading the credentials of %s failed: %s",
+	                     id, jit_strerror(r));
 }

@@ -30,15 +30,15 @@ seal_grant(struct jit_worker *w, const struct jit_grant *grant, uint8_t **ret_se
  * and *ret_sealed the sealed grant. Nothing is stored here. */
 int
 wf_issue_grant(struct jit_worker *w, struct jit_request *request, uint8_t **ret_sealed,
-               size_t *ret_len, struct jit_status *status)
+               size_t *ret_len, struct jit_error *status)
 {
 	if (wf_must_move(w))
-		return jit_status_set(status, JIT_ERR_WOULD_BLOCK,
-		                      "a provider call moves to a thread");
+		return jit_error_set(status, JIT_ERR_WOULD_BLOCK,
+		                     "a provider call moves to a thread");
 	struct jit_provider *provider = jit_server_provider(w->server, request->provider);
 	if (!provider)
-		return jit_status_set(status, JIT_ERR_INVALID, "provider: \"%s\" is not configured",
-		                      request->provider);
+		return jit_error_set(status, JIT_ERR_INVALID, "provider: \"%s\" is not configured",
+		                     request->provider);
 	struct jit_grant grant = { 0 };
 	char error[256] = "";
 	int64_t now = jit_now_realtime_ns();
@@ -49,9 +49,9 @@ wf_issue_grant(struct jit_worker *w, struct jit_request *request, uint8_t **ret_
 	if (r < 0) {
 		jit_grant_clear(&grant);
 		/* A full pool is a temporary refusal (503); anything else is the provider's. */
-		return jit_status_set(status, r == JIT_ERR_UNAVAILABLE ? r : JIT_ERR_UPSTREAM,
-		                      "provider %s failed to issue: %s", request->provider,
-		                      error[0] ? error : jit_strerror(r));
+		return jit_error_set(status, r == JIT_ERR_UNAVAILABLE ? r : JIT_ERR_UPSTREAM,
+		                     "provider %s failed to issue: %s", request->provider,
+		                     error[0] ? error : jit_strerror(r));
 	}
 	int64_t expires = now + request->duration_seconds * JIT_NSEC_PER_SEC;
 	if (grant.expires_at > 0 && grant.expires_at < expires)
@@ -59,8 +59,8 @@ wf_issue_grant(struct jit_worker *w, struct jit_request *request, uint8_t **ret_
 	r = seal_grant(w, &grant, ret_sealed, ret_len);
 	jit_grant_clear(&grant);
 	if (r < 0)
-		return jit_status_set(status, JIT_ERR_INTERNAL, "sealing credentials failed: %s",
-		                      jit_strerror(r));
+		return jit_error_set(status, JIT_ERR_INTERNAL, "sealing credentials failed: %s",
+		                     jit_strerror(r));
 	request->issued_at = now;
 	request->expires_at = expires;
 	return 0;
@@ -102,17 +102,17 @@ revoke_backoff_ns(const struct jit_config *config, int attempts)
  * scheduled with exponential backoff. */
 int
 wf_revoke_at_provider(struct jit_worker *w, const char *tenant, const char *host, const char *id,
-                      struct jit_status *status)
+                      struct jit_error *status)
 {
 	_cleanup_(jit_request_freep) struct jit_request *request = NULL;
 	int r = jit_store_request_get(w->store, tenant, id, &request);
 	if (r < 0)
-		return jit_status_set(status, r, "loading %s: %s", id, jit_strerror(r));
+		return jit_error_set(status, r, "loading %s: %s", id, jit_strerror(r));
 	if (!request->revocation_pending)
 		return 0;
 	if (wf_must_move(w))
-		return jit_status_set(status, JIT_ERR_WOULD_BLOCK,
-		                      "a provider call moves to a thread");
+		return jit_error_set(status, JIT_ERR_WOULD_BLOCK,
+		                     "a provider call moves to a thread");
 	struct jit_provider *provider = jit_server_provider(w->server, request->provider);
 	char error[256] = "";
 	int pr = provider ? jit_provider_pool_revoke(w->server->provider_pool, provider, request,
@@ -156,8 +156,8 @@ wf_revoke_at_provider(struct jit_worker *w, const char *tenant, const char *host
 	return 0;
 out:
 	jit_store_rollback(w->store);
-	return r < 0 ? jit_status_set(status, r, "recording revocation of %s: %s", id,
-	                              jit_strerror(r))
+	return r < 0 ? jit_error_set(status, r, "recording revocation of %s: %s", id,
+	                             jit_strerror(r))
 	             : 0;
 }
 

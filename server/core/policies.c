@@ -25,32 +25,32 @@ policy_name_ok(const char *name)
 
 static int
 require_admin(struct jit_worker *w, const struct jit_caller *caller, const char *action,
-              struct jit_status *status)
+              struct jit_error *status)
 {
 	if (!caller || caller->admin)
 		return 0;
 	wf_audit_alone(w, jit_caller_tenant(caller), jit_caller_host(caller),
 	               jit_caller_email(caller), action, NULL, "denied",
 	               wf_denial_details("not an administrator"));
-	return jit_status_set(status, JIT_ERR_DENIED, "only administrators may change policies");
+	return jit_error_set(status, JIT_ERR_DENIED, "only administrators may change policies");
 }
 
 int
 jit_wf_policy_list(struct jit_worker *w, const struct jit_caller *caller,
-                   struct jit_policy ***ret_list, size_t *ret_count, struct jit_status *status)
+                   struct jit_policy ***ret_list, size_t *ret_count, struct jit_error *status)
 {
 	int r = jit_store_policy_list(w->store, jit_caller_tenant(caller), ret_list, ret_count);
-	return r < 0 ? jit_status_set(status, r, "listing policies: %s", jit_strerror(r)) : 0;
+	return r < 0 ? jit_error_set(status, r, "listing policies: %s", jit_strerror(r)) : 0;
 }
 
 int
 jit_wf_policy_get(struct jit_worker *w, const struct jit_caller *caller, const char *id,
-                  struct jit_policy **ret_policy, struct jit_status *status)
+                  struct jit_policy **ret_policy, struct jit_error *status)
 {
 	int r = jit_store_policy_get(w->store, jit_caller_tenant(caller), id, ret_policy);
 	if (r == JIT_ERR_NOT_FOUND)
-		return jit_status_set(status, r, "policy %.64s not found", id);
-	return r < 0 ? jit_status_set(status, r, "reading policy: %s", jit_strerror(r)) : 0;
+		return jit_error_set(status, r, "policy %.64s not found", id);
+	return r < 0 ? jit_error_set(status, r, "reading policy: %s", jit_strerror(r)) : 0;
 }
 
 /* Compiles the stored policies with `replace` put in place of the one of the same name (or
@@ -58,18 +58,18 @@ jit_wf_policy_get(struct jit_worker *w, const struct jit_caller *caller, const c
 static int
 compile_prospective(struct jit_worker *w, const char *tenant, const struct jit_policy *replace,
                     const char *remove_id, struct jit_policy_set **ret_set, size_t *ret_count,
-                    struct jit_status *status)
+                    struct jit_error *status)
 {
 	struct jit_policy **list = NULL;
 	size_t count = 0;
 	int r = jit_store_policy_list(w->store, tenant, &list, &count);
 	if (r < 0)
-		return jit_status_set(status, r, "listing policies: %s", jit_strerror(r));
+		return jit_error_set(status, r, "listing policies: %s", jit_strerror(r));
 	struct jit_policy **use = calloc(count + 1, sizeof(*use));
 	size_t n = 0;
 	if (!use) {
 		jit_policy_list_free(list, count);
-		return jit_status_set(status, -ENOMEM, "out of memory");
+		return jit_error_set(status, -ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < count; i++) {
 		if (remove_id && strcmp(list[i]->id, remove_id) == 0)
@@ -87,7 +87,7 @@ compile_prospective(struct jit_worker *w, const char *tenant, const struct jit_p
 	free(use);
 	jit_policy_list_free(list, count);
 	if (r < 0)
-		return jit_status_set(status, JIT_ERR_INVALID, "rego: %s", error.message);
+		return jit_error_set(status, JIT_ERR_INVALID, "rego: %s", error.message);
 	return 0;
 }
 
@@ -103,7 +103,7 @@ policy_details(const struct jit_policy *policy)
 static int
 commit_policy_change(struct jit_worker *w, const struct jit_caller *caller,
                      struct jit_policy *policy, bool deleting, struct jit_policy_set **set,
-                     struct jit_status *status)
+                     struct jit_error *status)
 {
 	int r = wf_begin(w, status);
 	if (r < 0)
@@ -116,8 +116,8 @@ commit_policy_change(struct jit_worker *w, const struct jit_caller *caller,
 	                  NULL, "success", policy_details(policy))) < 0 ||
 	    (r = jit_store_commit(w->store)) < 0) {
 		jit_store_rollback(w->store);
-		return jit_status_set(status, JIT_ERR_INTERNAL, "%s the policy failed: %s",
-		                      deleting ? "deleting" : "saving", jit_strerror(r));
+		return jit_error_set(status, JIT_ERR_INTERNAL, "%s the policy failed: %s",
+		                     deleting ? "deleting" : "saving", jit_strerror(r));
 	}
 	jit_server_set_policies(w->server, TAKE_PTR(*set));
 	return 0;
@@ -125,27 +125,27 @@ commit_policy_change(struct jit_worker *w, const struct jit_caller *caller,
 
 int
 jit_wf_policy_apply(struct jit_worker *w, const struct jit_caller *caller,
-                    struct jit_policy *policy, struct jit_status *status)
+                    struct jit_policy *policy, struct jit_error *status)
 {
 	int r = require_admin(w, caller, "policy.apply_refused", status);
 	if (r < 0)
 		return r;
 	if (!policy->name || !policy_name_ok(policy->name))
-		return jit_status_set(
+		return jit_error_set(
 		        status, JIT_ERR_INVALID,
 		        "name: 1 to %d characters of letters, digits, '-', '_' and '.'",
 		        JIT_MAX_POLICY_NAME);
 	if (policy->type != JIT_POLICY_ELIGIBILITY && policy->type != JIT_POLICY_APPROVAL)
-		return jit_status_set(status, JIT_ERR_INVALID,
-		                      "type: POLICY_TYPE_ELIGIBILITY or POLICY_TYPE_APPROVAL");
+		return jit_error_set(status, JIT_ERR_INVALID,
+		                     "type: POLICY_TYPE_ELIGIBILITY or POLICY_TYPE_APPROVAL");
 	if (!policy->rego || !policy->rego[0])
-		return jit_status_set(status, JIT_ERR_INVALID, "rego: required");
+		return jit_error_set(status, JIT_ERR_INVALID, "rego: required");
 	if (strlen(policy->rego) > JIT_MAX_POLICY_REGO)
-		return jit_status_set(status, JIT_ERR_INVALID, "rego: at most %d bytes",
-		                      JIT_MAX_POLICY_REGO);
+		return jit_error_set(status, JIT_ERR_INVALID, "rego: at most %d bytes",
+		                     JIT_MAX_POLICY_REGO);
 	struct jit_policy_error error = { 0 };
 	if (jit_policy_check(policy, &error) < 0)
-		return jit_status_set(status, JIT_ERR_INVALID, "rego: %s", error.message);
+		return jit_error_set(status, JIT_ERR_INVALID, "rego: %s", error.message);
 
 	pthread_mutex_lock(&w->server->policy_write_lock);
 	struct jit_policy_set *set = NULL;
@@ -155,7 +155,7 @@ jit_wf_policy_apply(struct jit_worker *w, const struct jit_caller *caller,
 	policy->updated_at = jit_now_realtime_ns();
 	free(policy->updated_by);
 	if (!(policy->updated_by = strdup(jit_caller_email(caller)))) {
-		r = jit_status_set(status, -ENOMEM, "out of memory");
+		r = jit_error_set(status, -ENOMEM, "out of memory");
 		goto out;
 	}
 	r = commit_policy_change(w, caller, policy, false, &set, status);
@@ -167,7 +167,7 @@ out:
 
 int
 jit_wf_policy_delete(struct jit_worker *w, const struct jit_caller *caller, const char *id,
-                     struct jit_status *status)
+                     struct jit_error *status)
 {
 	int r = require_admin(w, caller, "policy.delete_refused", status);
 	if (r < 0)
@@ -176,10 +176,10 @@ jit_wf_policy_delete(struct jit_worker *w, const struct jit_caller *caller, cons
 	struct jit_policy_set *set = NULL;
 	_cleanup_(jit_policy_freep) struct jit_policy *policy = NULL;
 	if ((r = jit_store_policy_get(w->store, jit_caller_tenant(caller), id, &policy)) < 0) {
-		jit_status_set(status, r,
-		               r == JIT_ERR_NOT_FOUND ? "policy %.64s not found"
-		                                      : "reading policy %.64s failed",
-		               id);
+		jit_error_set(status, r,
+		              r == JIT_ERR_NOT_FOUND ? "policy %.64s not found"
+		                                     : "reading policy %.64s failed",
+		              id);
 		goto out;
 	}
 	if ((r = compile_prospective(w, jit_caller_tenant(caller), NULL, id, &set, NULL, status)) <
@@ -195,7 +195,7 @@ out:
 int
 jit_wf_policy_eval(struct jit_worker *w, const struct jit_caller *caller, enum jit_policy_type type,
                    const json_t *input, struct jit_decision *ret_decision, char **ret_result_json,
-                   struct jit_status *status)
+                   struct jit_error *status)
 {
 	_cleanup_(jit_policy_set_unrefp) struct jit_policy_set *set =
 	        jit_server_policies(w->server);
@@ -203,14 +203,14 @@ jit_wf_policy_eval(struct jit_worker *w, const struct jit_caller *caller, enum j
 	int r = jit_policy_eval_raw(set, w->eval, type, input, ret_decision, ret_result_json,
 	                            &error);
 	if (r < 0)
-		return jit_status_set(status, JIT_ERR_INVALID, "evaluation failed: %s",
-		                      error.message);
+		return jit_error_set(status, JIT_ERR_INVALID, "evaluation failed: %s",
+		                     error.message);
 	return 0;
 }
 
 int
 jit_wf_policy_reload(struct jit_worker *w, const struct jit_caller *caller, size_t *ret_loaded,
-                     struct jit_status *status)
+                     struct jit_error *status)
 {
 	int r = caller ? require_admin(w, caller, "policy.reload_refused", status) : 0;
 	if (r < 0)
@@ -229,7 +229,7 @@ jit_wf_policy_reload(struct jit_worker *w, const struct jit_caller *caller, size
 		                  json_pack("{s:I}", "policies_loaded", (json_int_t)loaded))) < 0 ||
 		    (r = jit_store_commit(w->store)) < 0) {
 			jit_store_rollback(w->store);
-			jit_status_set(status, JIT_ERR_INTERNAL, "recording the reload failed");
+			jit_error_set(status, JIT_ERR_INTERNAL, "recording the reload failed");
 			goto out;
 		}
 	}
@@ -242,7 +242,7 @@ out:
 }
 
 int
-jit_wf_load_default_policies(struct jit_worker *w, struct jit_status *status)
+jit_wf_load_default_policies(struct jit_worker *w, struct jit_error *status)
 {
 	/* The policies of config->policies_dir are the default tenant's. */
 	const char *tenant = JIT_DEFAULT_TENANT_ID;
@@ -251,16 +251,16 @@ jit_wf_load_default_policies(struct jit_worker *w, struct jit_status *status)
 	if (r == 0)
 		return 0;
 	if (r != JIT_ERR_NOT_FOUND)
-		return jit_status_set(status, r, "reading the store: %s", jit_strerror(r));
+		return jit_error_set(status, r, "reading the store: %s", jit_strerror(r));
 	struct jit_policy **list = NULL;
 	size_t count = 0;
 	char error[256] = "";
 	if ((r = jit_policy_load_defaults(w->server->config->policies_dir, &list, &count, error,
 	                                  sizeof(error))) < 0)
-		return jit_status_set(status, r, "default policies: %s", error);
+		return jit_error_set(status, r, "default policies: %s", error);
 	if ((r = jit_store_begin(w->store)) < 0) {
 		jit_policy_list_free(list, count);
-		return jit_status_set(status, r, "the store is busy");
+		return jit_error_set(status, r, "the store is busy");
 	}
 	for (size_t i = 0; i < count && r == 0; i++) {
 		list[i]->updated_at = jit_now_realtime_ns();
@@ -279,6 +279,5 @@ jit_wf_load_default_policies(struct jit_worker *w, struct jit_status *status)
 	if (r < 0)
 		jit_store_rollback(w->store);
 	jit_policy_list_free(list, count);
-	return r < 0 ? jit_status_set(status, r, "saving default policies: %s", jit_strerror(r))
-	             : 0;
+	return r < 0 ? jit_error_set(status, r, "saving default policies: %s", jit_strerror(r)) : 0;
 }

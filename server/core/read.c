@@ -9,7 +9,7 @@
 
 int
 jit_wf_get(struct jit_worker *w, const struct jit_caller *caller, const char *id,
-           struct jit_request **ret_request, struct jit_status *status)
+           struct jit_request **ret_request, struct jit_error *status)
 {
 	return wf_load_visible(w, caller, id, NULL, ret_request, status);
 }
@@ -17,12 +17,12 @@ jit_wf_get(struct jit_worker *w, const struct jit_caller *caller, const char *id
 int
 jit_wf_list(struct jit_worker *w, const struct jit_caller *caller,
             const struct jit_list_options *options, struct jit_request ***ret_list,
-            size_t *ret_count, char *ret_next_before, struct jit_status *status)
+            size_t *ret_count, char *ret_next_before, struct jit_error *status)
 {
 	/* Stored identities are folded to lower case (server/auth/identity.h), so is the filter. */
 	_cleanup_free_ char *who = NULL;
 	if (options->requester_identity && !(who = strdup(options->requester_identity)))
-		return jit_status_set(status, -ENOMEM, "out of memory");
+		return jit_error_set(status, -ENOMEM, "out of memory");
 	jit_identity_fold(who);
 	struct jit_request_filter filter = {
 		.requester_identity = who,
@@ -41,8 +41,8 @@ jit_wf_list(struct jit_worker *w, const struct jit_caller *caller,
 	}
 	if (options->pending) {
 		if (filter.state != JIT_STATE_UNSPECIFIED && filter.state != JIT_STATE_PENDING)
-			return jit_status_set(status, JIT_ERR_INVALID,
-			                      "state: conflicts with pending=true");
+			return jit_error_set(status, JIT_ERR_INVALID,
+			                     "state: conflicts with pending=true");
 		filter.state = JIT_STATE_PENDING;
 	}
 	bool all_visible = caller->admin ||
@@ -54,7 +54,7 @@ jit_wf_list(struct jit_worker *w, const struct jit_caller *caller,
 	bool more = false;
 	int r = 0;
 	if (!out)
-		return jit_status_set(status, -ENOMEM, "out of memory");
+		return jit_error_set(status, -ENOMEM, "out of memory");
 	while (count < want) {
 		struct jit_request **batch = NULL;
 		size_t n = 0;
@@ -63,7 +63,7 @@ jit_wf_list(struct jit_worker *w, const struct jit_caller *caller,
 			filter.before_id = last;
 		if ((r = jit_store_request_list(w->store, jit_caller_tenant(caller), &filter,
 		                                &batch, &n)) < 0) {
-			jit_status_set(status, r, "listing requests: %s", jit_strerror(r));
+			jit_error_set(status, r, "listing requests: %s", jit_strerror(r));
 			break;
 		}
 		size_t i = 0;

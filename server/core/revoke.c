@@ -10,7 +10,7 @@
 
 int
 jit_wf_revoke(struct jit_worker *w, const struct jit_caller *caller, const char *id,
-              const char *reason, struct jit_request **ret_request, struct jit_status *status)
+              const char *reason, struct jit_request **ret_request, struct jit_error *status)
 {
 	if (wf_check_text("reason", reason, JIT_MAX_REASON, true, status) < 0)
 		return JIT_ERR_INVALID;
@@ -49,6 +49,6 @@ jit_wf_revoke(struct jit_worker *w, const struct jit_caller *caller, const char 
 	return wf_reload(w, jit_caller_tenant(caller), id, ret_request, status);
 fail:
 	jit_store_rollback(w->store);
-	return jit_status_set(status, JIT_ERR_INTERNAL, "recording the revocation of %s failed: %s",
-	                      id, jit_strerror(r));
+	return jit_error_set(status, JIT_ERR_INTERNAL, "recording the revocation of %s failed: %s",
+	                     id, jit_strerror(r));
 }

@@ -15,7 +15,7 @@
 
 static int
 sweep_one(struct jit_worker *w, const char *tenant, const char *id, int64_t now,
-          struct jit_status *status)
+          struct jit_error *status)
 {
 	int r;
 	if ((r = wf_begin(w, status)) < 0)
@@ -51,11 +51,11 @@ sweep_one(struct jit_worker *w, const char *tenant, const char *id, int64_t now,
 	return 0;
 fail:
 	jit_store_rollback(w->store);
-	return jit_status_set(status, r, "sweeping %s: %s", id, jit_strerror(r));
+	return jit_error_set(status, r, "sweeping %s: %s", id, jit_strerror(r));
 }
 
 int
-jit_wf_sweep(struct jit_worker *w, int64_t now, struct jit_status *status)
+jit_wf_sweep(struct jit_worker *w, int64_t now, struct jit_error *status)
 {
 	/* The default tenant's requests: the only tenant the server serves today. Serving
 	 * others, the sweeper goes through each tenant (or the store claims due work of all). */
@@ -66,8 +66,8 @@ jit_wf_sweep(struct jit_worker *w, int64_t now, struct jit_status *status)
 		int r = jit_store_claim_due(w->store, tenant, now, SWEEP_BATCH,
 		                            now + SWEEP_LEASE_NS, &ids, &n);
 		if (r < 0)
-			return jit_status_set(status, r, "finding due requests: %s",
-			                      jit_strerror(r));
+			return jit_error_set(status, r, "finding due requests: %s",
+			                     jit_strerror(r));
 		int failed = 0;
 		for (size_t i = 0; i < n; i++) {
 			if (sweep_one(w, tenant, ids[i], now, status) < 0)

@@ -48,7 +48,7 @@ sweeper_main(void *arg)
 	struct jit_sweeper *s = arg;
 	for (;;) {
 		int64_t now = jit_now_realtime_ns();
-		struct jit_status status = { 0 };
+		struct jit_error status = { 0 };
 		int64_t next = now + IDLE_NS;
 		pthread_mutex_lock(&s->lock);
 		s->wake_at = 0;

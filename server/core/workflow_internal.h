@@ -44,7 +44,7 @@ void wf_audit_alone(struct jit_worker *w, const char *tenant, const char *host, 
 
 /* Opens the write transaction: 0, JIT_ERR_WOULD_BLOCK on an event loop's worker, or
  * JIT_ERR_UNAVAILABLE (a 503 to retry) when the store is still busy after its timeout. */
-int wf_begin(struct jit_worker *w, struct jit_status *status);
+int wf_begin(struct jit_worker *w, struct jit_error *status);
 
 /* {key: text} ("" for a NULL text) for audit details; NULL when out of memory. */
 json_t *wf_reason_details(const char *key, const char *text);
@@ -53,7 +53,7 @@ json_t *wf_denial_details(const char *reason);
 
 /* Loads the stored request for the answer (so it carries exactly what was committed). */
 int wf_reload(struct jit_worker *w, const char *tenant, const char *id, struct jit_request **ret,
-              struct jit_status *status);
+              struct jit_error *status);
 
 /* Tells the deadline watcher (the sweeper, server/server.h), if any, that a deadline at `at`
  * (ns since the epoch) was committed. Never blocks for long. */
@@ -65,7 +65,7 @@ void wf_deadline_committed(struct jit_worker *w, int64_t at);
  * Fails (JIT_ERR_INTERNAL) only when evaluating failed, not when the policies say no. */
 int wf_decide(struct jit_worker *w, enum jit_policy_type type, const char *email,
               const json_t *groups, const struct jit_request *request, const char *host,
-              struct jit_decision *ret, struct jit_status *status);
+              struct jit_decision *ret, struct jit_error *status);
 
 /* May the caller approve (and so see, deny or revoke) this request, by the approval
  * policies? The requester never may. *ret_decision (may be NULL) gets the decision. */
@@ -78,14 +78,13 @@ bool wf_may_see(struct jit_worker *w, const struct jit_caller *caller,
 
 /* A reason or comment: `field` names it in the error. Required ones may not be absent. */
 int wf_check_text(const char *field, const char *text, size_t max, bool required,
-                  struct jit_status *status);
+                  struct jit_error *status);
 
 /* Loads a request of the caller's tenant that the caller may see; one they may not see is "not
  * found", so that ids of other people's requests are not confirmed. When the caller meant to
  * act on it (`refusal_action` set), the refused attempt is audited all the same. */
 int wf_load_visible(struct jit_worker *w, const struct jit_caller *caller, const char *id,
-                    const char *refusal_action, struct jit_request **ret,
-                    struct jit_status *status);
+                    const char *refusal_action, struct jit_request **ret, struct jit_error *status);
 
 /* ---- grants (grants.c) ---------------------------------------------------------------- */
 
@@ -93,7 +92,7 @@ int wf_load_visible(struct jit_worker *w, const struct jit_caller *caller, const
  * issued_at/expires_at and *ret_sealed the sealed grant, owned by the caller. Nothing is
  * stored here. */
 int wf_issue_grant(struct jit_worker *w, struct jit_request *request, uint8_t **ret_sealed,
-                   size_t *ret_len, struct jit_status *status);
+                   size_t *ret_len, struct jit_error *status);
 
 /* Best effort after a grant that could not be recorded: take it back at once (blocks on the
  * provider). */
@@ -106,7 +105,7 @@ json_t *wf_grant_details(const struct jit_request *request);
  * outcome: cleared on success; on failure the attempt count grows and the next attempt is
  * scheduled with exponential backoff. Blocks on the provider outside any transaction. */
 int wf_revoke_at_provider(struct jit_worker *w, const char *tenant, const char *host,
-                          const char *id, struct jit_status *status);
+                          const char *id, struct jit_error *status);
 
 /* Ends a request (REVOKED or EXPIRED) inside the open transaction: the sealed credentials go
  * at once, and a grant that was issued is marked for revocation at the provider. */

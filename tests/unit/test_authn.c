@@ -129,7 +129,7 @@ host_header(const char *sub)
 
 static int
 authenticate(bool inline_only, const char *header, struct jit_identity *identity,
-             struct jit_caller *caller, struct jit_status *status)
+             struct jit_caller *caller, struct jit_error *status)
 {
 	struct jit_worker w = { .server = &server, .inline_only = inline_only };
 	const struct jit_credentials credentials = { .authorization = header,
@@ -146,7 +146,7 @@ expect_unauthenticated(const char *header, const char *message)
 {
 	struct jit_identity identity;
 	struct jit_caller caller;
-	struct jit_status status;
+	struct jit_error status;
 	assert_int_equal(authenticate(false, header, &identity, &caller, &status),
 	                 JIT_ERR_UNAUTHENTICATED);
 	assert_int_equal(status.code, JIT_ERR_UNAUTHENTICATED);
@@ -181,7 +181,7 @@ test_person(UNUSED_STATE)
 {
 	struct jit_identity identity;
 	struct jit_caller caller;
-	struct jit_status status;
+	struct jit_error status;
 	const char *const dev[] = { "dev" }, *const admins[] = { "admins" };
 
 	/* The scheme's name in any case. */
@@ -220,7 +220,7 @@ test_jump_host(UNUSED_STATE)
 {
 	struct jit_identity identity;
 	struct jit_caller caller;
-	struct jit_status status;
+	struct jit_error status;
 
 	/* On an event loop's worker a host token is left to a thread, not spent. */
 	char *h = host_header("boss@example.com");

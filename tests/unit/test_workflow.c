@@ -141,7 +141,7 @@ static void
 expect_refusal(enum jit_request_event event, enum jit_request_state from,
                enum jit_refusal_moment moment, const char *text)
 {
-	struct jit_status status = { 0 };
+	struct jit_error status = { 0 };
 	assert_int_equal(jit_state_refuse(&status, event, "req_X", from, moment), JIT_ERR_CONFLICT);
 	assert_int_equal(status.code, JIT_ERR_CONFLICT);
 	assert_string_equal(status.message, text);
@@ -179,7 +179,7 @@ test_table_refusal_texts(UNUSED_STATE)
 	/* Every event has texts for both moments. */
 	for (int e = 0; e < JIT_EVENT_COUNT; e++)
 		for (int m = JIT_REFUSED_AT_READ; m <= JIT_REFUSED_AT_RECHECK; m++) {
-			struct jit_status status = { 0 };
+			struct jit_error status = { 0 };
 			jit_state_refuse(&status, (enum jit_request_event)e, "req_X",
 			                 JIT_STATE_REVOKED, (enum jit_refusal_moment)m);
 			assert_int_equal(status.code, JIT_ERR_CONFLICT);
@@ -389,7 +389,7 @@ teardown(void **state)
 /* Creates a request of `who` for `role` and checks it was created; its id goes to `id`. */
 static struct jit_request *
 create_as(struct fixture *f, struct person *who, const char *role, bool break_glass,
-          struct jit_status *status, int *ret_code)
+          struct jit_error *status, int *ret_code)
 {
 	struct jit_request_spec spec = { .provider = "aws",
 		                         .role = role,
@@ -407,7 +407,7 @@ static void
 create_ok(struct fixture *f, struct person *who, const char *role, bool break_glass,
           enum jit_request_state expect_state, char *id)
 {
-	struct jit_status status;
+	struct jit_error status;
 	int r;
 	struct jit_request *request = create_as(f, who, role, break_glass, &status, &r);
 	if (r < 0)
@@ -470,7 +470,7 @@ mock_stats(struct fixture *f)
 
 typedef int (*decide_verb)(struct jit_worker *w, const struct jit_caller *caller, const char *id,
                            const char *text, struct jit_request **ret_request,
-                           struct jit_status *status);
+                           struct jit_error *status);
 
 /* Runs approve, deny or revoke and checks the code (and, when `message` is set, the text);
  * on success checks the answer's state. */
@@ -479,7 +479,7 @@ expect_verb(struct fixture *f, decide_verb verb, struct person *who, const char 
             const char *text, int code, enum jit_request_state state, const char *message)
 {
 	struct jit_request *request = NULL;
-	struct jit_status status = { 0 };
+	struct jit_error status = { 0 };
 	int r = verb(&f->worker, &who->caller, id, text, &request, &status);
 	if (r != code)
 		print_error("got %d (%s), expected %d\n", r, status.message, code);
@@ -502,7 +502,7 @@ expect_credentials(struct fixture *f, struct person *who, const char *id, int co
                    const char *message)
 {
 	struct jit_grant grant = { 0 };
-	struct jit_status status = { 0 };
+	struct jit_error status = { 0 };
 	int r = jit_wf_credentials(&f->worker, &who->caller, id, &grant, &status);
 	if (r != code)
 		print_error("credentials: got %d (%s), expected %d\n", r, status.message, code);
@@ -523,7 +523,7 @@ expect_credentials(struct fixture *f, struct person *who, const char *id, int co
 static void
 sweep_at(struct fixture *f, int64_t now)
 {
-	struct jit_status status = { 0 };
+	struct jit_error status = { 0 };
 	int r = jit_wf_sweep(&f->worker, now, &status);
 	if (r < 0)
 		print_error("sweep: %s\n", status.message);
@@ -785,7 +785,7 @@ static void
 test_not_eligible(void **state)
 {
 	struct fixture *f = *state;
-	struct jit_status status;
+	struct jit_error status;
 	int r;
 	struct jit_request *request = create_as(f, &f->mallory, "deployer", false, &status, &r);
 	assert_int_equal(r, JIT_ERR_DENIED);
@@ -925,7 +925,7 @@ test_grant_failure(void **state)
 	assert_string_equal(audit_actions(f, id, actions, sizeof(actions)),
 	                    "request.created grant.failed");
 
-	struct jit_status status;
+	struct jit_error status;
 	int r;
 	request = create_as(f, &f->alice, "broken", true, &status, &r);
 	assert_int_equal(r, JIT_ERR_UPSTREAM);
@@ -977,7 +977,7 @@ struct approval_call {
 	struct jit_worker worker; /* opened before the thread starts */
 	const char *id;
 	int result;
-	struct jit_status status;
+	struct jit_error status;
 };
 
 static void *
