@@ -12,7 +12,7 @@
 #include "lib/json/json.h"
 #include "lib/common/text.h"
 #include "lib/common/timeutil.h"
-#include "server/api/api.h"
+#include "server/api/rest_v1alpha1.h"
 #include "server/api/authn.h"
 #include "lib/common/base64url.h"
 #include "server/core/workflow.h"
@@ -23,17 +23,6 @@
 #define MAX_QUERY_BYTES 8192
 #define DEFAULT_PAGE_SIZE 100
 #define MAX_PAGE_SIZE 1000
-
-void
-jit_http_response_clear(struct jit_http_response *response)
-{
-	if (response->body) {
-		explicit_bzero(response->body, response->body_len);
-		free(response->body);
-	}
-	response->body = NULL;
-	response->body_len = 0;
-}
 
 /* ---- answers -------------------------------------------------------------------------- */
 
@@ -776,8 +765,8 @@ path_is(const struct jit_http_request *req, const char *p)
 	return req->path_len == strlen(p) && memcmp(req->path, p, req->path_len) == 0;
 }
 
-enum jit_api_lane
-jit_api_lane(const struct jit_http_request *req)
+static enum jit_api_lane
+rest_lane(const struct jit_http_request *req)
 {
 	size_t prefix = strlen(API_PREFIX);
 	if (req->path_len <= prefix || memcmp(req->path, API_PREFIX, prefix) != 0)
@@ -799,17 +788,10 @@ jit_api_lane(const struct jit_http_request *req)
 	return JIT_LANE_INLINE;
 }
 
-void
-jit_api_handle(struct jit_worker *w, const struct jit_http_request *req,
-               struct jit_http_response *res)
+static void
+rest_handle(struct jit_worker *w, const struct jit_http_request *req, struct jit_http_response *res)
 {
 	struct ctx c = { .w = w, .req = req, .res = res };
-	memset(res, 0, sizeof(*res));
-	w->wants_thread = false;
-	if (w->inline_only && jit_api_lane(req) != JIT_LANE_INLINE) {
-		res->defer = true;
-		return;
-	}
 
 	if (path_is(req, "/healthz")) {
 		res->status = 200;
@@ -847,3 +829,10 @@ jit_api_handle(struct jit_worker *w, const struct jit_http_request *req,
 		res->defer = true;
 	}
 }
+
+const struct jit_api_surface jit_api_rest_v1alpha1 = {
+	.name = "rest_v1alpha1",
+	.serves = NULL, /* the last row: every request no other surface claims */
+	.lane = rest_lane,
+	.handle = rest_handle,
+};
