@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 
 #include "lib/common/errors.h"
+#include "lib/common/timeutil.h"
 #include "server/api/api.h"
 #include "server/transport/durable.h"
 #include "server/transport/http.h"
@@ -39,8 +40,10 @@
  * provider pool's deadline, server/providers/pool.h) before their transaction. They run on
  * provider threads of their own, so that a slow cloud holds at most those threads and
  * creates, denials and credentials fetches keep their writers; their queue is shorter, as each
- * job may hold a thread for seconds. Their commits go through the durable-answer queue as the
- * writers' do.
+ * job may hold a thread for seconds, and a job that waited in it longer than
+ * PROVIDER_QUEUE_WAIT_MS is answered 503 without running (changing nothing), so that an
+ * approval's answer never waits for a queue of slow calls without bound. Their commits go
+ * through the durable-answer queue as the writers' do.
  *
  * Scans (lists and audit queries, a policy check per item) run on reader threads, so that a
  * flood of them delays other scans, not health checks, single reads or writes. */
@@ -48,6 +51,7 @@
 #define WRITER_QUEUE_MAX 4096
 #define PROVIDER_THREADS 4
 #define PROVIDER_QUEUE_MAX 256
+#define PROVIDER_QUEUE_WAIT_MS 10000
 #define READER_THREADS 2
 #define READER_QUEUE_MAX 4096
 #define POOL_THREADS_MAX 4
@@ -55,9 +59,10 @@
 struct job {
 	h2o_multithread_message_t message;
 	struct http_thread *origin;
-	h2o_req_t *req;   /* NULL once h2o disposed the request; touched on the loop only */
-	int refs;         /* the request's pool and the pending answer; loop thread only */
-	struct job *next; /* in a pool's queue */
+	h2o_req_t *req;    /* NULL once h2o disposed the request; touched on the loop only */
+	int refs;          /* the request's pool and the pending answer; loop thread only */
+	struct job *next;  /* in a pool's queue */
+	int64_t queued_at; /* monotonic ns, when it entered the queue */
 	struct jit_durable_entry durable; /* in the durable-answer queue */
 	char *data;                       /* method, path, query, authorization and body, copied */
 	struct jit_http_request request;
@@ -79,7 +84,8 @@ struct pool {
 	const char *name;
 	struct executor executors[POOL_THREADS_MAX];
 	int size;
-	size_t queue_max; /* jobs waiting at most; submit_job refuses more */
+	size_t queue_max;    /* jobs waiting at most; submit_job refuses more */
+	int64_t max_wait_ns; /* a job waiting longer is answered 503 unrun; 0: no bound */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct job *head, *tail;
@@ -250,6 +256,18 @@ on_answers(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 	}
 }
 
+/* A 503 answer (unavailable) with `message`, a constant text without quotes. */
+static void
+answer_busy(struct jit_http_response *response, const char *message)
+{
+	jit_http_response_clear(response);
+	response->status = 503;
+	response->content_type = "application/json";
+	if (asprintf(&response->body, "{\"code\":\"unavailable\",\"message\":\"%s\"}", message) < 0)
+		response->body = NULL;
+	response->body_len = response->body ? strlen(response->body) : 0;
+}
+
 /* The durable-answer queue released an answer: its change is durable, or it may be lost and
  * the answer becomes a 503 (it is not reported as done). Sent to the loop that received it. */
 static void
@@ -288,6 +306,14 @@ executor_main(void *arg)
 			pool->tail = NULL;
 		pool->length--;
 		pthread_mutex_unlock(&pool->lock);
+		if (pool->max_wait_ns &&
+		    jit_now_monotonic_ns() - job->queued_at > pool->max_wait_ns) {
+			answer_busy(&job->response,
+			            "too many operations are waiting for a provider; "
+			            "nothing was changed, try again");
+			h2o_multithread_send_message(&job->origin->receiver, &job->message);
+			continue;
+		}
 		jit_api_handle(&e->worker, &job->request, &job->response);
 		if (!jit_durable_hold(pool->http->durable, e->worker.store, &job->durable))
 			h2o_multithread_send_message(&job->origin->receiver, &job->message);
@@ -343,31 +369,51 @@ submit_job(struct pool *pool, struct http_thread *t, h2o_req_t *req,
 		pool->head = job;
 	pool->tail = job;
 	pool->length++;
+	job->queued_at = jit_now_monotonic_ns();
 	pthread_cond_signal(&pool->cond);
 	pthread_mutex_unlock(&pool->lock);
 	return true;
 }
 
-/* Starts `size` (1..POOL_THREADS_MAX) threads taking jobs from a queue of at most `queue_max`.
+/* What a pool is: its threads (1..POOL_THREADS_MAX), its queue's bound and longest wait, and
+ * whether its changes' answers wait for durability (the durable-answer queue). */
+struct pool_spec {
+	const char *name;
+	int threads;
+	size_t queue_max;
+	int64_t max_wait_ms; /* 0: no bound */
+	bool deferred;
+};
+
+static const struct pool_spec writers_spec = { "writer", WRITER_THREADS, WRITER_QUEUE_MAX, 0,
+	                                       true };
+static const struct pool_spec providers_spec = { "provider", PROVIDER_THREADS, PROVIDER_QUEUE_MAX,
+	                                         PROVIDER_QUEUE_WAIT_MS, true };
+static const struct pool_spec readers_spec = { "reader", READER_THREADS, READER_QUEUE_MAX, 0,
+	                                       false };
+
+/* Starts the threads of `spec` taking jobs from the pool's queue.
  * `deferred`: answers of commits wait in the durable-answer queue (pools that write). */
 static int
-pool_start(struct pool *pool, struct jit_http *http, const char *name, int size, size_t queue_max,
-           bool deferred, char *error, size_t error_size)
+pool_start(struct pool *pool, struct jit_http *http, const struct pool_spec *spec, char *error,
+           size_t error_size)
 {
 	pool->http = http;
-	pool->name = name;
-	pool->queue_max = queue_max;
-	for (int i = 0; i < size; i++) {
+	pool->name = spec->name;
+	pool->queue_max = spec->queue_max;
+	pool->max_wait_ns = spec->max_wait_ms * INT64_C(1000000);
+	for (int i = 0; i < spec->threads; i++) {
 		struct executor *e = &pool->executors[i];
 		e->pool = pool;
 		int r = jit_worker_init(&e->worker, http->server, error, error_size);
 		if (r < 0)
 			return r;
-		if (deferred)
+		if (spec->deferred)
 			jit_durable_attach(http->durable, e->worker.store);
 		if ((r = -pthread_create(&e->thread, NULL, executor_main, e)) < 0) {
 			jit_worker_clear(&e->worker);
-			snprintf(error, error_size, "starting a %s thread: %s", name, strerror(-r));
+			snprintf(error, error_size, "starting a %s thread: %s", spec->name,
+			         strerror(-r));
 			return r;
 		}
 		e->started = true;
@@ -432,10 +478,7 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 	if (pool) {
 		if (submit_job(pool, t, req, &request))
 			return 0;
-		jit_http_response_clear(&response);
-		response.status = 503;
-		response.body = strdup("{\"code\":\"unavailable\",\"message\":\"server busy\"}");
-		response.body_len = response.body ? strlen(response.body) : 0;
+		answer_busy(&response, "server busy");
 	}
 	send_response(req, &response);
 	return 0;
@@ -609,12 +652,9 @@ jit_http_start(struct jit_server *server, int threads, struct jit_http **ret_htt
 		goto fail;
 	if ((r = jit_durable_start(server, answer_released, NULL, &http->durable, error,
 	                           error_size)) < 0 ||
-	    (r = pool_start(&http->writers, http, "writer", WRITER_THREADS, WRITER_QUEUE_MAX, true,
-	                    error, error_size)) < 0 ||
-	    (r = pool_start(&http->providers, http, "provider", PROVIDER_THREADS,
-	                    PROVIDER_QUEUE_MAX, true, error, error_size)) < 0 ||
-	    (r = pool_start(&http->readers, http, "reader", READER_THREADS, READER_QUEUE_MAX, false,
-	                    error, error_size)) < 0)
+	    (r = pool_start(&http->writers, http, &writers_spec, error, error_size)) < 0 ||
+	    (r = pool_start(&http->providers, http, &providers_spec, error, error_size)) < 0 ||
+	    (r = pool_start(&http->readers, http, &readers_spec, error, error_size)) < 0)
 		goto fail;
 	/* One listening socket; each loop accepts on its own descriptor of it. */
 	for (int i = 0; i < threads; i++) {

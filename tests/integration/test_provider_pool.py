@@ -2,7 +2,8 @@
 # grant and revocation (providers.mock.delay_ms); approvals run on provider threads of their
 # own, so while four of them wait for it, creates, single reads, lists and denials are
 # answered as quickly as ever. And a denial that lands while a grant is in flight wins: the
-# approval answers 409 and the grant is undone, not recorded.
+# approval answers 409 and the grant is undone, not recorded. An approval that cannot even
+# get a provider thread within 10 s is refused with 503 and changes nothing.
 import threading
 import time
 
@@ -141,3 +142,32 @@ def test_denial_during_a_grant_wins(slow_cloud):
     assert "grant.issued" not in actions and "request.approved" not in actions, actions
     p = s.audit_verify()
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+# An approval queued behind provider threads that are all waiting for a slow cloud waits a
+# bounded time (10 s in the queue) and is then refused with 503, having changed nothing.
+QUEUE_WAIT_S = 10
+VERY_SLOW_MS = 12000
+PROVIDER_THREADS = 4
+
+
+def test_an_approval_queued_too_long_is_refused_unrun(make_server):
+    s = make_server({"providers.mock.delay_ms": VERY_SLOW_MS})
+    alice, admin = s.client(ALICE), s.client(ADMIN)
+    rids = [alice.create_ok()["id"] for _ in range(PROVIDER_THREADS + 1)]
+    s.token(BOB)
+    busy = [approve_in_thread(s, BOB, rid) for rid in rids[:PROVIDER_THREADS]]
+    time.sleep(0.5)  # every provider thread is waiting for the cloud
+    t, out = approve_in_thread(s, BOB, rids[-1])
+    t.join(60)
+    for other, _ in busy:
+        other.join(60)
+    print(f"queued approval answered after {out['seconds']:.2f} s")
+    expect(out["response"], 503, "unavailable", "waiting for a provider")
+    # it waited for a thread, past its bound, and was never run
+    assert QUEUE_WAIT_S <= out["seconds"] < VERY_SLOW_MS / 1000 + 2, out["seconds"]
+    assert alice.state(rids[-1]) == "REQUEST_STATE_PENDING"
+    actions = [e["action"] for e in admin.audit_all(request_id=rids[-1])]
+    assert "request.approved" not in actions and "grant.issued" not in actions, actions
+    for (_, o), rid in zip(busy, rids):
+        assert expect(o["response"], 200)["request"]["state"] == "REQUEST_STATE_APPROVED"
