@@ -123,7 +123,7 @@ fail:
 	              id);
 undo:
 	if (complete)
-		wf_undo_grant(w, request);
+		wf_undo_grant(w, jit_caller_tenant(caller), request);
 	return status->code;
 }
 

@@ -256,6 +256,6 @@ fail:
 	              "storing the request failed: %s", jit_strerror(r));
 undo:
 	if (granted)
-		wf_undo_grant(w, request);
+		wf_undo_grant(w, jit_caller_tenant(caller), request);
 	return status->code;
 }

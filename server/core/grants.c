@@ -66,17 +66,6 @@ wf_issue_grant(struct jit_worker *w, struct jit_request *request, uint8_t **ret_
 	return 0;
 }
 
-/* Best effort after a grant that could not be recorded: take it back at once. */
-void
-wf_undo_grant(struct jit_worker *w, const struct jit_request *request)
-{
-	struct jit_provider *provider = jit_server_provider(w->server, request->provider);
-	char error[256];
-	if (provider)
-		jit_provider_pool_revoke(w->server->provider_pool, provider, request,
-		                         JIT_PROVIDER_CALL_DEADLINE_MS, error, sizeof(error));
-}
-
 json_t *
 wf_grant_details(const struct jit_request *request)
 {
@@ -95,6 +84,51 @@ revoke_backoff_ns(const struct jit_config *config, int attempts)
 	if (ms > config->revoke_retry_max_ms)
 		ms = config->revoke_retry_max_ms;
 	return ms * 1000000LL;
+}
+
+/* After a grant that could not be recorded (its request changed meanwhile, or the store
+ * failed): takes it back at once. When the provider does not confirm, the stored request is
+ * marked for revocation and the failure audited, so that the sweeper retries with backoff as
+ * for any failed revocation, and a live grant is never left without a record. A request that
+ * is not stored (its creation failed) has nothing to mark. */
+void
+wf_undo_grant(struct jit_worker *w, const char *tenant, const struct jit_request *request)
+{
+	struct jit_provider *provider = jit_server_provider(w->server, request->provider);
+	char error[256] = "";
+	int pr = provider ? jit_provider_pool_revoke(w->server->provider_pool, provider, request,
+	                                             JIT_PROVIDER_CALL_DEADLINE_MS, error,
+	                                             sizeof(error))
+	                  : JIT_ERR_NOT_FOUND;
+	if (pr == 0)
+		return;
+	if (!provider)
+		snprintf(error, sizeof(error), "provider %s is not configured", request->provider);
+
+	struct jit_error status = { 0 };
+	_cleanup_(jit_request_freep) struct jit_request *current = NULL;
+	if (wf_begin(w, &status) < 0)
+		return;
+	if (jit_store_request_get_for_update(w->store, tenant, request->id, &current) < 0)
+		goto out;
+	int64_t now = jit_now_realtime_ns();
+	current->updated_at = now;
+	current->revocation_pending = true;
+	current->revoke_attempts++;
+	current->revoke_next_attempt_at =
+	        now + revoke_backoff_ns(w->server->config, current->revoke_attempts);
+	if (jit_store_request_update(w->store, tenant, current) < 0)
+		goto out;
+	json_t *details = json_pack("{s:s,s:i,s:b}", "error", error, "attempt",
+	                            (json_int_t)current->revoke_attempts, "undo", 1);
+	if (wf_audit(w, tenant, NULL, "system", "grant.revoke_failed", current, "failure",
+	             details) < 0 ||
+	    jit_store_commit(w->store) < 0)
+		goto out;
+	wf_deadline_committed(w, current->revoke_next_attempt_at);
+	return;
+out:
+	jit_store_rollback(w->store);
 }
 
 /* Revokes at the provider a grant whose request has revocation_pending set, and records the

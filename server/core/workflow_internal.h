@@ -94,9 +94,10 @@ int wf_load_visible(struct jit_worker *w, const struct jit_caller *caller, const
 int wf_issue_grant(struct jit_worker *w, struct jit_request *request, uint8_t **ret_sealed,
                    size_t *ret_len, struct jit_error *status);
 
-/* Best effort after a grant that could not be recorded: take it back at once (blocks on the
- * provider). */
-void wf_undo_grant(struct jit_worker *w, const struct jit_request *request);
+/* After a grant that could not be recorded: takes it back at once (blocks on the provider);
+ * if the provider does not confirm, marks the stored request of `tenant` for revocation (the
+ * sweeper retries) and audits grant.revoke_failed. */
+void wf_undo_grant(struct jit_worker *w, const char *tenant, const struct jit_request *request);
 
 /* {issued_at, expires_at} of the request's grant, for the audit. */
 json_t *wf_grant_details(const struct jit_request *request);

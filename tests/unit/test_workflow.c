@@ -349,6 +349,13 @@ setup_slow_provider(void **state)
 	return setup_with(state, 0, SLOW_PROVIDER_MS);
 }
 
+/* Slow, and the first revocation fails. */
+static int
+setup_slow_provider_failing_revocation(void **state)
+{
+	return setup_with(state, 1, SLOW_PROVIDER_MS);
+}
+
 static void
 person_clear(struct person *p)
 {
@@ -1030,6 +1037,48 @@ test_approve_recheck_after_revoke(void **state)
 	                    "request.created request.revoked");
 }
 
+/* As above, but the provider refuses to take the grant back: the request is marked for
+ * revocation with the failure audited, and the sweep takes the grant back later. A grant at
+ * the provider is never left without a record. */
+static void
+test_approve_recheck_undo_fails(void **state)
+{
+	struct fixture *f = *state;
+	char id[JIT_ID_LENGTH + 1], actions[1024];
+	create_ok(f, &f->alice, "deployer", false, JIT_STATE_PENDING, id);
+	struct approval_call call = { .f = f, .id = id };
+	char message[256] = "";
+	assert_int_equal(jit_worker_init(&call.worker, &f->server, message, sizeof(message)), 0);
+	pthread_t thread;
+	assert_int_equal(pthread_create(&thread, NULL, approve_in_thread, &call), 0);
+	usleep(SLOW_PROVIDER_MS * 3 / 10 * 1000);
+	expect_verb(f, jit_wf_revoke, &f->alice, id, "changed my mind", 0, JIT_STATE_REVOKED, NULL);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	jit_worker_clear(&call.worker);
+	assert_int_equal(call.result, JIT_ERR_CONFLICT);
+
+	struct jit_request *request = stored(f, id);
+	assert_int_equal(request->state, JIT_STATE_REVOKED);
+	assert_true(request->revocation_pending);
+	assert_int_equal(request->revoke_attempts, 1);
+	int64_t next = request->revoke_next_attempt_at;
+	assert_true(next > 0);
+	jit_request_free(request);
+	assert_int_equal(f->last_deadline, next);
+	assert_int_equal(mock_stats(f).active, 1); /* the grant is still out there */
+	assert_string_equal(audit_actions(f, id, actions, sizeof(actions)),
+	                    "request.created request.revoked grant.revoke_failed");
+
+	sweep_at(f, next);
+	request = stored(f, id);
+	assert_int_equal(request->state, JIT_STATE_REVOKED);
+	assert_false(request->revocation_pending);
+	jit_request_free(request);
+	assert_int_equal(mock_stats(f).active, 0);
+	assert_string_equal(audit_actions(f, id, actions, sizeof(actions)),
+	                    "request.created request.revoked grant.revoke_failed grant.revoked");
+}
+
 int
 main(void)
 {
@@ -1053,6 +1102,8 @@ main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_approve_recheck_after_revoke,
 		                                setup_slow_provider, teardown),
+		cmocka_unit_test_setup_teardown(test_approve_recheck_undo_fails,
+		                                setup_slow_provider_failing_revocation, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
