@@ -17,6 +17,7 @@
 #include "lib/crypto/seal.h"
 #include "lib/common/timeutil.h"
 #include "server/audit/audit_chain.h"
+#include "server/audit/audit_log.h"
 #include "server/api/authn.h"
 #include "server/auth/hostauth.h"
 #include "server/auth/oidc.h"

@@ -20,6 +20,7 @@
 #include "lib/common/errors.h"
 #include "lib/common/timeutil.h"
 #include "server/audit/audit_chain.h"
+#include "server/audit/audit_log.h"
 #include "server/store/sqlite/sqlite.h"
 
 #define TENANT JIT_DEFAULT_TENANT_ID
