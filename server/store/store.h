@@ -15,8 +15,17 @@
 #include "lib/common/macro.h"
 #include "server/core/model.h"
 
-struct jit_config;
 struct jit_store;
+
+/* The store's part of the configuration: the database section of jitsudod's configuration
+ * file (server/config.h holds it as `database`, and owns its strings). A backend reads the
+ * fields it needs and ignores the others; a new backend's settings are added here and to that
+ * section. */
+struct jit_store_config {
+	char *driver;        /* database.driver: the backend ("sqlite"; NULL: "sqlite") */
+	char *path;          /* database.path: the SQLite database file */
+	int busy_timeout_ms; /* database.busy_timeout: the longest wait for a lock */
+};
 
 /* Flags of jit_store_open. */
 enum {
@@ -27,12 +36,13 @@ enum {
 };
 
 /* Opens a handle on the database the configuration names, with the backend that
- * database.driver selects ("sqlite"; an unknown driver is JIT_ERR_INVALID), creating the
+ * config->driver selects ("sqlite"; an unknown driver is JIT_ERR_INVALID), creating the
  * database if needed and migrating its schema to the latest version (a database newer than
  * this program is refused). `flags` are JIT_STORE_* above. Returns 0, or a negative code with
- * a message in `error`. Blocks for the opening and the migration only. */
-int jit_store_open(const struct jit_config *config, unsigned flags, struct jit_store **ret_store,
-                   char *error, size_t error_size);
+ * a message in `error`. Blocks for the opening and the migration only. Defined beside the
+ * table of backends (server/store/backends.c). */
+int jit_store_open(const struct jit_store_config *config, unsigned flags,
+                   struct jit_store **ret_store, char *error, size_t error_size);
 /* Rolls back an open transaction and frees the handle. Accepts NULL. */
 void jit_store_close(struct jit_store *store);
 JIT_DEFINE_CLEANUP(struct jit_store *, jit_store_close)
@@ -222,13 +232,9 @@ int jit_store_audit_query(struct jit_store *store, const char *tenant_id,
 int jit_store_audit_verify(struct jit_store *store, int64_t *ret_bad_id, size_t *ret_count,
                            char *detail, size_t detail_size);
 
-/* Which rule the chain follows, from the meta table ("audit_chain", "audit_key_id"). */
-enum jit_audit_chain {
-	JIT_AUDIT_CHAIN_UNKEYED = 1, /* SHA-256 (databases from before the key; no meta entry) */
-	JIT_AUDIT_CHAIN_KEYED = 2,   /* HMAC-SHA256 under the key named by audit_key_id */
-};
-/* The chain's rule, and whether the process's chain key is the one it was made with (always
- * true for an unkeyed chain). */
+/* The chain's rule (enum jit_audit_chain, server/core/model.h; from the meta table:
+ * "audit_chain", "audit_key_id"), and whether the process's chain key is the one it was made
+ * with (always true for an unkeyed chain). */
 int jit_store_audit_chain(struct jit_store *store, enum jit_audit_chain *ret_chain,
                           bool *ret_key_matches);
 

@@ -22,6 +22,7 @@
 #include "server/audit/audit_chain.h"
 #include "server/audit/audit_log.h"
 #include "server/store/sqlite/sqlite.h"
+#include "server/store/store.h"
 
 #define TENANT JIT_DEFAULT_TENANT_ID
 

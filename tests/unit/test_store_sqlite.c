@@ -20,8 +20,8 @@
 #include "lib/common/errors.h"
 #include "lib/common/id.h"
 #include "lib/common/timeutil.h"
-#include "server/config.h"
 #include "server/store/sqlite/sqlite.h"
+#include "server/store/store.h"
 
 #define T0 (1774022400LL * JIT_NSEC_PER_SEC) /* 2026-03-20T16:00:00Z */
 #define T0_MS 1774022400000ULL
@@ -693,10 +693,10 @@ test_open_by_driver(void **state)
 	struct fixture *f = *state;
 	char path[160], error[256] = "";
 	snprintf(path, sizeof(path), "%s/by-driver.db", f->dir);
-	struct jit_config config = {
-		.database_driver = "sqlite",
-		.database_path = path,
-		.database_busy_timeout_ms = 100,
+	struct jit_store_config config = {
+		.driver = "sqlite",
+		.path = path,
+		.busy_timeout_ms = 100,
 	};
 	struct jit_store *store = NULL;
 	assert_int_equal(
@@ -710,7 +710,7 @@ test_open_by_driver(void **state)
 	assert_int_equal(raw_int(path, "SELECT count(*) FROM schema_migrations"), MIGRATIONS);
 
 	store = NULL;
-	config.database_driver = "postgres";
+	config.driver = "postgres";
 	assert_int_equal(jit_store_open(&config, 0, &store, error, sizeof(error)), JIT_ERR_INVALID);
 	assert_null(store);
 	assert_non_null(strstr(error, "postgres"));

@@ -17,8 +17,8 @@
 #include "lib/json/json.h"
 #include "lib/common/timeutil.h"
 #include "server/audit/audit_chain.h"
-#include "server/config.h"
 #include "server/store/sqlite/sqlite.h"
+#include "server/store/store.h"
 
 #define MAX_APPROVALS_PER_REQUEST 10000
 #define MAX_POLICIES 10000
@@ -2870,9 +2870,9 @@ jit_store_sqlite_open_path(const char *path, int busy_timeout_ms, unsigned flags
 }
 
 int
-jit_store_sqlite_open(const struct jit_config *config, unsigned flags, struct jit_store **ret_store,
-                      char *error, size_t error_size)
+jit_store_sqlite_open(const struct jit_store_config *config, unsigned flags,
+                      struct jit_store **ret_store, char *error, size_t error_size)
 {
-	return jit_store_sqlite_open_path(config->database_path, config->database_busy_timeout_ms,
-	                                  flags, ret_store, error, error_size);
+	return jit_store_sqlite_open_path(config->path, config->busy_timeout_ms, flags, ret_store,
+	                                  error, error_size);
 }

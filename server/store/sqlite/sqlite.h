@@ -2,15 +2,15 @@
  * synchronous=FULL, foreign keys on, versioned migrations (a schema_migrations table; each
  * one in a transaction). Writes of all handles of a process on one database go through one
  * connection in turn and share disk syncs (group commit, see sqlite.c). Callers outside
- * server/store/ open it through jit_store_open; this header is for store.c's table of
- * backends and for the backend's own tests. */
+ * server/store/ open it through jit_store_open; this header is for the table of backends
+ * (server/store/backends.c) and for the backend's own tests. */
 #ifndef JIT_SERVER_STORE_SQLITE_H
 #define JIT_SERVER_STORE_SQLITE_H
 
 #include "server/store/store_backend.h"
 
-/* The jit_store_open function of the backend: database.path and database.busy_timeout. */
-int jit_store_sqlite_open(const struct jit_config *config, unsigned flags,
+/* The jit_store_open function of the backend: config->path and config->busy_timeout_ms. */
+int jit_store_sqlite_open(const struct jit_store_config *config, unsigned flags,
                           struct jit_store **ret_store, char *error, size_t error_size);
 /* The same with the path and the busy timeout given directly (the backend's tests). */
 int jit_store_sqlite_open_path(const char *path, int busy_timeout_ms, unsigned flags,
