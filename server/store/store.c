@@ -154,15 +154,6 @@ jit_store_next_deadline(struct jit_store *store, const char *tenant_id, int64_t 
 }
 
 int
-jit_store_due_requests(struct jit_store *store, const char *tenant_id, int64_t now, size_t limit,
-                       char ***ret_ids, size_t *ret_count)
-{
-	if (!tenant_id_ok(tenant_id))
-		return JIT_ERR_INVALID;
-	return store->ops->due_requests(store, tenant_id, now, limit, ret_ids, ret_count);
-}
-
-int
 jit_store_claim_due(struct jit_store *store, const char *tenant_id, int64_t now, size_t limit,
                     int64_t lease_until, char ***ret_ids, size_t *ret_count)
 {

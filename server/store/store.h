@@ -148,20 +148,16 @@ int jit_store_approval_add(struct jit_store *store, const char *tenant_id, const
  * ACTIVE requests, pending_expires_at of PENDING ones, and revoke_next_attempt_at of requests
  * with revocation_pending. Returns 0 and sets *ret_at, or JIT_ERR_NOT_FOUND when none. */
 int jit_store_next_deadline(struct jit_store *store, const char *tenant_id, int64_t *ret_at);
-/* Ids of requests with work due at `now` (same three conditions, at or before now), oldest
- * deadline first, at most `limit`. *ret_ids is a malloc'd array of malloc'd strings (free each
- * and the array). */
-int jit_store_due_requests(struct jit_store *store, const char *tenant_id, int64_t now,
-                           size_t limit, char ***ret_ids, size_t *ret_count);
-/* Claims the requests with work due at `now` (the due_requests conditions and order, at most
- * `limit`) for the caller until `lease_until` (>= now, else JIT_ERR_INVALID): until then no
- * other caller's claim returns them, so several sweepers share the due work instead of each
- * doing all of it. A claim is not a lock on the row: the caller still re-reads each request
- * with jit_store_request_get_for_update before acting on it. Inside or outside a write
- * transaction. SQLite: one serving process per database and one sweeper in it, so nothing
- * else claims and the claim is the due query itself. PostgreSQL: SELECT ... FOR UPDATE SKIP
- * LOCKED over due rows whose claim expired, recording the lease on them in the same
- * transaction, so replicas skip rows another one holds. *ret_ids as for due_requests. */
+/* Claims the requests with work due at `now` (the same three conditions, at or before now;
+ * oldest deadline first, at most `limit`) for the caller until `lease_until` (>= now, else
+ * JIT_ERR_INVALID): until then no other caller's claim returns them, so several sweepers
+ * share the due work instead of each doing all of it. A claim is not a lock on the row: the
+ * caller still re-reads each request with jit_store_request_get_for_update before acting on
+ * it. Inside or outside a write transaction. SQLite: one serving process per database and one
+ * sweeper in it, so nothing else claims and the claim is the due query itself. PostgreSQL:
+ * SELECT ... FOR UPDATE SKIP LOCKED over due rows whose claim expired, recording the lease on
+ * them in the same transaction, so replicas skip rows another one holds. *ret_ids is a
+ * malloc'd array of malloc'd strings (free each and the array). */
 int jit_store_claim_due(struct jit_store *store, const char *tenant_id, int64_t now, size_t limit,
                         int64_t lease_until, char ***ret_ids, size_t *ret_count);
 

@@ -65,8 +65,6 @@ struct jit_store_ops {
 	int (*approval_add)(struct jit_store *store, const char *tenant_id, const char *request_id,
 	                    const struct jit_approval *approval);
 	int (*next_deadline)(struct jit_store *store, const char *tenant_id, int64_t *ret_at);
-	int (*due_requests)(struct jit_store *store, const char *tenant_id, int64_t now,
-	                    size_t limit, char ***ret_ids, size_t *ret_count);
 	int (*claim_due)(struct jit_store *store, const char *tenant_id, int64_t now, size_t limit,
 	                 int64_t lease_until, char ***ret_ids, size_t *ret_count);
 

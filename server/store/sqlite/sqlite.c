@@ -1815,11 +1815,16 @@ sqlite_store_next_deadline(struct jit_store *base, const char *tenant_id, int64_
 	return 0;
 }
 
+/* One serving process per database (the server's lock file) and one sweeper in it: there is
+ * no other claimer, so a claim is the due query itself, under the write lock when the caller
+ * holds it, and the lease needs no record. */
 static int
-sqlite_store_due_requests(struct jit_store *base, const char *tenant_id, int64_t now, size_t limit,
-                          char ***ret_ids, size_t *ret_count)
+sqlite_store_claim_due(struct jit_store *base, const char *tenant_id, int64_t now, size_t limit,
+                       int64_t lease_until, char ***ret_ids, size_t *ret_count)
 {
 	struct sqlite_store *store = sqlite_of(base);
+	if (lease_until < now)
+		return JIT_ERR_INVALID;
 	/* The sweeper's view must include every change the workflow kicked it for. */
 	if (!store->writing && batch_pending(store->writer))
 		(void)batch_flush(store->writer, store->busy_timeout_ms);
@@ -1860,18 +1865,6 @@ fail:
 		free(ids[i]);
 	free(ids);
 	return r;
-}
-
-/* One serving process per database (the server's lock file) and one sweeper in it: there is
- * no other claimer, so a claim is the due query itself, under the write lock when the caller
- * holds it, and the lease needs no record. */
-static int
-sqlite_store_claim_due(struct jit_store *base, const char *tenant_id, int64_t now, size_t limit,
-                       int64_t lease_until, char ***ret_ids, size_t *ret_count)
-{
-	if (lease_until < now)
-		return JIT_ERR_INVALID;
-	return sqlite_store_due_requests(base, tenant_id, now, limit, ret_ids, ret_count);
 }
 
 /* ---- credentials ---------------------------------------------------------------------- */
@@ -2834,7 +2827,6 @@ static const struct jit_store_ops sqlite_ops = {
 	.request_list = sqlite_store_request_list,
 	.approval_add = sqlite_store_approval_add,
 	.next_deadline = sqlite_store_next_deadline,
-	.due_requests = sqlite_store_due_requests,
 	.claim_due = sqlite_store_claim_due,
 	.credentials_put = sqlite_store_credentials_put,
 	.credentials_get = sqlite_store_credentials_get,

@@ -20,7 +20,7 @@ int jit_store_sqlite_open_path(const char *path, int busy_timeout_ms, unsigned f
  * an unknown request id) is JIT_ERR_NOT_FOUND; a missing required field or an invalid state
  * or policy type is JIT_ERR_INVALID; a lock held past the busy timeout is
  * JIT_ERR_UNAVAILABLE. jit_store_audit_append called outside a transaction runs in one of its
- * own. Limits outside the documented ranges are JIT_ERR_INVALID (due_requests: 1..10000). A
+ * own. Limits outside the documented ranges are JIT_ERR_INVALID (claim_due: 1..10000). A
  * policy upserted with an empty id gets a new one (jit_policy_id_new), and created_at defaults
  * to updated_at. Time columns hold 0 for "not set"; the sweeper's deadlines ignore an unset
  * pending_expires_at or expires_at, while a pending revocation is due from
