@@ -18,6 +18,7 @@
 #include "server/audit/audit_chain.h"
 #include "server/config.h"
 #include "server/auth/issuer.h"
+#include "server/store/backends.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 #define SEAL_KEY_BYTES 32
@@ -60,7 +61,7 @@ check_addr(const char *value)
 static const char *
 check_driver(const char *value)
 {
-	if (strcmp(value, "sqlite") == 0)
+	if (jit_store_driver_known(value))
 		return NULL;
 	if (strcmp(value, "postgres") == 0 || strcmp(value, "postgresql") == 0)
 		return "postgres is not in this version of jitsudod (use sqlite)";
@@ -145,12 +146,12 @@ static const struct jit_config_key server_options[] = {
 static const struct jit_config_key database_options[] = {
 	{ .name = "driver",
 	  .type = JIT_CONFIG_STRING,
-	  CONFIG_FIELD(database_driver),
+	  CONFIG_FIELD(database.driver),
 	  .check = check_driver },
-	{ .name = "path", .type = JIT_CONFIG_PATH, CONFIG_FIELD(database_path) },
+	{ .name = "path", .type = JIT_CONFIG_PATH, CONFIG_FIELD(database.path) },
 	{ .name = "busy_timeout",
 	  .type = JIT_CONFIG_MILLISECONDS,
-	  CONFIG_FIELD(database_busy_timeout_ms),
+	  CONFIG_FIELD(database.busy_timeout_ms),
 	  .min = 0,
 	  .max = 600000 },
 	{ 0 },
@@ -469,8 +470,8 @@ jit_config_free(struct jit_config *config)
 	free(config->grpc_addr);
 	free(config->tls_cert_file);
 	free(config->tls_key_file);
-	free(config->database_driver);
-	free(config->database_path);
+	free(config->database.driver);
+	free(config->database.path);
 	free(config->seal_key_file);
 	free(config->audit_key_file);
 	free(config->checkpoint_key_file);
@@ -512,7 +513,7 @@ jit_config_defaults(struct jit_config **ret_config)
 		return -ENOMEM;
 	c->http_threads = 0;
 	c->max_body_bytes = 1 * MIB;
-	c->database_busy_timeout_ms = 5000;
+	c->database.busy_timeout_ms = 5000;
 	c->builtin_issuer_enabled = true;
 	c->builtin_issuer_max_ttl_seconds = 24 * 3600;
 	c->jwks_fetch_timeout_ms = 5000;
@@ -525,8 +526,8 @@ jit_config_defaults(struct jit_config **ret_config)
 	c->mock_fail_revocations = 0;
 	c->audit_checkpoint_interval_seconds = 60;
 	if (set_string(&c->http_addr, ":8080") < 0 || set_string(&c->grpc_addr, ":8443") < 0 ||
-	    set_string(&c->database_driver, "sqlite") < 0 ||
-	    set_string(&c->database_path, "/var/lib/jitsudo/jitsudo.db") < 0 ||
+	    set_string(&c->database.driver, "sqlite") < 0 ||
+	    set_string(&c->database.path, "/var/lib/jitsudo/jitsudo.db") < 0 ||
 	    set_string(&c->seal_key_file, "/etc/jitsudo/seal.key") < 0 ||
 	    set_string(&c->audit_key_file, "/etc/jitsudo/audit.key") < 0 ||
 	    set_string(&c->checkpoint_key_file, "/etc/jitsudo/checkpoint.pem") < 0 ||
@@ -572,10 +573,10 @@ directory_of(const char *absolute, char **ret)
 static int
 default_checkpoint_file(struct jit_config *c)
 {
-	if (c->audit_checkpoint_file || c->database_path[0] != '/')
+	if (c->audit_checkpoint_file || c->database.path[0] != '/')
 		return 0;
 	_cleanup_free_ char *dir = NULL;
-	int r = directory_of(c->database_path, &dir);
+	int r = directory_of(c->database.path, &dir);
 	if (r < 0)
 		return r;
 	if (asprintf(&c->audit_checkpoint_file, "%s%saudit-checkpoints", dir,

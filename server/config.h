@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "lib/common/macro.h"
+#include "server/store/store.h"
 
 #define JIT_CONFIG_MAX_ISSUERS 16
 #define JIT_CONFIG_MAX_LIST 64
@@ -43,10 +44,8 @@ struct jit_config {
 	char *tls_key_file;
 	size_t max_body_bytes; /* 1 MiB */
 
-	/* database: */
-	char *database_driver;        /* "sqlite" */
-	char *database_path;          /* "/var/lib/jitsudo/jitsudo.db" */
-	int database_busy_timeout_ms; /* 5000 */
+	/* database: driver "sqlite", path "/var/lib/jitsudo/jitsudo.db", busy_timeout_ms 5000 */
+	struct jit_store_config database;
 
 	/* keys: */
 	char *seal_key_file; /* 32 random bytes sealing credentials at rest; "/etc/jitsudo/seal.key" */
@@ -116,7 +115,7 @@ int jit_config_split_addr(const char *addr, char **ret_host, uint16_t *ret_port)
 /* `jitsudod init`: in `dir` (created 0750 if absent) writes jitsudod.yaml (0640; refuses to
  * overwrite unless `force`), seal.key and audit.key (32 random bytes each, 0600), issuer.pem
  * (ES256, 0600) and checkpoint.pem (Ed25519, 0600),
- * with database_path under `data_dir`, http_addr `http_addr`, and the built-in issuer at
+ * with database.path under `data_dir`, http_addr `http_addr`, and the built-in issuer at
  * `issuer_url`. Prints nothing; returns 0 or an error with a message (-EEXIST: the config
  * exists and `force` is false; checked before anything is written). `data_dir` is created
  * 0750 if absent; an existing key file is kept, never replaced (a new seal key would make

@@ -17,6 +17,7 @@
 #include "lib/crypto/seal.h"
 #include "lib/common/timeutil.h"
 #include "server/audit/audit_chain.h"
+#include "server/audit/audit_log.h"
 #include "server/api/authn.h"
 #include "server/auth/hostauth.h"
 #include "server/auth/oidc.h"
@@ -377,7 +378,7 @@ cmd_serve(const char *config_path)
 		goto out;
 	}
 	if ((r = jit_worker_init(&worker, &server, error, sizeof(error))) < 0) {
-		fprintf(stderr, "jitsudod: database %s: %s\n", server.config->database_path, error);
+		fprintf(stderr, "jitsudod: database %s: %s\n", server.config->database.path, error);
 		goto out;
 	}
 	/* Before anything appends an audit event. */
@@ -420,7 +421,7 @@ cmd_serve(const char *config_path)
 	        "jitsudod %s: listening on %s%s (%d threads), database %s, %zu policies "
 	        "loaded\n",
 	        JIT_VERSION, server.config->http_addr, server.config->tls_cert_file ? " (TLS)" : "",
-	        threads, server.config->database_path, loaded);
+	        threads, server.config->database.path, loaded);
 	sigwait(&signals, &sig);
 	fprintf(stderr, "jitsudod: %s received, stopping\n", strsignal(sig));
 	jit_http_stop(http);
@@ -614,7 +615,7 @@ verify_audit(const struct jit_config *config, const struct jit_checkpoint_key *c
 	size_t checked = 0;
 	struct stat st;
 	int r;
-	if (jit_store_open(config, 0, &store, error, sizeof(error)) < 0) {
+	if (jit_store_open(&config->database, 0, &store, error, sizeof(error)) < 0) {
 		fprintf(stderr, "jitsudod audit verify: %s\n", error);
 		return 1;
 	}

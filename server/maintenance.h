@@ -1,12 +1,12 @@
 /* Background upkeep of the store: a thread that runs jit_store_upkeep every half second
  * (SQLite: a passive WAL checkpoint, which never waits for readers or writers), so that
  * request threads, opened with JIT_STORE_BACKGROUND_UPKEEP, never pay for it; and that writes
- * the signed audit checkpoints (server/audit/audit_chain.h) every interval when the log grew,
+ * the signed audit checkpoints (server/audit/audit_log.h) every interval when the log grew,
  * and once more when it stops. It logs its audit checkpoints and their failures to stderr. */
 #ifndef JIT_SERVER_MAINTENANCE_H
 #define JIT_SERVER_MAINTENANCE_H
 
-#include "server/audit/audit_chain.h"
+#include "server/audit/audit_log.h"
 #include "server/server.h"
 
 struct jit_maintenance;

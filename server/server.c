@@ -45,8 +45,8 @@ jit_worker_init(struct jit_worker *worker, struct jit_server *server, char *erro
 {
 	memset(worker, 0, sizeof(*worker));
 	worker->server = server;
-	int r = jit_store_open(server->config, JIT_STORE_BACKGROUND_UPKEEP, &worker->store, error,
-	                       error_size);
+	int r = jit_store_open(&server->config->database, JIT_STORE_BACKGROUND_UPKEEP,
+	                       &worker->store, error, error_size);
 	if (r < 0)
 		return r;
 	if ((r = jit_policy_context_new(&worker->eval)) < 0) {
@@ -83,7 +83,7 @@ jit_server_lock(struct jit_server *server, char *error, size_t error_size)
 {
 	const struct jit_config *config = server->config;
 	char path[4096];
-	if ((size_t)snprintf(path, sizeof(path), "%s.lock", config->database_path) >=
+	if ((size_t)snprintf(path, sizeof(path), "%s.lock", config->database.path) >=
 	    sizeof(path)) {
 		snprintf(error, error_size, "database path too long");
 		return JIT_ERR_INVALID;
@@ -106,7 +106,7 @@ jit_server_lock(struct jit_server *server, char *error, size_t error_size)
 		}
 		snprintf(error, error_size,
 		         "the database %s is in use by another jitsudod (%s); stop it first",
-		         config->database_path, holder[0] ? holder : "holder unknown");
+		         config->database.path, holder[0] ? holder : "holder unknown");
 		return JIT_ERR_CONFLICT;
 	}
 	char line[160];

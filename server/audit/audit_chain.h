@@ -1,8 +1,9 @@
 /* The audit log's keys and checkpoints: the process's chain key (32 bytes, HMAC-SHA256; the
  * store seals every event with it), the Ed25519 key that signs checkpoints of the chain's head,
  * and the checkpoint file outside the database (one signed text line per checkpoint, appended
- * and synced). Library code: errors come back as codes and messages, nothing is logged; no
- * message ever holds key material. */
+ * and synced). Includes no store, so that the store's backends can seal with the chain key;
+ * checking the log against its checkpoints is server/audit/audit_log.h. Library code: errors
+ * come back as codes and messages, nothing is logged; no message ever holds key material. */
 #ifndef JIT_SERVER_AUDIT_CHAIN_H
 #define JIT_SERVER_AUDIT_CHAIN_H
 
@@ -13,8 +14,6 @@
 #include "lib/common/macro.h"
 #include "lib/common/secret.h"
 #include "server/core/model.h"
-
-struct jit_store;
 
 /* ---- the chain key -------------------------------------------------------------------- */
 
@@ -70,6 +69,8 @@ struct jit_checkpoint {
  * (UTC). At most JIT_CHECKPOINT_LINE_MAX bytes with the NUL. */
 #define JIT_CHECKPOINT_LINE_MAX 320
 #define JIT_CHECKPOINT_PREFIX "jitsudo-audit-checkpoint/1 "
+/* A line of the file is read into this much; anything longer is not a checkpoint. */
+#define JIT_CHECKPOINT_READ_MAX 1024
 int jit_checkpoint_format(const struct jit_checkpoint_key *key, const struct jit_checkpoint *cp,
                           char *line, size_t size);
 /* Parses and checks one line (without its newline). Returns 0 and sets *ret_cp,
@@ -100,45 +101,6 @@ JIT_DEFINE_CLEANUP(struct jit_checkpoint_log *, jit_checkpoint_log_free)
  * (with a message) when its last line is forged or garbage, or a negative errno. */
 int jit_checkpoint_read_last(const char *path, const struct jit_checkpoint_key *key,
                              struct jit_checkpoint *ret_cp, char *error, size_t error_size);
-
-/* ---- checking the log against its checkpoints ------------------------------------------ */
-
-struct jit_checkpoint_check {
-	size_t checkpoints;           /* lines read and verified */
-	struct jit_checkpoint newest; /* the one with the most events (count 0: none) */
-	int64_t bad_id;               /* the first event named by a failure, 0 if none */
-	char detail[512];             /* on failure, one line */
-};
-
-/* Reads every line of the checkpoint file (only its first `max_bytes` when not 0: a caller
- * reading the log in one snapshot passes the file's size from before the snapshot, so that a
- * checkpoint written since is not held against it) and checks it against the store's audit
- * log, whose chain the caller has verified: each checkpoint's signature, that checkpoints never go back,
- * that the log still holds every event a checkpoint counted (else "events N..M are missing
- * (checkpoint of <time> counted M)") and that the event a checkpoint names still has its hash.
- * Streams the file: memory is bounded whatever its length. Returns 0, JIT_ERR_NOT_FOUND when
- * there is no file, JIT_ERR_DENIED with a detail on any mismatch, or another code with a
- * detail when a file or the database cannot be read. */
-int jit_audit_checkpoints_check(struct jit_store *store, const char *path,
-                                const struct jit_checkpoint_key *key, uint64_t max_bytes,
-                                struct jit_checkpoint_check *ret_check);
-
-/* The store's head compared with one checkpoint (the server's start, a periodic round):
- * returns 0 when the log still holds the checkpoint's events with the same hash at its last
- * one, JIT_ERR_DENIED with a detail (and *ret_bad_id) when not. */
-int jit_audit_checkpoint_compare(struct jit_store *store, const struct jit_checkpoint *cp,
-                                 int64_t *ret_bad_id, char *detail, size_t detail_size);
-
-/* Takes a checkpoint of the store's head. The head is read inside a write transaction whose
- * commit waits for the disk sync, so every event it counts is on disk before the checkpoint
- * vouches for it. When `last` holds a checkpoint (count > 0) the log is first compared with it
- * (jit_audit_checkpoint_compare): on a mismatch nothing is written and JIT_ERR_DENIED comes
- * back with a detail, since a checkpoint of a shortened log would hide the loss. Then, when
- * the head differs from `last`, appends a checkpoint (*ret_written, the line in `line`) and
- * makes it *last. Blocks on the database and the disk. */
-int jit_audit_checkpoint_take(struct jit_store *store, struct jit_checkpoint_log *log,
-                              struct jit_checkpoint *last, bool *ret_written, char *line,
-                              size_t line_size, char *detail, size_t detail_size);
 
 /* The checkpoint's time as the messages show it (RFC 3339, UTC, whole seconds). */
 void jit_checkpoint_time_text(const struct jit_checkpoint *cp, char *buf, size_t size);

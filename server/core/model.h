@@ -178,6 +178,11 @@ int jit_audit_event_seal_keyed(struct jit_audit_event *event, const char *prev_h
 /* The unkeyed rule of old databases: SHA-256 of the same bytes. Only for checking such a
  * chain before it is re-keyed, and for stores used without a key (unit tests). */
 int jit_audit_event_seal(struct jit_audit_event *event, const char *prev_hash);
+/* Which of the two rules a chain follows (the store records it: jit_store_audit_chain). */
+enum jit_audit_chain {
+	JIT_AUDIT_CHAIN_UNKEYED = 1, /* SHA-256 (databases from before the key) */
+	JIT_AUDIT_CHAIN_KEYED = 2,   /* HMAC-SHA256 under the chain key */
+};
 
 /* A copy of `s` (NULL for NULL); aborts nothing: returns NULL on ENOMEM too, so callers that
  * pass non-NULL must check. */

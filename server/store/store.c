@@ -1,34 +1,13 @@
 /* The public store functions: each one dispatches to the handle's backend through its ops
- * table (store_backend.h), and jit_store_open picks the backend from the configuration. No
- * logic of its own beyond the meaning of an optional operation a backend leaves out and the
- * check of the tenant id that operations on tenant data take. */
-#include <stdio.h>
+ * table (store_backend.h). No logic of its own beyond the meaning of an optional operation a
+ * backend leaves out and the check of the tenant id that operations on tenant data take.
+ * Includes no backend: jit_store_open, which picks one, is in backends.c. */
+#include "server/store/store.h"
+
 #include <string.h>
 
 #include "lib/common/errors.h"
-#include "server/config.h"
-#include "server/store/sqlite/sqlite.h"
 #include "server/store/store_backend.h"
-
-/* Every backend this program has, by its database.driver name. */
-static const struct {
-	const char *name;
-	jit_store_open_fn open;
-} backends[] = {
-	{ "sqlite", jit_store_sqlite_open },
-};
-
-int
-jit_store_open(const struct jit_config *config, unsigned flags, struct jit_store **ret_store,
-               char *error, size_t error_size)
-{
-	const char *driver = config->database_driver ? config->database_driver : "sqlite";
-	for (size_t i = 0; i < JIT_ARRAY_SIZE(backends); i++)
-		if (strcmp(backends[i].name, driver) == 0)
-			return backends[i].open(config, flags, ret_store, error, error_size);
-	snprintf(error, error_size, "database driver \"%s\" is not in this program", driver);
-	return JIT_ERR_INVALID;
-}
 
 void
 jit_store_close(struct jit_store *store)
@@ -172,15 +151,6 @@ jit_store_next_deadline(struct jit_store *store, const char *tenant_id, int64_t 
 	if (!tenant_id_ok(tenant_id))
 		return JIT_ERR_INVALID;
 	return store->ops->next_deadline(store, tenant_id, ret_at);
-}
-
-int
-jit_store_due_requests(struct jit_store *store, const char *tenant_id, int64_t now, size_t limit,
-                       char ***ret_ids, size_t *ret_count)
-{
-	if (!tenant_id_ok(tenant_id))
-		return JIT_ERR_INVALID;
-	return store->ops->due_requests(store, tenant_id, now, limit, ret_ids, ret_count);
 }
 
 int

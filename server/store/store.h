@@ -15,8 +15,17 @@
 #include "lib/common/macro.h"
 #include "server/core/model.h"
 
-struct jit_config;
 struct jit_store;
+
+/* The store's part of the configuration: the database section of jitsudod's configuration
+ * file (server/config.h holds it as `database`, and owns its strings). A backend reads the
+ * fields it needs and ignores the others; a new backend's settings are added here and to that
+ * section. */
+struct jit_store_config {
+	char *driver;        /* database.driver: the backend ("sqlite"; NULL: "sqlite") */
+	char *path;          /* database.path: the SQLite database file */
+	int busy_timeout_ms; /* database.busy_timeout: the longest wait for a lock */
+};
 
 /* Flags of jit_store_open. */
 enum {
@@ -27,12 +36,13 @@ enum {
 };
 
 /* Opens a handle on the database the configuration names, with the backend that
- * database.driver selects ("sqlite"; an unknown driver is JIT_ERR_INVALID), creating the
+ * config->driver selects ("sqlite"; an unknown driver is JIT_ERR_INVALID), creating the
  * database if needed and migrating its schema to the latest version (a database newer than
  * this program is refused). `flags` are JIT_STORE_* above. Returns 0, or a negative code with
- * a message in `error`. Blocks for the opening and the migration only. */
-int jit_store_open(const struct jit_config *config, unsigned flags, struct jit_store **ret_store,
-                   char *error, size_t error_size);
+ * a message in `error`. Blocks for the opening and the migration only. Defined beside the
+ * table of backends (server/store/backends.c). */
+int jit_store_open(const struct jit_store_config *config, unsigned flags,
+                   struct jit_store **ret_store, char *error, size_t error_size);
 /* Rolls back an open transaction and frees the handle. Accepts NULL. */
 void jit_store_close(struct jit_store *store);
 JIT_DEFINE_CLEANUP(struct jit_store *, jit_store_close)
@@ -138,20 +148,16 @@ int jit_store_approval_add(struct jit_store *store, const char *tenant_id, const
  * ACTIVE requests, pending_expires_at of PENDING ones, and revoke_next_attempt_at of requests
  * with revocation_pending. Returns 0 and sets *ret_at, or JIT_ERR_NOT_FOUND when none. */
 int jit_store_next_deadline(struct jit_store *store, const char *tenant_id, int64_t *ret_at);
-/* Ids of requests with work due at `now` (same three conditions, at or before now), oldest
- * deadline first, at most `limit`. *ret_ids is a malloc'd array of malloc'd strings (free each
- * and the array). */
-int jit_store_due_requests(struct jit_store *store, const char *tenant_id, int64_t now,
-                           size_t limit, char ***ret_ids, size_t *ret_count);
-/* Claims the requests with work due at `now` (the due_requests conditions and order, at most
- * `limit`) for the caller until `lease_until` (>= now, else JIT_ERR_INVALID): until then no
- * other caller's claim returns them, so several sweepers share the due work instead of each
- * doing all of it. A claim is not a lock on the row: the caller still re-reads each request
- * with jit_store_request_get_for_update before acting on it. Inside or outside a write
- * transaction. SQLite: one serving process per database and one sweeper in it, so nothing
- * else claims and the claim is the due query itself. PostgreSQL: SELECT ... FOR UPDATE SKIP
- * LOCKED over due rows whose claim expired, recording the lease on them in the same
- * transaction, so replicas skip rows another one holds. *ret_ids as for due_requests. */
+/* Claims the requests with work due at `now` (the same three conditions, at or before now;
+ * oldest deadline first, at most `limit`) for the caller until `lease_until` (>= now, else
+ * JIT_ERR_INVALID): until then no other caller's claim returns them, so several sweepers
+ * share the due work instead of each doing all of it. A claim is not a lock on the row: the
+ * caller still re-reads each request with jit_store_request_get_for_update before acting on
+ * it. Inside or outside a write transaction. SQLite: one serving process per database and one
+ * sweeper in it, so nothing else claims and the claim is the due query itself. PostgreSQL:
+ * SELECT ... FOR UPDATE SKIP LOCKED over due rows whose claim expired, recording the lease on
+ * them in the same transaction, so replicas skip rows another one holds. *ret_ids is a
+ * malloc'd array of malloc'd strings (free each and the array). */
 int jit_store_claim_due(struct jit_store *store, const char *tenant_id, int64_t now, size_t limit,
                         int64_t lease_until, char ***ret_ids, size_t *ret_count);
 
@@ -222,13 +228,9 @@ int jit_store_audit_query(struct jit_store *store, const char *tenant_id,
 int jit_store_audit_verify(struct jit_store *store, int64_t *ret_bad_id, size_t *ret_count,
                            char *detail, size_t detail_size);
 
-/* Which rule the chain follows, from the meta table ("audit_chain", "audit_key_id"). */
-enum jit_audit_chain {
-	JIT_AUDIT_CHAIN_UNKEYED = 1, /* SHA-256 (databases from before the key; no meta entry) */
-	JIT_AUDIT_CHAIN_KEYED = 2,   /* HMAC-SHA256 under the key named by audit_key_id */
-};
-/* The chain's rule, and whether the process's chain key is the one it was made with (always
- * true for an unkeyed chain). */
+/* The chain's rule (enum jit_audit_chain, server/core/model.h; from the meta table:
+ * "audit_chain", "audit_key_id"), and whether the process's chain key is the one it was made
+ * with (always true for an unkeyed chain). */
 int jit_store_audit_chain(struct jit_store *store, enum jit_audit_chain *ret_chain,
                           bool *ret_key_matches);
 

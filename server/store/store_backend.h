@@ -1,11 +1,21 @@
 /* What a store backend implements: one function per operation of server/store/store.h, in
  * an ops table that every handle points to. The public jit_store_* functions (store.c) only
  * dispatch through it, so callers never know which backend they talk to. Read
- * docs/storage.md ("Writing a backend") before adding one. */
+ * docs/storage.md ("Writing a backend") before adding one. Names the types of store.h by
+ * their tags only: store.c includes this header and each backend includes store.h, without
+ * an include cycle between them. */
 #ifndef JIT_SERVER_STORE_BACKEND_H
 #define JIT_SERVER_STORE_BACKEND_H
 
-#include "server/store/store.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/core/model.h"
+
+struct jit_audit_filter;
+struct jit_request_filter;
+struct jit_store_config;
 
 /* Every handle begins with this: a backend's own handle type embeds it as its first member
  * and hands out a pointer to it. */
@@ -55,8 +65,6 @@ struct jit_store_ops {
 	int (*approval_add)(struct jit_store *store, const char *tenant_id, const char *request_id,
 	                    const struct jit_approval *approval);
 	int (*next_deadline)(struct jit_store *store, const char *tenant_id, int64_t *ret_at);
-	int (*due_requests)(struct jit_store *store, const char *tenant_id, int64_t now,
-	                    size_t limit, char ***ret_ids, size_t *ret_count);
 	int (*claim_due)(struct jit_store *store, const char *tenant_id, int64_t now, size_t limit,
 	                 int64_t lease_until, char ***ret_ids, size_t *ret_count);
 
@@ -96,9 +104,9 @@ struct jit_store_ops {
 	int (*meta_set)(struct jit_store *store, const char *key, const char *value);
 };
 
-/* Opens a handle of one backend from the configuration (store.c's table of backends lists
- * each backend's function; see jit_store_open for the contract). */
-typedef int (*jit_store_open_fn)(const struct jit_config *config, unsigned flags,
+/* Opens a handle of one backend from the store's configuration (the table of backends in
+ * backends.c lists each backend's function; see jit_store_open for the contract). */
+typedef int (*jit_store_open_fn)(const struct jit_store_config *config, unsigned flags,
                                  struct jit_store **ret_store, char *error, size_t error_size);
 
 #endif

@@ -63,8 +63,8 @@ jit_durable_start(struct jit_server *server, jit_durable_release_fn release, voi
 	d->data = data;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
-	int r = jit_store_open(server->config, JIT_STORE_BACKGROUND_UPKEEP, &d->store, error,
-	                       error_size);
+	int r = jit_store_open(&server->config->database, JIT_STORE_BACKGROUND_UPKEEP, &d->store,
+	                       error, error_size);
 	if (r < 0)
 		goto fail;
 	if ((r = -pthread_create(&d->thread, NULL, durable_main, d)) < 0) {

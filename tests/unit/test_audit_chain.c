@@ -20,7 +20,9 @@
 #include "lib/common/errors.h"
 #include "lib/common/timeutil.h"
 #include "server/audit/audit_chain.h"
+#include "server/audit/audit_log.h"
 #include "server/store/sqlite/sqlite.h"
+#include "server/store/store.h"
 
 #define TENANT JIT_DEFAULT_TENANT_ID
 

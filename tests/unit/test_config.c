@@ -108,9 +108,9 @@ assert_defaults(const struct jit_config *c)
 	assert_null(c->tls_cert_file);
 	assert_null(c->tls_key_file);
 	assert_int_equal(c->max_body_bytes, 1024 * 1024);
-	assert_string_equal(c->database_driver, "sqlite");
-	assert_string_equal(c->database_path, "/var/lib/jitsudo/jitsudo.db");
-	assert_int_equal(c->database_busy_timeout_ms, 5000);
+	assert_string_equal(c->database.driver, "sqlite");
+	assert_string_equal(c->database.path, "/var/lib/jitsudo/jitsudo.db");
+	assert_int_equal(c->database.busy_timeout_ms, 5000);
 	assert_string_equal(c->seal_key_file, "/etc/jitsudo/seal.key");
 	assert_int_equal(list_length(c->admin_groups), 1);
 	assert_string_equal(c->admin_groups[0], "jitsudo-admins");
@@ -221,9 +221,9 @@ test_every_option(UNUSED_STATE)
 	assert_string_equal(c->tls_cert_file, "/etc/tls/server.crt");
 	assert_string_equal(c->tls_key_file, "/etc/tls/server.key");
 	assert_int_equal(c->max_body_bytes, 2097152);
-	assert_string_equal(c->database_driver, "sqlite");
-	assert_string_equal(c->database_path, "/srv/jit/jit.db");
-	assert_int_equal(c->database_busy_timeout_ms, 750);
+	assert_string_equal(c->database.driver, "sqlite");
+	assert_string_equal(c->database.path, "/srv/jit/jit.db");
+	assert_int_equal(c->database.busy_timeout_ms, 750);
 	assert_string_equal(c->seal_key_file, "/srv/keys/seal.key");
 	assert_int_equal(list_length(c->admin_groups), 2);
 	assert_string_equal(c->admin_groups[0], "ops");
@@ -354,7 +354,7 @@ test_milliseconds(UNUSED_STATE)
 		char text[128];
 		snprintf(text, sizeof(text), "database:\n  busy_timeout: %s\n", cases[i].value);
 		_cleanup_(jit_config_freep) struct jit_config *c = load_ok(text);
-		assert_int_equal(c->database_busy_timeout_ms, cases[i].ms);
+		assert_int_equal(c->database.busy_timeout_ms, cases[i].ms);
 	}
 }
 
@@ -521,7 +521,7 @@ test_relative_paths(UNUSED_STATE)
 	assert_string_equal(c->tls_cert_file, expected);
 	assert_string_equal(c->tls_key_file, "/abs/k.pem");
 	snprintf(expected, sizeof(expected), "%s/data/jit.db", dir);
-	assert_string_equal(c->database_path, expected);
+	assert_string_equal(c->database.path, expected);
 	snprintf(expected, sizeof(expected), "%s/../keys/seal.key", dir);
 	assert_string_equal(c->seal_key_file, expected);
 	snprintf(expected, sizeof(expected), "%s/issuer.pem", dir);
@@ -662,7 +662,7 @@ test_init_writes_a_loadable_config(UNUSED_STATE)
 	assert_int_equal(r, 0);
 	assert_string_equal(c->http_addr, "127.0.0.1:9090");
 	snprintf(expected, sizeof(expected), "%s/jitsudo.db", data);
-	assert_string_equal(c->database_path, expected);
+	assert_string_equal(c->database.path, expected);
 	snprintf(expected, sizeof(expected), "%s/seal.key", dir);
 	assert_string_equal(c->seal_key_file, expected);
 	assert_true(c->builtin_issuer_enabled);

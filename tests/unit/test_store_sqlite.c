@@ -20,8 +20,8 @@
 #include "lib/common/errors.h"
 #include "lib/common/id.h"
 #include "lib/common/timeutil.h"
-#include "server/config.h"
 #include "server/store/sqlite/sqlite.h"
+#include "server/store/store.h"
 
 #define T0 (1774022400LL * JIT_NSEC_PER_SEC) /* 2026-03-20T16:00:00Z */
 #define T0_MS 1774022400000ULL
@@ -547,7 +547,8 @@ test_deadlines(void **state)
 	char **ids = NULL;
 	size_t count = 0;
 	assert_int_equal(jit_store_next_deadline(f->store, TENANT, &at), JIT_ERR_NOT_FOUND);
-	assert_int_equal(jit_store_due_requests(f->store, TENANT, T0 * 2, 10, &ids, &count), 0);
+	assert_int_equal(jit_store_claim_due(f->store, TENANT, T0 * 2, 10, T0 * 2, &ids, &count),
+	                 0);
 	assert_int_equal(count, 0);
 	free_ids(ids, count);
 
@@ -579,18 +580,21 @@ test_deadlines(void **state)
 	assert_int_equal(jit_store_next_deadline(f->store, TENANT, &at), 0);
 	assert_int_equal(at, T0 + 50);
 
-	assert_int_equal(jit_store_due_requests(f->store, TENANT, T0 + 49, 10, &ids, &count), 0);
+	assert_int_equal(jit_store_claim_due(f->store, TENANT, T0 + 49, 10, T0 + 49, &ids, &count),
+	                 0);
 	assert_int_equal(count, 0);
 	free_ids(ids, count);
 
 	/* At or before now; oldest deadline first. */
-	assert_int_equal(jit_store_due_requests(f->store, TENANT, T0 + 70, 10, &ids, &count), 0);
+	assert_int_equal(jit_store_claim_due(f->store, TENANT, T0 + 70, 10, T0 + 70, &ids, &count),
+	                 0);
 	assert_int_equal(count, 2);
 	assert_string_equal(ids[0], active->id);
 	assert_string_equal(ids[1], revoking->id);
 	free_ids(ids, count);
 
-	assert_int_equal(jit_store_due_requests(f->store, TENANT, T0 + 1000, 10, &ids, &count), 0);
+	assert_int_equal(
+	        jit_store_claim_due(f->store, TENANT, T0 + 1000, 10, T0 + 1000, &ids, &count), 0);
 	assert_int_equal(count, 4);
 	assert_string_equal(ids[0], active->id);
 	assert_string_equal(ids[1], revoking->id);
@@ -598,18 +602,20 @@ test_deadlines(void **state)
 	assert_string_equal(ids[3], approved->id);
 	free_ids(ids, count);
 
-	assert_int_equal(jit_store_due_requests(f->store, TENANT, T0 + 1000, 3, &ids, &count), 0);
+	assert_int_equal(
+	        jit_store_claim_due(f->store, TENANT, T0 + 1000, 3, T0 + 1000, &ids, &count), 0);
 	assert_int_equal(count, 3);
 	assert_string_equal(ids[2], pending->id);
 	free_ids(ids, count);
-	assert_int_equal(jit_store_due_requests(f->store, TENANT, T0, 0, &ids, &count),
+	assert_int_equal(jit_store_claim_due(f->store, TENANT, T0, 0, T0, &ids, &count),
 	                 JIT_ERR_INVALID);
 
 	/* A request both expiring and pending revocation is listed once. */
 	active->revocation_pending = true;
 	active->revoke_next_attempt_at = T0 + 60;
 	assert_int_equal(jit_store_request_update(f->store, TENANT, active), 0);
-	assert_int_equal(jit_store_due_requests(f->store, TENANT, T0 + 1000, 10, &ids, &count), 0);
+	assert_int_equal(
+	        jit_store_claim_due(f->store, TENANT, T0 + 1000, 10, T0 + 1000, &ids, &count), 0);
 	assert_int_equal(count, 4);
 	assert_string_equal(ids[0], active->id);
 	free_ids(ids, count);
@@ -693,10 +699,10 @@ test_open_by_driver(void **state)
 	struct fixture *f = *state;
 	char path[160], error[256] = "";
 	snprintf(path, sizeof(path), "%s/by-driver.db", f->dir);
-	struct jit_config config = {
-		.database_driver = "sqlite",
-		.database_path = path,
-		.database_busy_timeout_ms = 100,
+	struct jit_store_config config = {
+		.driver = "sqlite",
+		.path = path,
+		.busy_timeout_ms = 100,
 	};
 	struct jit_store *store = NULL;
 	assert_int_equal(
@@ -710,7 +716,7 @@ test_open_by_driver(void **state)
 	assert_int_equal(raw_int(path, "SELECT count(*) FROM schema_migrations"), MIGRATIONS);
 
 	store = NULL;
-	config.database_driver = "postgres";
+	config.driver = "postgres";
 	assert_int_equal(jit_store_open(&config, 0, &store, error, sizeof(error)), JIT_ERR_INVALID);
 	assert_null(store);
 	assert_non_null(strstr(error, "postgres"));
@@ -1496,7 +1502,7 @@ test_tenant_scoping(void **state)
 	size_t n = 0;
 	assert_int_equal(jit_store_next_deadline(f->store, TENANT, &at), 0);
 	assert_int_equal(at, T0 + 10);
-	assert_int_equal(jit_store_due_requests(f->store, TENANT, T0 + 20, 10, &ids, &n), 0);
+	assert_int_equal(jit_store_claim_due(f->store, TENANT, T0 + 20, 10, T0 + 20, &ids, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(ids[0], mine->id);
 	free(ids[0]);

@@ -17,8 +17,8 @@
 #include "lib/json/json.h"
 #include "lib/common/timeutil.h"
 #include "server/audit/audit_chain.h"
-#include "server/config.h"
 #include "server/store/sqlite/sqlite.h"
+#include "server/store/store.h"
 
 #define MAX_APPROVALS_PER_REQUEST 10000
 #define MAX_POLICIES 10000
@@ -1815,11 +1815,16 @@ sqlite_store_next_deadline(struct jit_store *base, const char *tenant_id, int64_
 	return 0;
 }
 
+/* One serving process per database (the server's lock file) and one sweeper in it: there is
+ * no other claimer, so a claim is the due query itself, under the write lock when the caller
+ * holds it, and the lease needs no record. */
 static int
-sqlite_store_due_requests(struct jit_store *base, const char *tenant_id, int64_t now, size_t limit,
-                          char ***ret_ids, size_t *ret_count)
+sqlite_store_claim_due(struct jit_store *base, const char *tenant_id, int64_t now, size_t limit,
+                       int64_t lease_until, char ***ret_ids, size_t *ret_count)
 {
 	struct sqlite_store *store = sqlite_of(base);
+	if (lease_until < now)
+		return JIT_ERR_INVALID;
 	/* The sweeper's view must include every change the workflow kicked it for. */
 	if (!store->writing && batch_pending(store->writer))
 		(void)batch_flush(store->writer, store->busy_timeout_ms);
@@ -1860,18 +1865,6 @@ fail:
 		free(ids[i]);
 	free(ids);
 	return r;
-}
-
-/* One serving process per database (the server's lock file) and one sweeper in it: there is
- * no other claimer, so a claim is the due query itself, under the write lock when the caller
- * holds it, and the lease needs no record. */
-static int
-sqlite_store_claim_due(struct jit_store *base, const char *tenant_id, int64_t now, size_t limit,
-                       int64_t lease_until, char ***ret_ids, size_t *ret_count)
-{
-	if (lease_until < now)
-		return JIT_ERR_INVALID;
-	return sqlite_store_due_requests(base, tenant_id, now, limit, ret_ids, ret_count);
 }
 
 /* ---- credentials ---------------------------------------------------------------------- */
@@ -2834,7 +2827,6 @@ static const struct jit_store_ops sqlite_ops = {
 	.request_list = sqlite_store_request_list,
 	.approval_add = sqlite_store_approval_add,
 	.next_deadline = sqlite_store_next_deadline,
-	.due_requests = sqlite_store_due_requests,
 	.claim_due = sqlite_store_claim_due,
 	.credentials_put = sqlite_store_credentials_put,
 	.credentials_get = sqlite_store_credentials_get,
@@ -2870,9 +2862,9 @@ jit_store_sqlite_open_path(const char *path, int busy_timeout_ms, unsigned flags
 }
 
 int
-jit_store_sqlite_open(const struct jit_config *config, unsigned flags, struct jit_store **ret_store,
-                      char *error, size_t error_size)
+jit_store_sqlite_open(const struct jit_store_config *config, unsigned flags,
+                      struct jit_store **ret_store, char *error, size_t error_size)
 {
-	return jit_store_sqlite_open_path(config->database_path, config->database_busy_timeout_ms,
-	                                  flags, ret_store, error, error_size);
+	return jit_store_sqlite_open_path(config->path, config->busy_timeout_ms, flags, ret_store,
+	                                  error, error_size);
 }
