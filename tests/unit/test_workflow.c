@@ -278,9 +278,9 @@ setup_with(void **state, uint32_t fail_revocations, uint32_t delay_ms)
 	assert_non_null(server->config);
 	char path[128];
 	snprintf(path, sizeof(path), "%s/jitsudo.db", f->dir);
-	free(server->config->database_path);
-	server->config->database_path = strdup(path);
-	assert_non_null(server->config->database_path);
+	free(server->config->database.path);
+	server->config->database.path = strdup(path);
+	assert_non_null(server->config->database.path);
 
 	uint8_t key[JIT_SEAL_KEY_SIZE];
 	assert_int_equal(jit_seal_new_key(key), 0);
