@@ -86,6 +86,21 @@ revoke_backoff_ns(const struct jit_config *config, int attempts)
 	return ms * 1000000LL;
 }
 
+/* Revokes `request`'s grant at its provider through the pool (blocks up to the call's
+ * deadline). 0, or a negative code with `error` saying why. */
+static int
+revoke_through_pool(struct jit_worker *w, const struct jit_request *request, char *error,
+                    size_t error_size)
+{
+	struct jit_provider *provider = jit_server_provider(w->server, request->provider);
+	if (!provider) {
+		snprintf(error, error_size, "provider %s is not configured", request->provider);
+		return JIT_ERR_NOT_FOUND;
+	}
+	return jit_provider_pool_revoke(w->server->provider_pool, provider, request,
+	                                JIT_PROVIDER_CALL_DEADLINE_MS, error, error_size);
+}
+
 /* After a grant that could not be recorded (its request changed meanwhile, or the store
  * failed): takes it back at once. When the provider does not confirm, the stored request is
  * marked for revocation and the failure audited, so that the sweeper retries with backoff as
@@ -94,16 +109,9 @@ revoke_backoff_ns(const struct jit_config *config, int attempts)
 void
 wf_undo_grant(struct jit_worker *w, const char *tenant, const struct jit_request *request)
 {
-	struct jit_provider *provider = jit_server_provider(w->server, request->provider);
 	char error[256] = "";
-	int pr = provider ? jit_provider_pool_revoke(w->server->provider_pool, provider, request,
-	                                             JIT_PROVIDER_CALL_DEADLINE_MS, error,
-	                                             sizeof(error))
-	                  : JIT_ERR_NOT_FOUND;
-	if (pr == 0)
+	if (revoke_through_pool(w, request, error, sizeof(error)) == 0)
 		return;
-	if (!provider)
-		snprintf(error, sizeof(error), "provider %s is not configured", request->provider);
 
 	struct jit_error status = { 0 };
 	_cleanup_(jit_request_freep) struct jit_request *current = NULL;
@@ -147,14 +155,8 @@ wf_revoke_at_provider(struct jit_worker *w, const char *tenant, const char *host
 	if (wf_must_move(w))
 		return jit_error_set(status, JIT_ERR_WOULD_BLOCK,
 		                     "a provider call moves to a thread");
-	struct jit_provider *provider = jit_server_provider(w->server, request->provider);
 	char error[256] = "";
-	int pr = provider ? jit_provider_pool_revoke(w->server->provider_pool, provider, request,
-	                                             JIT_PROVIDER_CALL_DEADLINE_MS, error,
-	                                             sizeof(error))
-	                  : JIT_ERR_NOT_FOUND;
-	if (!provider)
-		snprintf(error, sizeof(error), "provider %s is not configured", request->provider);
+	int pr = revoke_through_pool(w, request, error, sizeof(error));
 
 	if ((r = wf_begin(w, status)) < 0)
 		return r;

@@ -998,6 +998,25 @@ approve_in_thread(void *arg)
 	return NULL;
 }
 
+/* Creates a pending request of alice's into `id`, starts bob's approval of it on another
+ * worker and, while that waits for the slow provider, has alice revoke it; returns once the
+ * approval has answered (call->result, call->status). */
+static void
+revoke_during_approval(struct fixture *f, char *id, struct approval_call *call)
+{
+	create_ok(f, &f->alice, "deployer", false, JIT_STATE_PENDING, id);
+	char message[256] = "";
+	assert_int_equal(jit_worker_init(&call->worker, &f->server, message, sizeof(message)), 0);
+	pthread_t thread;
+	assert_int_equal(pthread_create(&thread, NULL, approve_in_thread, call), 0);
+	/* Well inside the grant's delay: the approval has read the request PENDING and asked
+	 * the policy by now (milliseconds), and waits for the provider. */
+	usleep(SLOW_PROVIDER_MS * 3 / 10 * 1000);
+	expect_verb(f, jit_wf_revoke, &f->alice, id, "changed my mind", 0, JIT_STATE_REVOKED, NULL);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	jit_worker_clear(&call->worker);
+}
+
 /* A request revoked while its approval waits for the provider: the approval's re-check inside
  * its transaction sees REVOKED, answers that the request changed, records nothing and takes
  * the grant it got back at the provider. */
@@ -1006,18 +1025,8 @@ test_approve_recheck_after_revoke(void **state)
 {
 	struct fixture *f = *state;
 	char id[JIT_ID_LENGTH + 1], text[512], actions[1024];
-	create_ok(f, &f->alice, "deployer", false, JIT_STATE_PENDING, id);
 	struct approval_call call = { .f = f, .id = id };
-	char message[256] = "";
-	assert_int_equal(jit_worker_init(&call.worker, &f->server, message, sizeof(message)), 0);
-	pthread_t thread;
-	assert_int_equal(pthread_create(&thread, NULL, approve_in_thread, &call), 0);
-	/* Well inside the grant's delay: the approval has read the request PENDING and asked
-	 * the policy by now (milliseconds), and waits for the provider. */
-	usleep(SLOW_PROVIDER_MS * 3 / 10 * 1000);
-	expect_verb(f, jit_wf_revoke, &f->alice, id, "changed my mind", 0, JIT_STATE_REVOKED, NULL);
-	assert_int_equal(pthread_join(thread, NULL), 0);
-	jit_worker_clear(&call.worker);
+	revoke_during_approval(f, id, &call);
 	assert_int_equal(call.result, JIT_ERR_CONFLICT);
 	assert_string_equal(call.status.message,
 	                    message_for(text, sizeof(text),
@@ -1045,16 +1054,8 @@ test_approve_recheck_undo_fails(void **state)
 {
 	struct fixture *f = *state;
 	char id[JIT_ID_LENGTH + 1], actions[1024];
-	create_ok(f, &f->alice, "deployer", false, JIT_STATE_PENDING, id);
 	struct approval_call call = { .f = f, .id = id };
-	char message[256] = "";
-	assert_int_equal(jit_worker_init(&call.worker, &f->server, message, sizeof(message)), 0);
-	pthread_t thread;
-	assert_int_equal(pthread_create(&thread, NULL, approve_in_thread, &call), 0);
-	usleep(SLOW_PROVIDER_MS * 3 / 10 * 1000);
-	expect_verb(f, jit_wf_revoke, &f->alice, id, "changed my mind", 0, JIT_STATE_REVOKED, NULL);
-	assert_int_equal(pthread_join(thread, NULL), 0);
-	jit_worker_clear(&call.worker);
+	revoke_during_approval(f, id, &call);
 	assert_int_equal(call.result, JIT_ERR_CONFLICT);
 
 	struct jit_request *request = stored(f, id);
