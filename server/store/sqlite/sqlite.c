@@ -2572,6 +2572,7 @@ sqlite_store_audit_rekey(struct jit_store *base, size_t *ret_count, int64_t *ret
 	int r;
 	if (!store->writing)
 		return JIT_ERR_INTERNAL;
+	/* Without a key it is refused before the database is read; the chain's rule, after. */
 	if ((r = jit_audit_seal_rekey_allowed(JIT_AUDIT_CHAIN_UNKEYED, key)) < 0)
 		return r;
 	store = use(store);
