@@ -1,7 +1,8 @@
 /* What a store backend implements: one function per operation of server/store/store.h, in
  * an ops table that every handle points to. The public jit_store_* functions (store.c) only
  * dispatch through it, so callers never know which backend they talk to. Read
- * docs/storage.md ("Writing a backend") before adding one. Names the types of store.h by
+ * docs/storage.md ("Writing a backend") before adding one; the audit operations leave the
+ * chain's rules to server/store/audit_seal.h. Names the types of store.h by
  * their tags only: store.c includes this header and each backend includes store.h, without
  * an include cycle between them. */
 #ifndef JIT_SERVER_STORE_BACKEND_H

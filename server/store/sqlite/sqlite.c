@@ -17,6 +17,7 @@
 #include "lib/json/json.h"
 #include "lib/common/timeutil.h"
 #include "server/audit/audit_chain.h"
+#include "server/store/audit_seal.h"
 #include "server/store/sqlite/sqlite.h"
 #include "server/store/store.h"
 
@@ -526,7 +527,7 @@ struct sqlite_store {
 	sqlite3_stmt *stmts[ST_COUNT];
 	sqlite3_stmt *list_stmts[LIST_VARIANTS];
 	sqlite3_stmt *audit_stmts[AUDIT_VARIANTS];
-	int audit_seal; /* AUDIT_SEAL_*: how appends on this connection seal (read once) */
+	enum jit_audit_seal_rule audit_seal; /* how appends on this connection seal (read once) */
 };
 
 static struct sqlite_store *
@@ -2116,20 +2117,9 @@ sqlite_store_policy_delete(struct jit_store *base, const char *tenant_id, const 
 
 /* ---- audit ---------------------------------------------------------------------------- */
 
-/* The chain's rule lives in the meta table: no entry is the unkeyed SHA-256 chain of old
- * databases; "hmac-sha256" with the id of the key (jit_audit_key_id) is the keyed one. */
-#define META_AUDIT_CHAIN "audit_chain"
-#define META_AUDIT_KEY_ID "audit_key_id"
-#define AUDIT_CHAIN_KEYED_NAME "hmac-sha256"
+/* The chain's rules (which rule, sealing, verifying, re-keying) are server/store/audit_seal.h;
+ * this backend only reads and writes the rows and the meta entries they are decided from. */
 #define REKEY_BATCH 256
-
-/* How a connection's appends seal, decided at its first append. */
-enum {
-	AUDIT_SEAL_UNKNOWN = 0,
-	AUDIT_SEAL_UNKEYED, /* an unkeyed chain and a process without a key */
-	AUDIT_SEAL_KEYED,   /* a keyed chain and the process's key is its key */
-	AUDIT_SEAL_REFUSED, /* anything else: appending would mix two rules */
-};
 
 static void
 stmt_finalizep(sqlite3_stmt **st)
@@ -2138,22 +2128,31 @@ stmt_finalizep(sqlite3_stmt **st)
 }
 
 /* A meta value on this connection (no batch flush, no snapshot handling: the caller's
- * transaction decides what is seen). JIT_ERR_NOT_FOUND when absent. */
+ * transaction decides what is seen): 0 and a malloc'd copy in *ret_value, NULL when the entry
+ * is absent (a value without one reads as ""). */
 static int
-meta_read(struct sqlite_store *store, const char *key, char *buf, size_t size)
+meta_read(struct sqlite_store *store, const char *key, char **ret_value)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	char *value = NULL;
 	int r, rc;
 	if ((r = stmt_get(store, ST_META_GET, &st)) < 0)
 		return r;
 	if (bind_text(st, 1, key) != SQLITE_OK)
 		return last_error(store);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		return JIT_ERR_NOT_FOUND;
+	if (rc == SQLITE_DONE) {
+		*ret_value = NULL;
+		return 0;
+	}
 	if (rc != SQLITE_ROW)
 		return map_error(rc);
-	return column_copy(st, 0, buf, size);
+	if ((r = column_strdup(st, 0, &value)) < 0)
+		return r;
+	if (!value && !(value = strdup("")))
+		return -ENOMEM;
+	*ret_value = value;
+	return 0;
 }
 
 static int
@@ -2170,32 +2169,32 @@ meta_write(struct sqlite_store *store, const char *key, const char *value)
 	return step_done(st);
 }
 
-/* The chain's rule on this connection and whether `key` (may be NULL) is its key. An
- * unknown rule name is JIT_ERR_INVALID: the meta table was altered or is from the future. */
+/* The chain's two meta values on this connection (each NULL when absent; malloc'd), from
+ * which audit_seal.h decides the rule. */
+static int
+audit_meta_read(struct sqlite_store *store, char **ret_chain_name, char **ret_key_id)
+{
+	_cleanup_free_ char *chain_name = NULL, *key_id = NULL;
+	int r;
+	if ((r = meta_read(store, JIT_AUDIT_META_CHAIN, &chain_name)) < 0 ||
+	    (r = meta_read(store, JIT_AUDIT_META_KEY_ID, &key_id)) < 0)
+		return r;
+	*ret_chain_name = TAKE_PTR(chain_name);
+	*ret_key_id = TAKE_PTR(key_id);
+	return 0;
+}
+
+/* The chain's rule on this connection and whether `key` (may be NULL) is its key: as
+ * jit_audit_seal_chain. */
 static int
 audit_chain_read(struct sqlite_store *store, const struct jit_secret *key,
                  enum jit_audit_chain *ret_chain, bool *ret_key_matches)
 {
-	char name[32], recorded[JIT_AUDIT_KEY_ID_SIZE], id[JIT_AUDIT_KEY_ID_SIZE];
-	int r = meta_read(store, META_AUDIT_CHAIN, name, sizeof(name));
-	if (r == JIT_ERR_NOT_FOUND) {
-		*ret_chain = JIT_AUDIT_CHAIN_UNKEYED;
-		*ret_key_matches = true;
-		return 0;
-	}
-	if (r == JIT_ERR_INTERNAL || (r == 0 && strcmp(name, AUDIT_CHAIN_KEYED_NAME) != 0))
-		return JIT_ERR_INVALID;
+	_cleanup_free_ char *chain_name = NULL, *key_id = NULL;
+	int r = audit_meta_read(store, &chain_name, &key_id);
 	if (r < 0)
 		return r;
-	*ret_chain = JIT_AUDIT_CHAIN_KEYED;
-	*ret_key_matches = false;
-	r = meta_read(store, META_AUDIT_KEY_ID, recorded, sizeof(recorded));
-	if (r == JIT_ERR_NOT_FOUND || r == JIT_ERR_INTERNAL || !key)
-		return 0;
-	if (r < 0 || (r = jit_audit_key_id(key, id)) < 0)
-		return r;
-	*ret_key_matches = strcmp(id, recorded) == 0;
-	return 0;
+	return jit_audit_seal_chain(chain_name, key_id, key, ret_chain, ret_key_matches);
 }
 
 static int
@@ -2251,32 +2250,22 @@ audit_last_hash(struct sqlite_store *store, char *buf, size_t size)
 	return column_copy(st, 0, buf, size);
 }
 
-/* Seals `event` after `prev_hash` the way this connection's appends seal. */
+/* Seals `event` of the tenant after `prev_hash` the way this connection's appends seal (the
+ * rule is read at the first append, and again after a re-key). */
 static int
-audit_seal(struct sqlite_store *store, struct jit_audit_event *event, const char *prev_hash)
+audit_seal(struct sqlite_store *store, const char *tenant_id, struct jit_audit_event *event,
+           const char *prev_hash)
 {
 	const struct jit_secret *key = jit_audit_chain_key();
-	if (store->audit_seal == AUDIT_SEAL_UNKNOWN) {
+	if (store->audit_seal == JIT_AUDIT_SEAL_UNKNOWN) {
 		enum jit_audit_chain chain = JIT_AUDIT_CHAIN_UNKEYED;
 		bool matches = false;
 		int r = audit_chain_read(store, key, &chain, &matches);
 		if (r < 0)
 			return r;
-		if (chain == JIT_AUDIT_CHAIN_KEYED && key && matches)
-			store->audit_seal = AUDIT_SEAL_KEYED;
-		else if (chain == JIT_AUDIT_CHAIN_UNKEYED && !key)
-			store->audit_seal = AUDIT_SEAL_UNKEYED;
-		else
-			store->audit_seal = AUDIT_SEAL_REFUSED;
+		store->audit_seal = jit_audit_seal_rule_for(chain, matches, key);
 	}
-	switch (store->audit_seal) {
-	case AUDIT_SEAL_KEYED:
-		return key ? jit_audit_event_seal_keyed(event, prev_hash, key) : JIT_ERR_DENIED;
-	case AUDIT_SEAL_UNKEYED:
-		return key ? JIT_ERR_DENIED : jit_audit_event_seal(event, prev_hash);
-	default:
-		return JIT_ERR_DENIED;
-	}
+	return jit_audit_seal_append(store->audit_seal, key, tenant_id, prev_hash, event);
 }
 
 static int
@@ -2284,14 +2273,9 @@ audit_insert(struct sqlite_store *store, const char *tenant_id, struct jit_audit
              int64_t *ret_id)
 {
 	char prev_hash[sizeof(event->prev_hash)];
-	size_t tenant_len = tenant_id ? strnlen(tenant_id, sizeof(event->tenant_id)) : 0;
 	int r;
-	/* The tenant is sealed with the event. */
-	if (tenant_len == 0 || tenant_len >= sizeof(event->tenant_id))
-		return JIT_ERR_INVALID;
-	memcpy(event->tenant_id, tenant_id, tenant_len + 1);
 	if ((r = audit_last_hash(store, prev_hash, sizeof(prev_hash))) < 0 ||
-	    (r = audit_seal(store, event, prev_hash)) < 0)
+	    (r = audit_seal(store, tenant_id, event, prev_hash)) < 0)
 		return r;
 	_cleanup_free_ char *details =
 	        event->details ? json_dumps(event->details, JSON_COMPACT) : strdup("{}");
@@ -2430,64 +2414,28 @@ fail:
 	return r;
 }
 
-/* Does text column `column` hold exactly `expected`? */
-static bool
-column_equals(sqlite3_stmt *st, int column, const char *expected)
-{
-	const char *text = (const char *)sqlite3_column_text(st, column);
-	int len = sqlite3_column_bytes(st, column);
-	return text && len >= 0 && (size_t)len == strlen(expected) &&
-	       memcmp(text, expected, (size_t)len) == 0;
-}
-
-/* Checks one row against the chain so far. Returns 0 when it links and its hash is right,
- * JIT_ERR_DENIED with an explanation when not, or another error when the row cannot be
- * read. `prev_hash` is the previous row's stored hash ("" before the first); `key` is the
- * chain's key, NULL for the unkeyed rule. */
+/* Feeds the row `st` is on (AUDIT_COLUMNS) to the verifier. As jit_audit_verifier_step. */
 static int
-verify_row(sqlite3_stmt *st, int64_t expected_id, const char *prev_hash,
-           const struct jit_secret *key, char *detail, size_t detail_size)
+verify_row(struct jit_audit_verifier *verifier, sqlite3_stmt *st, char *detail, size_t detail_size)
 {
-	int64_t id = sqlite3_column_int64(st, 0);
-	if (id != expected_id) {
-		if (expected_id == 1)
-			snprintf(detail, detail_size,
-			         "the log starts at event %lld, not 1: earlier events were removed "
-			         "or this one was inserted",
-			         (long long)id);
-		else
-			snprintf(detail, detail_size,
-			         "event %lld follows event %lld: events in between were removed or "
-			         "this one was inserted",
-			         (long long)id, (long long)(expected_id - 1));
-		return JIT_ERR_DENIED;
-	}
-	if (!column_equals(st, 9, prev_hash)) {
-		snprintf(detail, detail_size,
-		         "prev_hash does not match the hash of the event before it: the event "
-		         "before was removed or changed, or this one was inserted");
-		return JIT_ERR_DENIED;
-	}
 	_cleanup_(jit_audit_event_freep) struct jit_audit_event *event = NULL;
+	/* A row that is not an event (JIT_ERR_INTERNAL) is the verifier's to judge. */
 	int r = read_event(st, &event);
-	if (r == JIT_ERR_INTERNAL) {
-		snprintf(detail, detail_size,
-		         "the event cannot be read (details are not a JSON object, or a hash is "
-		         "malformed): it was altered");
-		return JIT_ERR_DENIED;
-	}
-	if (r < 0)
+	if (r < 0 && r != JIT_ERR_INTERNAL)
 		return r;
-	r = key ? jit_audit_event_seal_keyed(event, prev_hash, key)
-	        : jit_audit_event_seal(event, prev_hash);
-	if (r < 0)
-		return r;
-	if (!column_equals(st, 10, event->hash)) {
-		snprintf(detail, detail_size,
-		         "the hash does not match the event's contents: it was altered");
-		return JIT_ERR_DENIED;
-	}
-	return 0;
+	const char *prev_hash = (const char *)sqlite3_column_text(st, 9);
+	int prev_length = sqlite3_column_bytes(st, 9);
+	const char *hash = (const char *)sqlite3_column_text(st, 10);
+	int hash_length = sqlite3_column_bytes(st, 10);
+	struct jit_audit_row row = {
+		.id = sqlite3_column_int64(st, 0),
+		.prev_hash = prev_length >= 0 ? prev_hash : NULL,
+		.prev_hash_length = prev_length >= 0 ? (size_t)prev_length : 0,
+		.hash = hash_length >= 0 ? hash : NULL,
+		.hash_length = hash_length >= 0 ? (size_t)hash_length : 0,
+		.event = event,
+	};
+	return jit_audit_verifier_step(verifier, &row, detail, detail_size);
 }
 
 /* The last id AUTOINCREMENT handed out; 0 when none. */
@@ -2510,55 +2458,35 @@ audit_sequence(struct sqlite_store *store, int64_t *ret_seq)
 }
 
 /* Walks the chain on this connection (inside the caller's transaction, if any) by the rule
- * of `key` (NULL: unkeyed). As jit_store_audit_verify. */
+ * of `key` (NULL: unkeyed), feeding every row to a verifier. As jit_store_audit_verify. */
 static int
 audit_walk(struct sqlite_store *store, const struct jit_secret *key, int64_t *ret_bad_id,
            size_t *ret_count, char *detail, size_t detail_size)
 {
-	char prev_hash[65] = "";
-	int64_t expected_id = 1, bad_id = 0, seq = 0;
-	size_t count = 0;
+	struct jit_audit_verifier verifier;
+	int64_t seq = 0;
 	int r = 0, rc;
+	jit_audit_verifier_init(&verifier, key);
 	{
 		/* One row at a time: memory stays bounded however long the log is. */
 		_cleanup_reset_ sqlite3_stmt *st = NULL;
 		if ((r = stmt_get(store, ST_AUDIT_ALL, &st)) < 0)
 			goto out;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			count++;
-			r = verify_row(st, expected_id, prev_hash, key, detail, detail_size);
-			if (r == JIT_ERR_DENIED) {
-				bad_id = sqlite3_column_int64(st, 0);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			if ((r = verify_row(&verifier, st, detail, detail_size)) < 0)
 				goto out;
-			}
-			if (r < 0)
-				goto out;
-			/* verify_row checked that the stored hash equals the computed one. */
-			if ((r = column_copy(st, 10, prev_hash, sizeof(prev_hash))) < 0)
-				goto out;
-			expected_id++;
-		}
 		if (rc != SQLITE_DONE) {
 			r = map_error(rc);
 			goto out;
 		}
 	}
-	/* Rows removed from the end leave no gap; the sequence still counts them (unless it was
-	 * edited too: the checkpoints outside the database catch that). */
 	if ((r = audit_sequence(store, &seq)) < 0)
 		goto out;
-	if (seq >= expected_id) {
-		bad_id = expected_id;
-		snprintf(detail, detail_size,
-		         "the log ends at event %lld but ids were handed out up to %lld: events "
-		         "at the end were removed",
-		         (long long)(expected_id - 1), (long long)seq);
-		r = JIT_ERR_DENIED;
-	}
+	r = jit_audit_verifier_finish(&verifier, seq, detail, detail_size);
 out:
 	if (r == JIT_ERR_DENIED)
-		*ret_bad_id = bad_id;
-	*ret_count = count;
+		*ret_bad_id = verifier.bad_id;
+	*ret_count = verifier.count;
 	return r;
 }
 
@@ -2568,31 +2496,19 @@ sqlite_store_audit_verify(struct jit_store *base, int64_t *ret_bad_id, size_t *r
 {
 	struct sqlite_store *store = sqlite_of(base);
 	store = use(store);
-	const struct jit_secret *key = jit_audit_chain_key();
-	enum jit_audit_chain chain = JIT_AUDIT_CHAIN_UNKEYED;
-	bool opened = false, matches = false;
+	const struct jit_secret *key = jit_audit_chain_key(), *walk_key = NULL;
+	_cleanup_free_ char *chain_name = NULL, *key_id = NULL;
+	bool opened = false;
 	int r;
 	*ret_count = 0;
 	if ((r = read_begin(store, &opened)) < 0) {
 		snprintf(detail, detail_size, "reading the audit log: %s", jit_strerror(r));
 		return r;
 	}
-	r = audit_chain_read(store, key, &chain, &matches);
-	if (r == JIT_ERR_INVALID) {
-		snprintf(detail, detail_size,
-		         "the meta table names an unknown audit chain rule: it was altered");
-		*ret_bad_id = 0;
-		r = JIT_ERR_DENIED;
-	} else if (r == 0 && chain == JIT_AUDIT_CHAIN_KEYED && !matches) {
-		snprintf(detail, detail_size,
-		         key ? "the audit key is not the key this audit chain was made with (or "
-		               "the key id in the meta table was altered)"
-		             : "the audit chain is keyed and no audit key was given");
-		r = JIT_ERR_UNAUTHENTICATED;
-	} else if (r == 0) {
-		r = audit_walk(store, chain == JIT_AUDIT_CHAIN_KEYED ? key : NULL, ret_bad_id,
-		               ret_count, detail, detail_size);
-	}
+	if ((r = audit_meta_read(store, &chain_name, &key_id)) == 0 &&
+	    (r = jit_audit_seal_verify_key(chain_name, key_id, key, &walk_key, ret_bad_id, detail,
+	                                   detail_size)) == 0)
+		r = audit_walk(store, walk_key, ret_bad_id, ret_count, detail, detail_size);
 	read_end(store, opened);
 	if (r < 0 && r != JIT_ERR_DENIED && detail_size > 0 && !detail[0])
 		snprintf(detail, detail_size, "reading the audit log: %s", jit_strerror(r));
@@ -2607,11 +2523,11 @@ struct rekey_row {
 	char hash[65];
 };
 
-/* Computes the keyed hashes of up to REKEY_BATCH events after `after_id`, chaining from
- * `prev_hash`. */
+/* Computes the keyed hashes of up to REKEY_BATCH events after `after_id`, going on from where
+ * `rekeyer` left off. */
 static int
-rekey_read_batch(struct sqlite_store *store, const struct jit_secret *key, int64_t after_id,
-                 const char *prev_hash, struct rekey_row *rows, size_t *ret_n)
+rekey_read_batch(struct sqlite_store *store, struct jit_audit_rekeyer *rekeyer, int64_t after_id,
+                 struct rekey_row *rows, size_t *ret_n)
 {
 	_cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
 	size_t n = 0;
@@ -2628,8 +2544,7 @@ rekey_read_batch(struct sqlite_store *store, const struct jit_secret *key, int64
 	while (n < REKEY_BATCH && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		_cleanup_(jit_audit_event_freep) struct jit_audit_event *event = NULL;
 		if ((r = read_event(st, &event)) < 0 ||
-		    (r = jit_audit_event_seal_keyed(event, n ? rows[n - 1].hash : prev_hash, key)) <
-		            0)
+		    (r = jit_audit_rekeyer_step(rekeyer, event)) < 0)
 			return r;
 		rows[n].id = event->id;
 		memcpy(rows[n].prev_hash, event->prev_hash, sizeof(rows[n].prev_hash));
@@ -2649,20 +2564,21 @@ sqlite_store_audit_rekey(struct jit_store *base, size_t *ret_count, int64_t *ret
 	struct sqlite_store *store = sqlite_of(base);
 	const struct jit_secret *key = jit_audit_chain_key();
 	enum jit_audit_chain chain = JIT_AUDIT_CHAIN_UNKEYED;
-	char key_id[JIT_AUDIT_KEY_ID_SIZE], prev_hash[65] = "";
+	struct jit_audit_rekeyer rekeyer;
+	char key_id[JIT_AUDIT_KEY_ID_SIZE];
 	bool matches = false;
 	size_t checked = 0, count = 0;
 	int64_t after_id = 0;
 	int r;
 	if (!store->writing)
 		return JIT_ERR_INTERNAL;
-	if (!key)
-		return JIT_ERR_INVALID;
-	store = use(store);
-	if ((r = audit_chain_read(store, key, &chain, &matches)) < 0)
+	/* Without a key it is refused before the database is read; the chain's rule, after. */
+	if ((r = jit_audit_seal_rekey_allowed(JIT_AUDIT_CHAIN_UNKEYED, key)) < 0)
 		return r;
-	if (chain == JIT_AUDIT_CHAIN_KEYED)
-		return JIT_ERR_CONFLICT;
+	store = use(store);
+	if ((r = audit_chain_read(store, key, &chain, &matches)) < 0 ||
+	    (r = jit_audit_seal_rekey_allowed(chain, key)) < 0)
+		return r;
 	/* Never re-key what the old rule does not vouch for. */
 	if ((r = audit_walk(store, NULL, ret_bad_id, &checked, detail, detail_size)) < 0)
 		return r;
@@ -2675,9 +2591,10 @@ sqlite_store_audit_rekey(struct jit_store *base, size_t *ret_count, int64_t *ret
 	        &update, NULL);
 	if (rc != SQLITE_OK)
 		return map_error(rc);
+	jit_audit_rekeyer_init(&rekeyer, key);
 	for (;;) {
 		size_t n = 0;
-		if ((r = rekey_read_batch(store, key, after_id, prev_hash, rows, &n)) < 0)
+		if ((r = rekey_read_batch(store, &rekeyer, after_id, rows, &n)) < 0)
 			return r;
 		for (size_t i = 0; i < n; i++) {
 			sqlite3_reset(update);
@@ -2694,14 +2611,13 @@ sqlite_store_audit_rekey(struct jit_store *base, size_t *ret_count, int64_t *ret
 		if (n < REKEY_BATCH)
 			break;
 		after_id = rows[n - 1].id;
-		memcpy(prev_hash, rows[n - 1].hash, sizeof(prev_hash));
 	}
 	if ((r = jit_audit_key_id(key, key_id)) < 0 ||
-	    (r = meta_write(store, META_AUDIT_CHAIN, AUDIT_CHAIN_KEYED_NAME)) < 0 ||
-	    (r = meta_write(store, META_AUDIT_KEY_ID, key_id)) < 0)
+	    (r = meta_write(store, JIT_AUDIT_META_CHAIN, JIT_AUDIT_CHAIN_KEYED_NAME)) < 0 ||
+	    (r = meta_write(store, JIT_AUDIT_META_KEY_ID, key_id)) < 0)
 		return r;
 	/* The next append reads the rule again, inside its own transaction. */
-	store->audit_seal = AUDIT_SEAL_UNKNOWN;
+	store->audit_seal = JIT_AUDIT_SEAL_UNKNOWN;
 	*ret_count = count;
 	return 0;
 }
