@@ -63,6 +63,13 @@ rego_builtin_type_error(struct rego_builtin_ctx *ctx, int pos, const char *want,
 	return JIT_ERR_INVALID;
 }
 
+/* Records "out of memory" for the current call and returns the negative code. */
+static inline int
+rego_builtin_nomem(struct rego_builtin_ctx *ctx)
+{
+	return rego_builtin_error(ctx, REGO_ERR_INTERNAL, "out of memory");
+}
+
 /* A built-in function. `args` holds exactly `arity` evaluated values. On success sets *ret and
  * returns 0; returns REGO_UNDEFINED for no result; or a negative code from rego_builtin_error. */
 typedef int (*rego_builtin_fn)(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,

@@ -9,13 +9,12 @@
 
 #include "lib/rego/builtins.h"
 #include "lib/rego/builtins_collections.h"
-#include "lib/rego/builtins_numbers.h"
 
 static int
 result(struct rego_builtin_ctx *ctx, const struct rego_value *v, const struct rego_value **ret)
 {
 	if (!v)
-		return rego_arith_nomem(ctx);
+		return rego_builtin_nomem(ctx);
 	*ret = v;
 	return 0;
 }
@@ -98,7 +97,7 @@ builtin_union(struct rego_builtin_ctx *ctx, const struct rego_value *const *args
 			return rego_builtin_type_error(ctx, 1, "set", s);
 		for (size_t j = 0; j < s->length; j++)
 			if (rego_vec_push(&all, s->u.items[j]) < 0)
-				return rego_arith_nomem(ctx);
+				return rego_builtin_nomem(ctx);
 	}
 	return result(ctx, rego_vec_to_set(&all), ret);
 }
@@ -136,10 +135,10 @@ builtin_array_concat(struct rego_builtin_ctx *ctx, const struct rego_value *cons
 	}
 	size_t n = (size_t)a->length + b->length;
 	if (n > REGO_VALUE_MAX_LENGTH)
-		return rego_arith_nomem(ctx);
+		return rego_builtin_nomem(ctx);
 	const struct rego_value **items = rego_arena_alloc(ctx->arena, n * sizeof(*items));
 	if (!items)
-		return rego_arith_nomem(ctx);
+		return rego_builtin_nomem(ctx);
 	memcpy(items, a->u.items, a->length * sizeof(*items));
 	memcpy(items + a->length, b->u.items, b->length * sizeof(*items));
 	return result(ctx, rego_array(ctx->arena, items, n), ret);
@@ -201,7 +200,7 @@ builtin_array_reverse(struct rego_builtin_ctx *ctx, const struct rego_value *con
 	}
 	const struct rego_value **items = rego_arena_alloc(ctx->arena, a->length * sizeof(*items));
 	if (!items)
-		return rego_arith_nomem(ctx);
+		return rego_builtin_nomem(ctx);
 	for (size_t i = 0; i < a->length; i++)
 		items[i] = a->u.items[a->length - 1 - i];
 	return result(ctx, rego_array(ctx->arena, items, a->length), ret);
@@ -221,12 +220,12 @@ builtin_array_flatten(struct rego_builtin_ctx *ctx, const struct rego_value *con
 		const struct rego_value *item = a->u.items[i];
 		if (item->type != REGO_ARRAY) {
 			if (rego_vec_push(&items, item) < 0)
-				return rego_arith_nomem(ctx);
+				return rego_builtin_nomem(ctx);
 			continue;
 		}
 		for (size_t j = 0; j < item->length; j++)
 			if (rego_vec_push(&items, item->u.items[j]) < 0)
-				return rego_arith_nomem(ctx);
+				return rego_builtin_nomem(ctx);
 	}
 	return result(ctx, rego_vec_to_array(&items), ret);
 }
@@ -286,7 +285,7 @@ builtin_object_keys(struct rego_builtin_ctx *ctx, const struct rego_value *const
 	const struct rego_value **keys =
 	        rego_arena_alloc(ctx->arena, object->length * sizeof(*keys));
 	if (!keys)
-		return rego_arith_nomem(ctx);
+		return rego_builtin_nomem(ctx);
 	for (size_t i = 0; i < object->length; i++)
 		keys[i] = object->u.members[i].key;
 	return result(ctx, rego_set(ctx->arena, keys, object->length), ret);
@@ -403,7 +402,7 @@ object_select(struct rego_builtin_ctx *ctx, const struct rego_value *const *args
 		if (rego_set_contains(keys, m->key) != keep)
 			continue;
 		if (rego_member_vec_push(&out, m->key, m->value) < 0)
-			return rego_arith_nomem(ctx);
+			return rego_builtin_nomem(ctx);
 	}
 	return result(ctx, rego_member_vec_to_object(&out), ret);
 }
@@ -538,7 +537,7 @@ json_path_segments(struct rego_builtin_ctx *ctx, const struct rego_value *path,
 			end++;
 		char *segment = rego_arena_alloc(ctx->arena, end - i + 1);
 		if (!segment)
-			return rego_arith_nomem(ctx);
+			return rego_builtin_nomem(ctx);
 		/* Two passes as OPA's ReplaceAll calls: "~1" first, then "~0". */
 		size_t n = 0;
 		for (size_t k = i; k < end; k++) {
@@ -561,7 +560,7 @@ json_path_segments(struct rego_builtin_ctx *ctx, const struct rego_value *path,
 		segment[m] = '\0';
 		const struct rego_value *v = rego_string_wrap(ctx->arena, segment, m);
 		if (!v || rego_vec_push(&segments, v) < 0)
-			return rego_arith_nomem(ctx);
+			return rego_builtin_nomem(ctx);
 		if (end >= len)
 			break;
 		i = end + 1;
@@ -640,11 +639,11 @@ json_paths_tree(struct rego_builtin_ctx *ctx, const struct rego_value *operand,
 			        "string paths or array of path segments but got %s",
 			        rego_type_name(operand->u.items[i]));
 		if (rego_vec_push(&paths, segments) < 0)
-			return rego_arith_nomem(ctx);
+			return rego_builtin_nomem(ctx);
 	}
 	const struct rego_value *sorted = rego_vec_to_set(&paths);
 	if (!sorted)
-		return rego_arith_nomem(ctx);
+		return rego_builtin_nomem(ctx);
 	memset(root, 0, sizeof(*root));
 	for (size_t p = 0; p < sorted->length; p++) {
 		const struct rego_value *path = sorted->u.items[p];
@@ -655,7 +654,7 @@ json_paths_tree(struct rego_builtin_ctx *ctx, const struct rego_value *operand,
 			        node->length ? &node->children[node->length - 1] : NULL;
 			struct path_node *child = last && rego_equal(last->key, key) ? last : NULL;
 			if (!child && !(child = path_node_append(ctx->arena, node, key)))
-				return rego_arith_nomem(ctx);
+				return rego_builtin_nomem(ctx);
 			if (i + 1 == path->length) {
 				child->leaf = true;
 				child->length = 0;
@@ -1067,7 +1066,7 @@ builtin_json_patch(struct rego_builtin_ctx *ctx, const struct rego_value *const 
 		if (rc == PATCH_FAILED)
 			return REGO_UNDEFINED;
 		if (rc < 0)
-			return rc == -1 ? rego_arith_nomem(ctx) : rc;
+			return rc == -1 ? rego_builtin_nomem(ctx) : rc;
 	}
 	if (!doc)
 		return REGO_UNDEFINED;
@@ -1159,22 +1158,22 @@ builtin_graph_reachable(struct rego_builtin_ctx *ctx, const struct rego_value *c
 	rego_vec_init(&found, ctx->arena);
 	for (size_t i = 0; i < initial->length; i++)
 		if (rego_vec_push(&queue, initial->u.items[i]) < 0)
-			return rego_arith_nomem(ctx);
+			return rego_builtin_nomem(ctx);
 	for (size_t q = 0; q < queue.length; q++) {
 		const struct rego_value *node = queue.items[q];
 		const struct rego_value *edges = rego_object_get(graph, node);
 		if (!edges)
 			continue;
 		if ((rc = value_table_add(&reached, node)) < 0)
-			return rego_arith_nomem(ctx);
+			return rego_builtin_nomem(ctx);
 		if (rc == 0)
 			continue;
 		if (rego_vec_push(&found, node) < 0)
-			return rego_arith_nomem(ctx);
+			return rego_builtin_nomem(ctx);
 		for (size_t i = 0; i < edge_count(edges); i++)
 			if (!value_table_contains(&reached, edges->u.items[i]) &&
 			    rego_vec_push(&queue, edges->u.items[i]) < 0)
-				return rego_arith_nomem(ctx);
+				return rego_builtin_nomem(ctx);
 	}
 	return result(ctx, rego_vec_to_set(&found), ret);
 }
@@ -1216,7 +1215,7 @@ builtin_graph_reachable_paths(struct rego_builtin_ctx *ctx, const struct rego_va
 	struct path_frame *frames =
 	        rego_arena_alloc(ctx->arena, ((size_t)graph->length + 1) * sizeof(*frames));
 	if (!frames)
-		return rego_arith_nomem(ctx);
+		return rego_builtin_nomem(ctx);
 	for (size_t s = 0; s < initial->length; s++) {
 		const struct rego_value *start = initial->u.items[s];
 		const struct rego_value *edges = rego_object_get(graph, start);
@@ -1225,7 +1224,7 @@ builtin_graph_reachable_paths(struct rego_builtin_ctx *ctx, const struct rego_va
 		frames[0] = (struct path_frame){ .node = start, .edges = edges };
 		if (edge_count(edges) == 0) {
 			if (commit_path(&paths, frames, 1, NULL) < 0)
-				return rego_arith_nomem(ctx);
+				return rego_builtin_nomem(ctx);
 			continue;
 		}
 		size_t depth = 1;
@@ -1251,7 +1250,7 @@ builtin_graph_reachable_paths(struct rego_builtin_ctx *ctx, const struct rego_va
 				rc = 0;
 			}
 			if (rc < 0)
-				return rego_arith_nomem(ctx);
+				return rego_builtin_nomem(ctx);
 		}
 	}
 	return result(ctx, rego_vec_to_set(&paths), ret);

@@ -14,7 +14,7 @@ static int
 result(struct rego_builtin_ctx *ctx, const struct rego_value *v, const struct rego_value **ret)
 {
 	if (!v)
-		return rego_arith_nomem(ctx);
+		return rego_builtin_nomem(ctx);
 	*ret = v;
 	return 0;
 }
@@ -121,7 +121,7 @@ aggregate_numbers(struct rego_builtin_ctx *ctx, const struct rego_value *v, enum
 	if (integral) {
 		const struct rego_value *acc = rego_int(ctx->arena, identity);
 		if (!acc)
-			return rego_arith_nomem(ctx);
+			return rego_builtin_nomem(ctx);
 		for (size_t i = 0; i < v->length; i++) {
 			int rc = rego_arith(ctx, op, acc, v->u.items[i], &acc);
 			if (rc < 0)
@@ -202,7 +202,7 @@ builtin_sort(struct rego_builtin_ctx *ctx, const struct rego_value *const *args,
 		return rego_builtin_type_error(ctx, 1, "one of {set, array}", v);
 	const struct rego_value *sorted = rego_array(ctx->arena, v->u.items, v->length);
 	if (!sorted)
-		return rego_arith_nomem(ctx);
+		return rego_builtin_nomem(ctx);
 	/* rego_array copied the items into a fresh buffer, which is ours to order. */
 	if (v->type == REGO_ARRAY && sorted->length > 1)
 		qsort((void *)sorted->u.items, sorted->length, sizeof(sorted->u.items[0]),
@@ -511,7 +511,7 @@ to_number_string(struct rego_builtin_ctx *ctx, const struct rego_value *v,
 	char *text = rego_arena_alloc(ctx->arena, len + 4);
 	bool hex = false;
 	if (!text)
-		return rego_arith_nomem(ctx);
+		return rego_builtin_nomem(ctx);
 	if (go_float_syntax(s, len, text, &hex)) {
 		const struct rego_value *number = NULL;
 		if (hex) {

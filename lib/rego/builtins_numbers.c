@@ -63,20 +63,20 @@ rego_number_from_long_double(struct rego_builtin_ctx *ctx, long double x,
 		if (x >= -9223372036854775808.0L && x < 9223372036854775808.0L) {
 			v = rego_int(ctx->arena, (int64_t)x);
 			if (!v)
-				return rego_arith_nomem(ctx);
+				return rego_builtin_nomem(ctx);
 			*ret = v;
 			return 0;
 		}
 		/* A long double has at most 4933 integral digits. */
 		char *buf = rego_arena_alloc(ctx->arena, 5000);
 		if (!buf)
-			return rego_arith_nomem(ctx);
+			return rego_builtin_nomem(ctx);
 		int n = snprintf(buf, 5000, "%.0Lf", x);
 		if (n <= 0 || n >= 5000 || n > NUMBER_MAX_DIGITS)
 			return number_too_large(ctx);
 		v = rego_number_parse(ctx->arena, buf, (size_t)n);
 		if (!v)
-			return rego_arith_nomem(ctx);
+			return rego_builtin_nomem(ctx);
 		*ret = v;
 		return 0;
 	}
@@ -85,7 +85,7 @@ rego_number_from_long_double(struct rego_builtin_ctx *ctx, long double x,
 		return number_too_large(ctx);
 	v = rego_float(ctx->arena, d);
 	if (!v)
-		return rego_arith_nomem(ctx);
+		return rego_builtin_nomem(ctx);
 	*ret = v;
 	return 0;
 }
@@ -151,7 +151,7 @@ bn_to_value(struct rego_builtin_ctx *ctx, const BIGNUM *bn, const struct rego_va
 		return number_too_large(ctx);
 	char *text = BN_bn2dec(bn);
 	if (!text)
-		return rego_arith_nomem(ctx);
+		return rego_builtin_nomem(ctx);
 	size_t n = strlen(text);
 	const struct rego_value *v = NULL;
 	if (n <= NUMBER_MAX_DIGITS)
@@ -160,7 +160,7 @@ bn_to_value(struct rego_builtin_ctx *ctx, const BIGNUM *bn, const struct rego_va
 	if (n > NUMBER_MAX_DIGITS)
 		return number_too_large(ctx);
 	if (!v)
-		return rego_arith_nomem(ctx);
+		return rego_builtin_nomem(ctx);
 	*ret = v;
 	return 0;
 }
@@ -170,7 +170,7 @@ int_result(struct rego_builtin_ctx *ctx, int64_t i, const struct rego_value **re
 {
 	const struct rego_value *v = rego_int(ctx->arena, i);
 	if (!v)
-		return rego_arith_nomem(ctx);
+		return rego_builtin_nomem(ctx);
 	*ret = v;
 	return 0;
 }
@@ -187,7 +187,7 @@ arith_exact(struct rego_builtin_ctx *ctx, enum rego_arith_op op, const struct re
 	BIGNUM *x = number_to_bn(a), *y = number_to_bn(b), *r = BN_new(), *rem = BN_new();
 	int rc, ok = 0;
 	if (!bn_ctx || !x || !y || !r || !rem) {
-		rc = rego_arith_nomem(ctx);
+		rc = rego_builtin_nomem(ctx);
 		goto out;
 	}
 	switch (op) {
@@ -225,7 +225,7 @@ arith_exact(struct rego_builtin_ctx *ctx, enum rego_arith_op op, const struct re
 		break;
 	}
 	if (!ok) {
-		rc = rego_arith_nomem(ctx);
+		rc = rego_builtin_nomem(ctx);
 		goto out;
 	}
 	rc = bn_to_value(ctx, r, ret);
@@ -355,7 +355,7 @@ builtin_minus(struct rego_builtin_ctx *ctx, const struct rego_value *const *args
 		const struct rego_value *v =
 		        rego_set_combine(ctx->arena, a, b, REGO_SET_DIFFERENCE);
 		if (!v)
-			return rego_arith_nomem(ctx);
+			return rego_builtin_nomem(ctx);
 		*ret = v;
 		return 0;
 	}
@@ -392,7 +392,7 @@ unary_number_operator(struct rego_builtin_ctx *ctx, enum unary_op op,
 		const struct rego_value *big =
 		        rego_number_parse(ctx->arena, "9223372036854775808", 19);
 		if (!big)
-			return rego_arith_nomem(ctx);
+			return rego_builtin_nomem(ctx);
 		*ret = big;
 		return 0;
 	}
@@ -404,7 +404,7 @@ unary_number_operator(struct rego_builtin_ctx *ctx, enum unary_op op,
 		const struct rego_value *big =
 		        rego_number_parse(ctx->arena, v->u.big + 1, strlen(v->u.big + 1));
 		if (!big)
-			return rego_arith_nomem(ctx);
+			return rego_builtin_nomem(ctx);
 		*ret = big;
 		return 0;
 	}
@@ -494,17 +494,17 @@ range_int64(struct rego_builtin_ctx *ctx, int64_t from, int64_t to, int64_t step
 	const struct rego_value **items =
 	        rego_arena_alloc(ctx->arena, (size_t)count * sizeof(*items));
 	if (!items)
-		return rego_arith_nomem(ctx);
+		return rego_builtin_nomem(ctx);
 	__int128 at = from;
 	for (size_t i = 0; i < (size_t)count; i++) {
 		items[i] = rego_int(ctx->arena, (int64_t)at);
 		if (!items[i])
-			return rego_arith_nomem(ctx);
+			return rego_builtin_nomem(ctx);
 		at += from <= to ? step : -step;
 	}
 	const struct rego_value *v = rego_array(ctx->arena, items, (size_t)count);
 	if (!v)
-		return rego_arith_nomem(ctx);
+		return rego_builtin_nomem(ctx);
 	*ret = v;
 	return 0;
 }
@@ -521,13 +521,13 @@ range_big(struct rego_builtin_ctx *ctx, const struct rego_value *from_v,
 	int rc;
 	rego_vec_init(&items, ctx->arena);
 	if (!bn_ctx || !from || !to || !step || !span) {
-		rc = rego_arith_nomem(ctx);
+		rc = rego_builtin_nomem(ctx);
 		goto out;
 	}
 	bool ascending = BN_cmp(from, to) <= 0;
 	if (!(ascending ? BN_sub(span, to, from) : BN_sub(span, from, to)) ||
 	    !BN_div(span, NULL, span, step, bn_ctx)) {
-		rc = rego_arith_nomem(ctx);
+		rc = rego_builtin_nomem(ctx);
 		goto out;
 	}
 	if (BN_num_bits(span) > 31 || BN_get_word(span) >= REGO_VALUE_MAX_LENGTH) {
@@ -540,16 +540,16 @@ range_big(struct rego_builtin_ctx *ctx, const struct rego_value *from_v,
 		if ((rc = bn_to_value(ctx, from, &v)) < 0)
 			goto out;
 		if (rego_vec_push(&items, v) < 0) {
-			rc = rego_arith_nomem(ctx);
+			rc = rego_builtin_nomem(ctx);
 			goto out;
 		}
 		if (!(ascending ? BN_add(from, from, step) : BN_sub(from, from, step))) {
-			rc = rego_arith_nomem(ctx);
+			rc = rego_builtin_nomem(ctx);
 			goto out;
 		}
 	}
 	*ret = rego_vec_to_array(&items);
-	rc = *ret ? 0 : rego_arith_nomem(ctx);
+	rc = *ret ? 0 : rego_builtin_nomem(ctx);
 out:
 	BN_free(from);
 	BN_free(to);
@@ -724,7 +724,7 @@ bits_big(struct rego_builtin_ctx *ctx, enum bits_op op, const struct rego_value 
 	BIGNUM *x = number_to_bn(a), *y = number_to_bn(b), *r = NULL;
 	int rc;
 	if (!x || !y) {
-		rc = rego_arith_nomem(ctx);
+		rc = rego_builtin_nomem(ctx);
 		goto out;
 	}
 	if (op == BITS_LSH || op == BITS_RSH) {
@@ -745,7 +745,7 @@ bits_big(struct rego_builtin_ctx *ctx, enum bits_op op, const struct rego_value 
 		r = bn_bitwise(x, y, op);
 	}
 	if (!r) {
-		rc = rego_arith_nomem(ctx);
+		rc = rego_builtin_nomem(ctx);
 		goto out;
 	}
 	rc = bn_to_value(ctx, r, ret);
@@ -844,7 +844,7 @@ builtin_bits_negate(struct rego_builtin_ctx *ctx, const struct rego_value *const
 	BIGNUM *r = number_to_bn(a);
 	if (!r || !BN_add_word(r, 1)) {
 		BN_free(r);
-		return rego_arith_nomem(ctx);
+		return rego_builtin_nomem(ctx);
 	}
 	BN_set_negative(r, !BN_is_negative(r));
 	rc = bn_to_value(ctx, r, ret);
@@ -864,7 +864,7 @@ set_operator(struct rego_builtin_ctx *ctx, enum rego_set_operation operation,
 		return rego_builtin_type_error(ctx, 2, "set", args[1]);
 	const struct rego_value *v = rego_set_combine(ctx->arena, args[0], args[1], operation);
 	if (!v)
-		return rego_arith_nomem(ctx);
+		return rego_builtin_nomem(ctx);
 	*ret = v;
 	return 0;
 }

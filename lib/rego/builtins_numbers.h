@@ -21,13 +21,6 @@ enum rego_arith_op {
 int rego_arith(struct rego_builtin_ctx *ctx, enum rego_arith_op op, const struct rego_value *a,
                const struct rego_value *b, const struct rego_value **ret);
 
-/* Records "out of memory" for the current call and returns the negative code. */
-static inline int
-rego_arith_nomem(struct rego_builtin_ctx *ctx)
-{
-	return rego_builtin_error(ctx, REGO_ERR_INTERNAL, "out of memory");
-}
-
 /* The value of a number as a long double, read from its shortest decimal text as OPA reads
  * its number literals (so 0.1 is the long double nearest to 1/10, not to the double 0.1). */
 long double rego_number_long_double(const struct rego_value *v);

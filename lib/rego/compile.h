@@ -10,7 +10,7 @@
 
 #include "lib/rego/ast.h"
 #include "lib/rego/builtins.h"
-#include "lib/rego/rego.h"
+#include "lib/rego/types.h"
 #include "lib/rego/value.h"
 
 struct doc_node;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "lib/rego/compile.h"
+#include "lib/rego/types.h"
 
 struct eval_cache_entry {
 	uint32_t generation;
