@@ -136,9 +136,11 @@ install: $(INSTALL_TARGETS)
 
 # Each check stops the run on failure; the last line sums up the stages that passed (the
 # conformance runner's own line counts the OPA cases, some of which are not supported yet).
+# The checks run two at a time (the analyzer's clang build beside the integration tests, which
+# mostly wait on processes and sockets), each one's output printed whole when it ends.
 test: deps
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory -j2 --output-sync=target check
 	@echo "checks: $(words $(CHECKS)) passed, 0 failed"
 
 # Unit and conformance tests, then the integration tests against the sanitized jitsudod (any
